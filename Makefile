@@ -1,0 +1,65 @@
+# distllg: two commands do everything on a fresh Debian machine.
+#   make run   install what is missing, then run the main job on the embedded default config
+#   make test  install what is missing, then run the serial and the multi-rank tests
+# Both are idempotent: a second call installs nothing.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEBIAN_PACKAGES := openmpi-bin python3-venv python3-mpi4py python3-h5py-mpi python3-petsc4py \
+                   python3-scipy python3-matplotlib
+PETSC4PY_PACKAGE := python3-petsc4py-real3.18
+SYSTEM_PYTHON := /usr/bin/python3
+RUN_OUT ?= out/demo
+
+# OpenMPI refuses root and more ranks than cores unless told; tests and runs need both here.
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_rmaps_base_oversubscribe := 1
+# One BLAS thread per rank under mpirun; serial runs keep all cores.
+MPIRUN := mpirun --bind-to none -x OMP_NUM_THREADS=1 -x OPENBLAS_NUM_THREADS=1
+PYTEST := $(PY) -m pytest --color=no -q
+
+.PHONY: run test test-serial test-mpi setup lint bench clean
+
+run: setup
+	$(PY) -m distllg.electrons --L 12 --state triple-q --seed 0 --out $(RUN_OUT)
+
+test: setup test-serial test-mpi
+
+test-serial:
+	$(PYTEST) -m "not mpi" tests
+
+test-mpi:
+	$(MPIRUN) -n 2 $(PYTEST) --with-mpi -m mpi tests
+	$(MPIRUN) -n 4 $(PYTEST) --with-mpi -m mpi tests
+
+setup: $(VENV)/.installed
+
+# Debian's MPI stack (OpenMPI, mpi4py, parallel h5py, PETSc) lives in the system site-packages;
+# the venv sees it and adds torch (CPU wheel), pytest, pytest-mpi and the package itself.
+$(VENV)/.installed: setup.cfg pyproject.toml Makefile
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
+	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	petsc=$$(dpkg -L $(PETSC4PY_PACKAGE) | grep -m1 '/dist-packages$$'); \
+	echo "$$petsc" > "$$site/distllg-petsc4py.pth"
+	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0" "numpy<2" pytest pytest-mpi ruff
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -c "import torch, mpi4py, h5py, petsc4py, scipy, matplotlib, distllg"
+	touch $@
+
+lint: setup
+	$(PY) -m ruff check distllg tests bench
+
+bench: setup
+	$(PY) bench/exact.py
+
+clean:
+	rm -rf $(VENV) out *.egg-info

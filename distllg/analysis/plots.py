@@ -1,0 +1,111 @@
+"""PNG plots users look at: vector textures on the triangular lattice and k-space maps.
+
+All functions write one PNG and return its path; they never show windows (Agg backend).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.tri import Triangulation  # noqa: E402
+
+from distllg import lattice  # noqa: E402
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def vector_texture(vectors: np.ndarray, path, title: str = "", label: str = "z component",
+                   symmetric: bool = True) -> Path:
+    """Plot a vector field ``(3, Ly, Lx)`` on the lattice: colour = z, arrows = in-plane.
+
+    Sites are drawn at their Cartesian positions (a1 = (1, 0), a2 = (1/2, sqrt 3 / 2)), the
+    colour is interpolated over the elementary triangles. ``symmetric`` centres the colour
+    scale on zero (for spins: -1..1).
+    """
+    _, Ly, Lx = vectors.shape
+    pos = lattice.positions(Ly, Lx).reshape(2, -1)
+    up, down = lattice.triangles(Ly, Lx)
+    tri = np.concatenate([up, down])
+    # Drop triangles that wrap around the periodic boundary: they would span the picture.
+    span = np.ptp(pos[0][tri], axis=1)
+    span_y = np.ptp(pos[1][tri], axis=1)
+    tri = tri[(span < 1.5) & (span_y < 1.5)]
+    z = vectors[2].ravel()
+    if symmetric:
+        vmax = max(float(np.abs(z).max()), 1e-12)
+        vmin = -vmax
+    else:
+        vmin, vmax = float(z.min()), float(z.max())
+    width = 4.0 + 0.12 * Lx * 1.5
+    fig, ax = plt.subplots(figsize=(width, width * (Ly * 0.87) / (Lx + 0.5 * Ly) + 0.6))
+    shading = ax.tripcolor(Triangulation(pos[0], pos[1], tri), z, shading="gouraud",
+                           cmap="RdBu_r", vmin=vmin, vmax=vmax)
+    inplane = vectors[:2].reshape(2, -1)
+    scale = np.abs(inplane).max() if np.abs(inplane).max() > 0 else 1.0
+    ax.quiver(pos[0], pos[1], inplane[0] / scale, inplane[1] / scale, angles="xy",
+              scale_units="xy", scale=1.6, width=0.0025 * 24 / max(Lx, 24), pivot="middle")
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (lattice constants)")
+    ax.set_ylabel("y")
+    ax.set_title(title)
+    fig.colorbar(shading, ax=ax, label=label, shrink=0.8)
+    return _save(fig, path)
+
+
+def k_space_map(values: np.ndarray, k_frac: np.ndarray, path, title: str = "",
+                label: str = "", marks: np.ndarray | None = None) -> Path:
+    """Colour map of a function on a k-grid ``(Nky, Nkx)`` in Cartesian k (extended zone).
+
+    ``k_frac`` ``(Nky, Nkx, 2)`` are the grid fractions of ``values``; the map is repeated
+    over neighbouring zones so the first Brillouin zone (drawn as a hexagon) is complete.
+    ``marks`` ``(M, 2)`` Cartesian points to circle (e.g. peaks).
+    """
+    shifts = [(i, j) for i in range(-2, 3) for j in range(-2, 3)]
+    ks = np.concatenate([lattice.k_cartesian(k_frac + np.array(s)).reshape(-1, 2)
+                         for s in shifts])
+    vs = np.tile(values.ravel(), len(shifts))
+    limit = 4.0 * np.pi / 3.0 * 1.15
+    inside = (np.abs(ks[:, 0]) < limit) & (np.abs(ks[:, 1]) < limit)
+    fig, ax = plt.subplots(figsize=(6.0, 5.0))
+    shading = ax.tripcolor(ks[inside, 0], ks[inside, 1], vs[inside], shading="gouraud",
+                           cmap="viridis")
+    corners = 4.0 * np.pi / 3.0 * np.array(
+        [(np.cos(a), np.sin(a)) for a in np.arange(7) * np.pi / 3.0])
+    ax.plot(corners[:, 0], corners[:, 1], "w-", lw=0.8)
+    if marks is not None and len(marks):
+        ax.plot(marks[:, 0], marks[:, 1], "o", mfc="none", mec="red", ms=12, mew=1.5)
+    ax.set_aspect("equal")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_xlabel("$k_x$")
+    ax.set_ylabel("$k_y$")
+    ax.set_title(title)
+    fig.colorbar(shading, ax=ax, label=label)
+    return _save(fig, path)
+
+
+def curves(x: np.ndarray, series: dict[str, np.ndarray], path, xlabel: str, ylabel: str,
+           title: str = "", marks: dict[str, float] | None = None) -> Path:
+    """Line plot of several named series against ``x``; ``marks`` draws labelled verticals."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for name, y in series.items():
+        ax.plot(x, y, label=name)
+    for name, value in (marks or {}).items():
+        ax.axvline(value, color="grey", ls="--", lw=0.8)
+        ax.annotate(name, (value, ax.get_ylim()[1]), ha="center", va="bottom", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,86 @@
+"""Classical spin configurations: validation and standard states.
+
+A configuration is a float64 array ``(3, Ly, Lx)`` of unit vectors (component, y, x) on the
+skewed triangular grid of :mod:`distllg.lattice`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from distllg import lattice
+
+#: Largest tolerated deviation of ``|S_i|`` from 1.
+NORM_TOLERANCE = 1e-8
+
+
+def validate(spins, name: str = "spins") -> np.ndarray:
+    """Return ``spins`` as a float64 ``(3, Ly, Lx)`` array, or raise ValueError saying why."""
+    arr = np.asarray(spins)
+    if arr.ndim != 3 or arr.shape[0] != 3:
+        raise ValueError(
+            f"{name} must have shape (3, Ly, Lx) (component, y, x); got shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be a real float array; got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    bad = ~np.isfinite(arr).all(axis=0)
+    if bad.any():
+        y, x = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{name} contain NaN or inf at {int(bad.sum())} site(s), first at (x={x}, y={y})"
+        )
+    norm_error = np.abs(np.sqrt(np.sum(arr**2, axis=0)) - 1.0)
+    if norm_error.max() > NORM_TOLERANCE:
+        y, x = np.unravel_index(np.argmax(norm_error), norm_error.shape)
+        raise ValueError(
+            f"{name} must be unit vectors: |S| - 1 = {norm_error[y, x]:.3g} at (x={x}, y={y}) "
+            f"exceeds {NORM_TOLERANCE:g}; normalise them first"
+        )
+    return arr
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Vectors ``(3, ...)`` scaled to unit length."""
+    return vectors / np.sqrt(np.sum(vectors**2, axis=0))
+
+
+def random(Ly: int, Lx: int, rng: np.random.Generator) -> np.ndarray:
+    """Independent spins uniform on the sphere, ``(3, Ly, Lx)``."""
+    return normalize(rng.standard_normal((3, Ly, Lx)))
+
+
+def uniform(Ly: int, Lx: int, direction=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """All spins along ``direction`` (normalised), ``(3, Ly, Lx)``."""
+    d = np.asarray(direction, dtype=float)
+    d = d / np.linalg.norm(d)
+    return np.broadcast_to(d[:, None, None], (3, Ly, Lx)).copy()
+
+
+def spiral(Ly: int, Lx: int, q_cart, axis: str = "z") -> np.ndarray:
+    """Planar spiral ``S = (cos q.r, sin q.r, 0)`` rotating in the plane normal to z.
+
+    ``q_cart`` is the Cartesian wave vector (1 / lattice constant).
+    """
+    if axis != "z":
+        raise ValueError(f"spiral axis {axis!r} not supported; only 'z'")
+    phase = np.tensordot(np.asarray(q_cart, float), lattice.positions(Ly, Lx), axes=(0, 0))
+    return np.stack([np.cos(phase), np.sin(phase), np.zeros_like(phase)])
+
+
+def triple_q(Ly: int, Lx: int, phase: float = 0.0) -> np.ndarray:
+    """Triple-Q skyrmion-crystal ansatz with ``|Q| = pi / 3`` along the three bond directions.
+
+    ``S ~ sum_v [e_v sin(Q_v.r + phase), cos(Q_v.r + phase)]`` with ``e_v = Q_v / |Q_v|``,
+    normalised per site: a superposition of three helices, one skyrmion per magnetic unit
+    cell (48 sites). Commensurate for Lx, Ly multiples of 12.
+    """
+    r = lattice.positions(Ly, Lx)
+    s = np.zeros((3, Ly, Lx))
+    for angle in (0.0, 2.0 * np.pi / 3.0, 4.0 * np.pi / 3.0):
+        e = np.array([np.cos(angle), np.sin(angle)])
+        q_r = (np.pi / 3.0) * np.tensordot(e, r, axes=(0, 0)) + phase
+        s[0] += e[0] * np.sin(q_r)
+        s[1] += e[1] * np.sin(q_r)
+        s[2] += np.cos(q_r)
+    return normalize(s)
