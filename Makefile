@@ -23,7 +23,8 @@ PYTEST := $(PY) -m pytest --color=no -q
 .PHONY: run test test-serial test-mpi setup lint bench clean
 
 run: setup
-	$(PY) -m distllg.electrons --L 12 --state triple-q --seed 0 --out $(RUN_OUT)
+	$(PY) -m distllg.electrons fields --L 12 --state triple-q --out $(RUN_OUT)
+	$(PY) -m distllg.electrons chi0 --out $(RUN_OUT)
 
 test: setup test-serial test-mpi
 

@@ -94,7 +94,7 @@ def run_chi0(args) -> int:
     values, q_cart = lattice.k_peaks(chi, q_frac, count=6, relative=0.99)
     print(f"chi0(q) on {args.nq} x {args.nq} q-points, {args.nk} x {args.nk} k-points, "
           f"kT = {args.chi_kT} ({time.perf_counter() - start:.1f} s); {model}")
-    for value, q in zip(values, q_cart):
+    for value, q in zip(values, q_cart, strict=True):
         angle = np.degrees(np.arctan2(q[1], q[0]))
         print(f"  peak chi0 = {value:.6f} at q = ({q[0]:+.4f}, {q[1]:+.4f}), "
               f"|q| = {np.linalg.norm(q):.4f} (pi/3 = {np.pi / 3:.4f}), angle {angle:+.1f} deg")

@@ -1,0 +1,57 @@
+"""Shared output of the benchmarks: a JSON file under bench/results/ and a Markdown table
+spliced into docs/PERFORMANCE.md between ``<!-- bench:NAME -->`` markers."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    import numpy as np
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+    }
+
+
+def markdown_table(columns: list[tuple[str, str, str]], rows: list[dict]) -> str:
+    """Table of ``rows`` with ``columns`` given as (key, header, format)."""
+    lines = ["| " + " | ".join(h for _, h, _ in columns) + " |",
+             "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(format(row[k], f) for k, _, f in columns) + " |")
+    return "\n".join(lines)
+
+
+def publish(name: str, rows: list[dict], columns: list[tuple[str, str, str]],
+            extra: dict | None = None) -> str:
+    """Write ``bench/results/NAME.json`` and replace the NAME section of PERFORMANCE.md."""
+    info = machine()
+    payload = {"benchmark": name, "machine": info, "rows": rows, **(extra or {})}
+    out = ROOT / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    table = markdown_table(columns, rows)
+    stamp = f"_Measured {info['date']} on {info['cpu_count']} cores, numpy {info['numpy']}._"
+    block = f"<!-- bench:{name} -->\n{table}\n\n{stamp}\n<!-- /bench:{name} -->"
+    doc = ROOT / "docs" / "PERFORMANCE.md"
+    text = doc.read_text() if doc.exists() else "# Performance\n"
+    pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}\n"
+    doc.write_text(text)
+    print(table)
+    print(f"wrote {out} and the '{name}' table in {doc}")
+    return table
