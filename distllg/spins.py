@@ -42,7 +42,7 @@ def validate(spins, name: str = "spins") -> np.ndarray:
 
 def normalize(vectors: np.ndarray) -> np.ndarray:
     """Vectors ``(3, ...)`` scaled to unit length."""
-    return vectors / np.sqrt(np.sum(vectors**2, axis=0))
+    return vectors / np.sqrt(np.einsum("i...,i...->...", vectors, vectors))
 
 
 def random(Ly: int, Lx: int, rng: np.random.Generator) -> np.ndarray:

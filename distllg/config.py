@@ -1,0 +1,170 @@
+"""Typed run configuration from TOML, validated with errors that name the key.
+
+A config file has the sections below; every key is optional and falls back to the default
+shown here. Unknown sections or keys, and values of the wrong type, are errors.
+
+    [lattice]   L (or Lx and Ly)                         sites along a1 and a2
+    [model]     t1 t2 t3 J mu h kT                       s-d model (units of t1)
+    [engine]    kind = "exact"                           what computes the fields
+    [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
+    [initial]   state seed noise file                    starting spins
+    [output]    directory every log_every checkpoint_every snapshots
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import typing
+from pathlib import Path
+
+from distllg.electrons import SDModel
+
+
+class ConfigError(ValueError):
+    """A config file or value is wrong; the message names the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LatticeConfig:
+    L: int = 24
+    Lx: int = 0  # 0: use L
+    Ly: int = 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(Ly, Lx)``."""
+        return (self.Ly or self.L, self.Lx or self.L)
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineConfig:
+    kind: str = "exact"
+
+
+@dataclasses.dataclass(frozen=True)
+class DynamicsConfig:
+    integrator: str = "midpoint"
+    dt: float = 0.2
+    alpha: float = 1.0
+    steps: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class InitialConfig:
+    state: str = "random"  # random | uniform | triple-q | file
+    seed: int = 0
+    noise: float = 0.0  # Gaussian noise added to the state before normalising
+    file: str = ""  # .npy spins (3, Ly, Lx) when state = "file"
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputConfig:
+    directory: str = "out/run"
+    every: int = 5  # record observables every N steps
+    log_every: int = 50  # progress line every N steps
+    checkpoint_every: int = 100  # steps between checkpoints
+    snapshots: int = 6  # spin textures saved along the run (PNG)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    lattice: LatticeConfig = LatticeConfig()
+    model: SDModel = SDModel()
+    engine: EngineConfig = EngineConfig()
+    dynamics: DynamicsConfig = DynamicsConfig()
+    initial: InitialConfig = InitialConfig()
+    output: OutputConfig = OutputConfig()
+    source: str = ""  # file it was read from
+
+    def as_dict(self) -> dict:
+        """Plain nested dict of every section (for metadata and hashing)."""
+        out = {f.name: dataclasses.asdict(getattr(self, f.name))
+               for f in dataclasses.fields(self) if f.name != "source"}
+        return out
+
+    def physics_hash(self) -> str:
+        """Hash of what decides the trajectory (lattice, model, engine, dynamics, initial)."""
+        physics = {k: v for k, v in self.as_dict().items() if k != "output"}
+        physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
+        text = json.dumps(physics, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+ENGINES = ("exact",)
+INITIAL_STATES = ("random", "uniform", "triple-q", "file")
+
+
+def _section(cls, values, name: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}] must be a table of keys, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown key '{name}.{key}'; known keys: {', '.join(sorted(known))}")
+        want = hints[key]
+        ok = (isinstance(value, want) and not isinstance(value, bool) if want in (int, str)
+              else isinstance(value, (int, float)) and not isinstance(value, bool))
+        if not ok:
+            raise ConfigError(f"'{name}.{key}' must be {want.__name__}, got {value!r}")
+    try:
+        return cls(**values)
+    except ValueError as error:
+        raise ConfigError(f"[{name}]: {error}") from None
+
+
+def _check(config: Config) -> None:
+    Ly, Lx = config.lattice.shape
+    if min(Ly, Lx, config.lattice.L) < 1 or min(config.lattice.Lx, config.lattice.Ly) < 0:
+        raise ConfigError(f"'lattice' sizes must be positive, got {config.lattice}")
+    if config.engine.kind not in ENGINES:
+        raise ConfigError(f"'engine.kind' = {config.engine.kind!r}; choose one of {ENGINES}")
+    from distllg.dynamics import llg
+
+    if config.dynamics.integrator not in llg.INTEGRATORS:
+        raise ConfigError(f"'dynamics.integrator' = {config.dynamics.integrator!r}; choose one "
+                          f"of {tuple(sorted(llg.INTEGRATORS))}")
+    if not config.dynamics.dt > 0:
+        raise ConfigError(f"'dynamics.dt' must be > 0, got {config.dynamics.dt}")
+    if config.dynamics.alpha < 0:
+        raise ConfigError(f"'dynamics.alpha' must be >= 0, got {config.dynamics.alpha}")
+    if config.dynamics.steps < 0:
+        raise ConfigError(f"'dynamics.steps' must be >= 0, got {config.dynamics.steps}")
+    if config.initial.state not in INITIAL_STATES:
+        raise ConfigError(f"'initial.state' = {config.initial.state!r}; choose one of "
+                          f"{INITIAL_STATES}")
+    if config.initial.state == "file" and not Path(config.initial.file).is_file():
+        raise ConfigError(f"'initial.file' = {config.initial.file!r} does not exist")
+    for key in ("every", "log_every", "checkpoint_every"):
+        if getattr(config.output, key) < 1:
+            raise ConfigError(f"'output.{key}' must be >= 1")
+
+
+SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
+            "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig}
+
+
+def from_dict(data: dict, source: str = "") -> Config:
+    """Validated :class:`Config` from nested dicts (as parsed from TOML)."""
+    for name in data:
+        if name not in SECTIONS:
+            raise ConfigError(f"unknown section [{name}]; known: {', '.join(SECTIONS)}")
+    sections = {name: _section(cls, data.get(name, {}), name) for name, cls in SECTIONS.items()}
+    config = Config(**sections, source=source)
+    _check(config)
+    return config
+
+
+def load(path) -> Config:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    return from_dict(data, source=str(path))

@@ -1,0 +1,91 @@
+"""Observables of a spin configuration ``(3, Ly, Lx)`` on the triangular lattice.
+
+Skyrmion number by the Berg-Luscher solid-angle sum, magnetisation, spin structure factor
+and chirality density. Plain functions on arrays; energies come from the field provider.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from distllg import lattice
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("i...,i...->...", a, b)
+
+
+def solid_angles(spins: np.ndarray) -> np.ndarray:
+    """Signed solid angle of every elementary triangle, ``(2, Ly, Lx)`` (up, down), radians.
+
+    Berg-Luscher: for spins ``(a, b, c)`` taken counter-clockwise,
+    ``Omega = 2 atan2(a.(b x c), 1 + a.b + b.c + c.a)``, in ``(-2 pi, 2 pi)``. Under periodic
+    boundaries the sum over all triangles is ``4 pi`` times an integer for any configuration
+    without degenerate triangles (numerator and denominator both zero).
+    """
+    _, Ly, Lx = spins.shape
+    flat = spins.reshape(3, -1)
+    out = np.empty((2, Ly * Lx))
+    for index, triangle in enumerate(lattice.triangles(Ly, Lx)):
+        a, b, c = (flat[:, triangle[:, corner]] for corner in range(3))
+        numerator = _dot(a, np.cross(b, c, axis=0))
+        denominator = 1.0 + _dot(a, b) + _dot(b, c) + _dot(c, a)
+        out[index] = 2.0 * np.arctan2(numerator, denominator)
+    return out.reshape(2, Ly, Lx)
+
+
+def chirality_density(spins: np.ndarray) -> np.ndarray:
+    """Skyrmion density per unit cell (up + down triangle of each site) / 4 pi, ``(Ly, Lx)``.
+
+    Sums to the skyrmion number.
+    """
+    return solid_angles(spins).sum(axis=0) / (4.0 * np.pi)
+
+
+def skyrmion_number(spins: np.ndarray) -> float:
+    """Topological charge ``Q = sum of triangle solid angles / 4 pi`` (integer under PBC)."""
+    return float(solid_angles(spins).sum() / (4.0 * np.pi))
+
+
+def magnetization(spins: np.ndarray) -> np.ndarray:
+    """Mean spin ``(3,)``."""
+    return spins.reshape(3, -1).mean(axis=1)
+
+
+def energy_per_site(energy: float, spins: np.ndarray) -> float:
+    """Total energy divided by the number of sites (units of t1)."""
+    return float(energy) / (spins.shape[1] * spins.shape[2])
+
+
+def structure_factor(spins: np.ndarray) -> np.ndarray:
+    """Spin structure factor ``S(q) = (1/N) sum_a |sum_i S_i^a exp(-i q.r_i)|^2``, ``(Ly, Lx)``.
+
+    Entry ``[n, m]`` is at the allowed wave vector with grid fractions ``(m/Lx, n/Ly)``
+    (:func:`distllg.lattice.k_fractions`). ``sum_q S(q) = N`` for unit spins.
+    """
+    n_sites = spins.shape[1] * spins.shape[2]
+    amplitude = np.fft.fft2(spins, axes=(1, 2))
+    return np.sum(np.abs(amplitude) ** 2, axis=0) / n_sites
+
+
+def structure_factor_peaks(spins: np.ndarray, count: int = 3):
+    """The ``count`` strongest peaks of ``S(q)`` at ``q != 0``, one of each ``+-q`` pair.
+
+    Local maxima below ``1e-9`` of the strongest are round-off, not peaks.
+
+    Returns ``(values (P,), Cartesian q folded into the first Brillouin zone (P, 2))``.
+    """
+    _, Ly, Lx = spins.shape
+    values = structure_factor(spins)
+    values[0, 0] = 0.0  # the uniform magnetisation is no modulation
+    peak_values, q = lattice.k_peaks(values, lattice.k_fractions(Ly, Lx),
+                                        count=2 * count + 2, relative=1e-9)
+    keep = []
+    for index in range(len(q)):
+        opposite = [np.allclose(q[index], -q[j], atol=1e-9) or
+                    np.allclose(lattice.fold_to_brillouin_zone(-q[index]), q[j], atol=1e-9)
+                    for j in keep]
+        if not any(opposite):
+            keep.append(index)
+    keep = keep[:count]
+    return peak_values[keep], q[keep]

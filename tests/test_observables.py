@@ -1,0 +1,85 @@
+"""Observables: Berg-Luscher skyrmion number, structure factor, chirality, magnetisation."""
+
+import numpy as np
+import pytest
+
+from distllg import lattice
+from distllg import spins as spinlib
+from distllg.dynamics import observables as ob
+
+
+def isolated_skyrmion(L, radius, winding=1, centre=(0.3, 0.2)):
+    """Neel skyrmion of the given radius in a +z background: core down, |Q| = 1."""
+    pos = lattice.positions(L, L)
+    c = lattice.cartesian(L / 2 + centre[0], L / 2 + centre[1])
+    d = pos - c[:, None, None]
+    r = np.hypot(d[0], d[1])
+    theta = np.where(r < radius, np.pi * (1.0 - r / radius), 0.0)
+    phi = winding * np.arctan2(d[1], d[0])
+    return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+
+
+@pytest.mark.parametrize("L", [6, 12, 17])
+def test_skyrmion_number_is_integer_for_random_states(L, rng):
+    for _ in range(5):
+        q = ob.skyrmion_number(spinlib.random(L, L, rng))
+        assert abs(q - round(q)) < 1e-9
+
+
+def test_isolated_skyrmion_and_antiskyrmion():
+    q_sk = ob.skyrmion_number(isolated_skyrmion(24, 7.0, winding=1))
+    q_anti = ob.skyrmion_number(isolated_skyrmion(24, 7.0, winding=-1))
+    assert q_sk == pytest.approx(-1.0, abs=1e-9)  # core down in a +z background
+    assert q_anti == pytest.approx(1.0, abs=1e-9)
+    flipped = -isolated_skyrmion(24, 7.0)  # time reversal flips the sign
+    assert ob.skyrmion_number(flipped) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_skyrmion_number_invariant_under_z_rotation_and_translation(rng):
+    s = spinlib.triple_q(12, 12) + 0.3 * rng.standard_normal((3, 12, 12))
+    s = spinlib.normalize(s)
+    q0 = ob.skyrmion_number(s)
+    angle = 0.83
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0],
+                         [0, 0, 1]])
+    assert ob.skyrmion_number(np.tensordot(rotation, s, axes=1)) == pytest.approx(q0, abs=1e-9)
+    assert ob.skyrmion_number(np.roll(s, (5, 7), axis=(1, 2))) == pytest.approx(q0, abs=1e-9)
+    # Chirality density is the same picture, moved.
+    np.testing.assert_allclose(ob.chirality_density(np.roll(s, (5, 7), axis=(1, 2))),
+                               np.roll(ob.chirality_density(s), (5, 7), axis=(0, 1)),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("L", [12, 24, 36])
+def test_triple_q_has_one_skyrmion_per_magnetic_cell(L):
+    s = spinlib.triple_q(L, L)
+    assert abs(ob.skyrmion_number(s)) == pytest.approx(L * L / 48, abs=1e-9)
+    assert ob.chirality_density(s).sum() == pytest.approx(ob.skyrmion_number(s), abs=1e-9)
+
+
+def test_single_q_spiral_peaks_at_its_wave_vector():
+    L = 24
+    q_frac = np.array([3 / 24, 5 / 24])
+    q = lattice.k_cartesian(q_frac)
+    s = spinlib.spiral(L, L, q)
+    sq = ob.structure_factor(s)
+    assert sq.sum() == pytest.approx(L * L)
+    values, peaks = ob.structure_factor_peaks(s, count=3)
+    assert len(values) == 1  # one +-q pair, nothing else
+    folded = lattice.fold_to_brillouin_zone(q)
+    assert np.allclose(peaks[0], folded) or np.allclose(peaks[0], -folded)
+    assert values[0] == pytest.approx(L * L / 2)
+
+
+def test_triple_q_structure_factor_has_three_bond_peaks():
+    values, q = ob.structure_factor_peaks(spinlib.triple_q(24, 24), count=3)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), np.pi / 3)
+    np.testing.assert_allclose(values, values[0])
+    angles = np.degrees(np.arctan2(q[:, 1], q[:, 0])) % 180
+    np.testing.assert_allclose(np.sort(angles), [0, 60, 120], atol=1e-9)
+
+
+def test_magnetization_and_energy_per_site():
+    s = spinlib.uniform(6, 8, (0, 3, 4))
+    np.testing.assert_allclose(ob.magnetization(s), [0, 0.6, 0.8])
+    assert ob.energy_per_site(-96.0, s) == -2.0
