@@ -40,9 +40,20 @@ def validate(spins, name: str = "spins") -> np.ndarray:
     return arr
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of vector fields ``(3, ...)`` (faster than ``np.cross(axis=0)``)."""
+    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                     a[0] * b[1] - a[1] * b[0]])
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Site-wise scalar product of vector fields ``(3, ...)``, shape ``(...)``."""
+    return np.einsum("i...,i...->...", a, b)
+
+
 def normalize(vectors: np.ndarray) -> np.ndarray:
     """Vectors ``(3, ...)`` scaled to unit length."""
-    return vectors / np.sqrt(np.einsum("i...,i...->...", vectors, vectors))
+    return vectors / np.sqrt(dot(vectors, vectors))
 
 
 def random(Ly: int, Lx: int, rng: np.random.Generator) -> np.ndarray:

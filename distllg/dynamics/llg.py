@@ -22,19 +22,19 @@ from typing import Callable
 
 import numpy as np
 
-from distllg.spins import normalize
+from distllg.spins import cross, dot, normalize
 
 FieldFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 def precession_axis(spins: np.ndarray, fields: np.ndarray, alpha: float) -> np.ndarray:
     """``B`` with ``dS/dt = S x B``: ``-(H + alpha S x H) / (1 + alpha^2)``, ``(3, ...)``."""
-    return -(fields + alpha * np.cross(spins, fields, axis=0)) / (1.0 + alpha**2)
+    return -(fields + alpha * cross(spins, fields)) / (1.0 + alpha**2)
 
 
 def rhs(spins: np.ndarray, fields: np.ndarray, alpha: float) -> np.ndarray:
     """Right-hand side ``dS/dt`` of the LLG equation, ``(3, ...)``."""
-    return np.cross(spins, precession_axis(spins, fields, alpha), axis=0)
+    return cross(spins, precession_axis(spins, fields, alpha))
 
 
 def rk4_step(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float):
@@ -70,10 +70,8 @@ def cayley_rotate(spins: np.ndarray, axis: np.ndarray, dt: float) -> np.ndarray:
     ``S' = (v - b x v + (b.v) b) / (1 + |b|^2)``, ``v = S + S x b``: a rotation of ``S``.
     """
     b = 0.5 * dt * axis
-    v = spins + np.cross(spins, b, axis=0)
-    b_dot_v = np.einsum("i...,i...->...", b, v)
-    b_sq = np.einsum("i...,i...->...", b, b)
-    return (v - np.cross(b, v, axis=0) + b_dot_v * b) / (1.0 + b_sq)
+    v = spins + cross(spins, b)
+    return (v - cross(b, v) + dot(b, v) * b) / (1.0 + dot(b, b))
 
 
 def midpoint_step(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float):

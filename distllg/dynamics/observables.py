@@ -9,10 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from distllg import lattice
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.einsum("i...,i...->...", a, b)
+from distllg.spins import cross, dot
 
 
 def solid_angles(spins: np.ndarray) -> np.ndarray:
@@ -28,8 +25,8 @@ def solid_angles(spins: np.ndarray) -> np.ndarray:
     out = np.empty((2, Ly * Lx))
     for index, triangle in enumerate(lattice.triangles(Ly, Lx)):
         a, b, c = (flat[:, triangle[:, corner]] for corner in range(3))
-        numerator = _dot(a, np.cross(b, c, axis=0))
-        denominator = 1.0 + _dot(a, b) + _dot(b, c) + _dot(c, a)
+        numerator = dot(a, cross(b, c))
+        denominator = 1.0 + dot(a, b) + dot(b, c) + dot(c, a)
         out[index] = 2.0 * np.arctan2(numerator, denominator)
     return out.reshape(2, Ly, Lx)
 

@@ -161,4 +161,4 @@ class ExactSolver:
 
 def torques(spins: np.ndarray, fields: np.ndarray) -> np.ndarray:
     """``T_i = S_i x H_i`` for arrays ``(3, ...)``."""
-    return np.cross(spins, fields, axis=0)
+    return spinlib.cross(spins, fields)
