@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := openmpi-bin python3-venv python3-mpi4py python3-h5py-mpi pyth
                    python3-scipy python3-matplotlib
 PETSC4PY_PACKAGE := python3-petsc4py-real3.18
 SYSTEM_PYTHON := /usr/bin/python3
-RUN_OUT ?= out/demo
+RUN_CONFIG ?= configs/default.toml
 
 # OpenMPI refuses root and more ranks than cores unless told; tests and runs need both here.
 export OMPI_ALLOW_RUN_AS_ROOT := 1
@@ -23,8 +23,7 @@ PYTEST := $(PY) -m pytest --color=no -q
 .PHONY: run test test-serial test-mpi setup lint bench clean
 
 run: setup
-	$(PY) -m distllg.electrons fields --L 12 --state triple-q --out $(RUN_OUT)
-	$(PY) -m distllg.electrons chi0 --out $(RUN_OUT)
+	$(PY) -m distllg.run $(RUN_CONFIG)
 
 test: setup test-serial test-mpi
 

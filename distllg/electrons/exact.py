@@ -105,39 +105,39 @@ class ExactSolver:
         """All one-electron energies for spins ``(3, Ly, Lx)``, ascending, units of t1."""
         return scipy.linalg.eigvalsh(self.hamiltonian(spins), overwrite_a=True, check_finite=False)
 
+    def _band_energy(self, occupied: np.ndarray) -> float:
+        """Electronic part of the energy from the levels below the occupation cut-off."""
+        model = self.model
+        if model.kT == 0.0:
+            return float(np.sum(np.minimum(occupied - model.mu, 0.0)))
+        # Grand potential; states above the cut-off add less than kT exp(-40) each.
+        return float(-model.kT * np.sum(np.logaddexp(0.0, -(occupied - model.mu) / model.kT)))
+
+    def _upper(self) -> float:
+        return self.model.mu + FERMI_CUTOFF * self.model.kT
+
     def solve(self, spins, all_eigenvalues: bool = False) -> ExactResult:
         """Diagonalise and return energy, fields, spin density and spectrum."""
         spins = spinlib.validate(spins)
         model = self.model
         _, Ly, Lx = spins.shape
         matrix = self._assemble(spins)
-        upper = model.mu + FERMI_CUTOFF * model.kT
         if all_eigenvalues:
             energies, states = scipy.linalg.eigh(matrix, overwrite_a=True, check_finite=False)
-            keep = energies <= upper
-            occupied_energies, states = energies[keep], states[:, keep]
+            keep = energies <= self._upper()
+            occupied, states = energies[keep], states[:, keep]
         else:
             # 'evr' (MRRR) computes just the eigenpairs in (-inf, upper]: the floor of the cost.
             energies, states = scipy.linalg.eigh(
-                matrix,
-                driver="evr",
-                subset_by_value=(-np.inf, upper),
-                overwrite_a=True,
-                check_finite=False,
-            )
-            occupied_energies = energies
-        weights = ham.fermi(occupied_energies, model.mu, model.kT)
+                matrix, driver="evr", subset_by_value=(-np.inf, self._upper()),
+                overwrite_a=True, check_finite=False)
+            occupied = energies
+        weights = ham.fermi(occupied, model.mu, model.kT)
         density = spin_density_from_states(states, weights).reshape(3, Ly, Lx)
-        zeeman = -model.h * spins[2].sum()
-        if model.kT == 0.0:
-            band = np.sum((occupied_energies - model.mu) * weights)
-        else:
-            # Grand potential; states above the cut-off add less than kT exp(-40) each.
-            band = -model.kT * np.sum(np.logaddexp(0.0, -(occupied_energies - model.mu) / model.kT))
         fields = -model.J * density
         fields[2] += model.h
         return ExactResult(
-            energy=float(band + zeeman),
+            energy=self._band_energy(occupied) - model.h * spins[2].sum(),
             fields=fields,
             spin_density=density,
             eigenvalues=energies,
@@ -150,8 +150,12 @@ class ExactSolver:
         return result.energy, result.fields
 
     def energy(self, spins) -> float:
-        """Total energy, units of t1."""
-        return self.solve(spins).energy
+        """Total energy, units of t1 (eigenvalues only: cheaper than :meth:`solve`)."""
+        spins = spinlib.validate(spins)
+        occupied = scipy.linalg.eigh(
+            self._assemble(spins), eigvals_only=True, driver="evr",
+            subset_by_value=(-np.inf, self._upper()), overwrite_a=True, check_finite=False)
+        return self._band_energy(occupied) - self.model.h * float(spins[2].sum())
 
     def torques(self, spins) -> np.ndarray:
         """Torques ``T_i = S_i x H_i``, ``(3, Ly, Lx)``, units of t1."""
