@@ -122,10 +122,9 @@ def write_plots(out: Path, data: dict, spins: np.ndarray, title: str) -> None:
     plots.vector_texture(spins, out / "spins_final.png", title=f"final spins, {title}",
                          label="$S^z$")
     density = obs.chirality_density(spins)
-    plots.vector_texture(np.stack([0 * density, 0 * density, density]),
-                         out / "chirality_final.png",
-                         title=f"skyrmion density, Q = {density.sum():+.3f}",
-                         label="solid angle / $4\\pi$ per cell")
+    plots.scalar_field(density, out / "chirality_final.png",
+                       title=f"skyrmion density, Q = {density.sum():+.3f}",
+                       label="solid angle / $4\\pi$ per cell")
     _, Ly, Lx = spins.shape
     sq = obs.structure_factor(spins)
     values, q = obs.structure_factor_peaks(spins, count=3)

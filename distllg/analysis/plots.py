@@ -25,41 +25,53 @@ def _save(fig, path) -> Path:
     return path
 
 
-def vector_texture(vectors: np.ndarray, path, title: str = "", label: str = "z component",
-                   symmetric: bool = True) -> Path:
-    """Plot a vector field ``(3, Ly, Lx)`` on the lattice: colour = z, arrows = in-plane.
+def _lattice_axes(values: np.ndarray, title: str, label: str, symmetric: bool):
+    """Figure with ``values`` ``(Ly, Lx)`` coloured over the lattice's triangles.
 
-    Sites are drawn at their Cartesian positions (a1 = (1, 0), a2 = (1/2, sqrt 3 / 2)), the
-    colour is interpolated over the elementary triangles. ``symmetric`` centres the colour
-    scale on zero (for spins: -1..1).
+    Sites sit at their Cartesian positions (a1 = (1, 0), a2 = (1/2, sqrt 3 / 2)); triangles
+    that wrap around the periodic boundary are left out. Returns ``(fig, ax, positions)``.
     """
-    _, Ly, Lx = vectors.shape
+    Ly, Lx = values.shape
     pos = lattice.positions(Ly, Lx).reshape(2, -1)
-    up, down = lattice.triangles(Ly, Lx)
-    tri = np.concatenate([up, down])
-    # Drop triangles that wrap around the periodic boundary: they would span the picture.
-    span = np.ptp(pos[0][tri], axis=1)
-    span_y = np.ptp(pos[1][tri], axis=1)
-    tri = tri[(span < 1.5) & (span_y < 1.5)]
-    z = vectors[2].ravel()
+    tri = np.concatenate(lattice.triangles(Ly, Lx))
+    inside = (np.ptp(pos[0][tri], axis=1) < 1.5) & (np.ptp(pos[1][tri], axis=1) < 1.5)
+    z = values.ravel()
     if symmetric:
         vmax = max(float(np.abs(z).max()), 1e-12)
         vmin = -vmax
     else:
         vmin, vmax = float(z.min()), float(z.max())
-    width = 4.0 + 0.12 * Lx * 1.5
+    width = 4.0 + 0.18 * Lx
     fig, ax = plt.subplots(figsize=(width, width * (Ly * 0.87) / (Lx + 0.5 * Ly) + 0.6))
-    shading = ax.tripcolor(Triangulation(pos[0], pos[1], tri), z, shading="gouraud",
+    shading = ax.tripcolor(Triangulation(pos[0], pos[1], tri[inside]), z, shading="gouraud",
                            cmap="RdBu_r", vmin=vmin, vmax=vmax)
-    inplane = vectors[:2].reshape(2, -1)
-    scale = np.abs(inplane).max() if np.abs(inplane).max() > 0 else 1.0
-    ax.quiver(pos[0], pos[1], inplane[0] / scale, inplane[1] / scale, angles="xy",
-              scale_units="xy", scale=1.6, width=0.0025 * 24 / max(Lx, 24), pivot="middle")
     ax.set_aspect("equal")
     ax.set_xlabel("x (lattice constants)")
     ax.set_ylabel("y")
     ax.set_title(title)
     fig.colorbar(shading, ax=ax, label=label, shrink=0.8)
+    return fig, ax, pos
+
+
+def vector_texture(vectors: np.ndarray, path, title: str = "", label: str = "z component",
+                   symmetric: bool = True) -> Path:
+    """Plot a vector field ``(3, Ly, Lx)`` on the lattice: colour = z, arrows = in-plane.
+
+    ``symmetric`` centres the colour scale on zero (for spins: -1..1).
+    """
+    _, Ly, Lx = vectors.shape
+    fig, ax, pos = _lattice_axes(vectors[2], title, label, symmetric)
+    inplane = vectors[:2].reshape(2, -1)
+    scale = np.abs(inplane).max() if np.abs(inplane).max() > 0 else 1.0
+    ax.quiver(pos[0], pos[1], inplane[0] / scale, inplane[1] / scale, angles="xy",
+              scale_units="xy", scale=1.6, width=0.0025 * 24 / max(Lx, 24), pivot="middle")
+    return _save(fig, path)
+
+
+def scalar_field(values: np.ndarray, path, title: str = "", label: str = "",
+                 symmetric: bool = True) -> Path:
+    """Plot a scalar field ``(Ly, Lx)`` (e.g. skyrmion density) on the lattice."""
+    fig, _, _ = _lattice_axes(values, title, label, symmetric)
     return _save(fig, path)
 
 
