@@ -11,35 +11,20 @@ Usage: ``python bench/exact.py [--sizes 12 18 24 30 36] [--repeats 3]``.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import publish  # noqa: E402
+from common import best_time, publish, size_arguments  # noqa: E402
 
 from distllg import spins as spinlib  # noqa: E402
 from distllg.electrons.exact import ExactSolver  # noqa: E402
 
 
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 18, 24, 30, 36])
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = size_arguments(__doc__, [12, 18, 24, 30, 36], argv)
     rng = np.random.default_rng(0)
     solver = ExactSolver()
     rows = []

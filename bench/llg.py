@@ -14,15 +14,13 @@ Usage: ``python bench/llg.py [--sizes 96 192 384 768 1024] [--repeats 3]``.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import publish  # noqa: E402
+from common import best_time, publish, size_arguments  # noqa: E402
 
 from distllg import spins as spinlib  # noqa: E402
 from distllg.dynamics import llg  # noqa: E402
@@ -43,23 +41,11 @@ def cnn_sized_stack():
     return torch.nn.Sequential(*layers).eval()
 
 
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
 
 def main(argv=None) -> None:
     import torch
 
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[96, 192, 384, 768, 1024])
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = size_arguments(__doc__, [96, 192, 384, 768, 1024], argv)
     rng = np.random.default_rng(0)
     model = cnn_sized_stack()
     rows = []

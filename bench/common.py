@@ -1,16 +1,38 @@
-"""Shared output of the benchmarks: a JSON file under bench/results/ and a Markdown table
-spliced into docs/PERFORMANCE.md between ``<!-- bench:NAME -->`` markers."""
+"""Shared by the benchmarks: best-of-R timing, and the output (a JSON file under
+bench/results/ and a Markdown table spliced into docs/PERFORMANCE.md between
+``<!-- bench:NAME -->`` markers)."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
 import platform
 import re
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def size_arguments(doc: str, sizes: list[int], argv=None) -> argparse.Namespace:
+    """Parse the options every benchmark takes: ``--sizes L ...`` and ``--repeats R``."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=sizes, help="lattice sizes L")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per point (best kept)")
+    return parser.parse_args(argv)
+
+
+def best_time(fn, repeats: int) -> float:
+    """Shortest wall time (s) of ``repeats`` calls of ``fn()``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def machine() -> dict:
