@@ -31,8 +31,7 @@ test-serial:
 	$(PYTEST) -m "not mpi" tests
 
 test-mpi:
-	$(MPIRUN) -n 2 $(PYTEST) --with-mpi -m mpi tests
-	$(MPIRUN) -n 4 $(PYTEST) --with-mpi -m mpi tests
+	for n in 1 2 3 4; do $(MPIRUN) -n $$n $(PYTEST) --with-mpi -m mpi tests || exit 1; done
 
 setup: $(VENV)/.installed
 
