@@ -1,0 +1,1 @@
+"""The CNN torque model: architecture, field providers, model files, data and training."""
