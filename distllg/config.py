@@ -5,10 +5,12 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
 
     [lattice]   L (or Lx and Ly)                         sites along a1 and a2
     [model]     t1 t2 t3 J mu h kT                       s-d model (units of t1)
-    [engine]    kind = "exact"                           what computes the fields
+    [engine]    kind model device                        what computes the fields
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
     [initial]   state seed noise file                    starting spins
     [output]    directory every log_every checkpoint_every snapshots
+    [data]      file trajectories record_every           python -m distllg.datagen
+    [training]  data model_file channels layers kernel ... python -m distllg.train
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ class LatticeConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EngineConfig:
-    kind: str = "exact"
+    kind: str = "exact"  # exact | cnn
+    model: str = "default"  # model file for kind = "cnn"; "default" is the shipped one
+    device: str = "auto"  # auto | cpu | cuda: auto takes this rank's GPU when there is one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +74,31 @@ class OutputConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class DataConfig:
+    file: str = "data/train.h5"  # HDF5 file that python -m distllg.datagen writes
+    trajectories: int = 8  # relaxations from random states, seeds initial.seed + 0, 1, ...
+    record_every: int = 10  # steps between recorded (spins, fields) frames
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    data: tuple[str, ...] = ("data/train.h5",)  # datagen files (same s-d parameters)
+    model_file: str = "out/model.npz"  # where the trained model goes
+    directory: str = "out/training"  # checkpoint, loss curves, report, parity plot
+    channels: int = 32
+    layers: int = 5
+    kernel: int = 3
+    activation: str = "gelu"
+    epochs: int = 40
+    batch: int = 16
+    learning_rate: float = 2e-3
+    validation_trajectories: int = 2  # whole trajectories held out (no leakage)
+    patience: int = 8  # epochs without validation improvement before stopping
+    seed: int = 0
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     lattice: LatticeConfig = LatticeConfig()
     model: SDModel = SDModel()
@@ -77,6 +106,8 @@ class Config:
     dynamics: DynamicsConfig = DynamicsConfig()
     initial: InitialConfig = InitialConfig()
     output: OutputConfig = OutputConfig()
+    data: DataConfig = DataConfig()
+    training: TrainingConfig = TrainingConfig()
     source: str = ""  # file it was read from
 
     def as_dict(self) -> dict:
@@ -87,13 +118,16 @@ class Config:
 
     def physics_hash(self) -> str:
         """Hash of what decides the trajectory (lattice, model, engine, dynamics, initial)."""
-        physics = {k: v for k, v in self.as_dict().items() if k != "output"}
+        physics = {k: v for k, v in self.as_dict().items()
+                   if k in ("lattice", "model", "engine", "dynamics", "initial")}
+        physics["engine"] = {"kind": self.engine.kind}  # the run adds the model's own hash
         physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
         text = json.dumps(physics, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-ENGINES = ("exact",)
+ENGINES = ("exact", "cnn")
+DEVICES = ("auto", "cpu", "cuda")
 INITIAL_STATES = ("random", "uniform", "triple-q", "file")
 
 
@@ -106,6 +140,11 @@ def _section(cls, values, name: str):
         if key not in known:
             raise ConfigError(f"unknown key '{name}.{key}'; known keys: {', '.join(sorted(known))}")
         want = hints[key]
+        if typing.get_origin(want) is tuple:
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ConfigError(f"'{name}.{key}' must be a list of strings, got {value!r}")
+            values = {**values, key: tuple(value)}
+            continue
         ok = (isinstance(value, want) and not isinstance(value, bool) if want in (int, str)
               else isinstance(value, (int, float)) and not isinstance(value, bool))
         if not ok:
@@ -122,6 +161,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"'lattice' sizes must be positive, got {config.lattice}")
     if config.engine.kind not in ENGINES:
         raise ConfigError(f"'engine.kind' = {config.engine.kind!r}; choose one of {ENGINES}")
+    if config.engine.device not in DEVICES:
+        raise ConfigError(f"'engine.device' = {config.engine.device!r}; choose one of {DEVICES}")
     from distllg.dynamics import llg
 
     if config.dynamics.integrator not in llg.INTEGRATORS:
@@ -141,10 +182,19 @@ def _check(config: Config) -> None:
     for key in ("every", "log_every", "checkpoint_every"):
         if getattr(config.output, key) < 1:
             raise ConfigError(f"'output.{key}' must be >= 1")
+    for section, keys in (("data", ("trajectories", "record_every")),
+                          ("training", ("channels", "layers", "kernel", "epochs", "batch",
+                                        "validation_trajectories", "patience"))):
+        for key in keys:
+            if getattr(getattr(config, section), key) < 1:
+                raise ConfigError(f"'{section}.{key}' must be >= 1")
+    if config.training.kernel % 2 == 0:
+        raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
 
 
 SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
-            "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig}
+            "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,
+            "data": DataConfig, "training": TrainingConfig}
 
 
 def from_dict(data: dict, source: str = "") -> Config:

@@ -78,7 +78,7 @@ def test_restart_continues_bit_for_bit(tmp_path):
 def test_restart_refuses_other_physics(tmp_path):
     runlib.run(configlib.from_dict(small_config(tmp_path, steps=10)), stream=io.StringIO())
     other = small_config(tmp_path, steps=20, alpha=0.1)
-    with pytest.raises(configlib.ConfigError, match="written for other physics"):
+    with pytest.raises(runlib.SetupError, match="written for other physics"):
         runlib.run(configlib.from_dict(other), restart=True)
 
 

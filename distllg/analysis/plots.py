@@ -108,9 +108,11 @@ def k_space_map(values: np.ndarray, k_frac: np.ndarray, path, title: str = "",
 
 
 def curves(x: np.ndarray, series: dict[str, np.ndarray], path, xlabel: str, ylabel: str,
-           title: str = "", marks: dict[str, float] | None = None) -> Path:
+           title: str = "", marks: dict[str, float] | None = None, logy: bool = False) -> Path:
     """Line plot of several named series against ``x``; ``marks`` draws labelled verticals."""
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    if logy:
+        ax.set_yscale("log")
     for name, y in series.items():
         ax.plot(x, y, label=name)
     for name, value in (marks or {}).items():
@@ -120,4 +122,24 @@ def curves(x: np.ndarray, series: dict[str, np.ndarray], path, xlabel: str, ylab
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend()
+    return _save(fig, path)
+
+
+def parity(true: np.ndarray, predicted: np.ndarray, path, title: str = "",
+           names=("x", "y", "z"), unit: str = "t1") -> Path:
+    """Predicted against true values, one panel per component of ``(3, N)`` arrays, as 2-D
+    histograms (log colour), with the diagonal and R^2 in each panel."""
+    fig, axes = plt.subplots(1, 3, figsize=(13.0, 4.2))
+    limit = float(np.abs(true).max()) * 1.05
+    for c, ax in enumerate(axes):
+        t, p = true[c], predicted[c]
+        r2 = 1.0 - np.sum((p - t) ** 2) / np.sum((t - t.mean()) ** 2)
+        ax.hist2d(t, p, bins=120, range=[[-limit, limit], [-limit, limit]], cmin=1,
+                  norm=matplotlib.colors.LogNorm(), cmap="viridis")
+        ax.plot([-limit, limit], [-limit, limit], "r-", lw=0.6)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"exact $T_{names[c]}$ ({unit})")
+        ax.set_ylabel(f"CNN $T_{names[c]}$ ({unit})")
+        ax.set_title(f"{names[c]}: $R^2$ = {r2:.5f}")
+    fig.suptitle(title)
     return _save(fig, path)

@@ -12,23 +12,32 @@ from distllg import lattice
 from distllg.spins import cross, dot
 
 
-def solid_angles(spins: np.ndarray) -> np.ndarray:
-    """Signed solid angle of every elementary triangle, ``(2, Ly, Lx)`` (up, down), radians.
+def triangle_solid_angles(extended: np.ndarray) -> np.ndarray:
+    """Solid angles of the up and down triangles of the sites of a patch, ``(2, ny, nx)``.
 
-    Berg-Luscher: for spins ``(a, b, c)`` taken counter-clockwise,
-    ``Omega = 2 atan2(a.(b x c), 1 + a.b + b.c + c.a)``, in ``(-2 pi, 2 pi)``. Under periodic
-    boundaries the sum over all triangles is ``4 pi`` times an integer for any configuration
-    without degenerate triangles (numerator and denominator both zero).
+    ``extended`` ``(3, ny + 1, nx + 1)`` holds the patch plus one more row and column (the
+    neighbours at ``y + 1`` and ``x + 1``), so this works on a whole periodic lattice
+    (wrapped) and on one rank's tile (from its halo) alike. Berg-Luscher: for spins
+    ``(a, b, c)`` counter-clockwise, ``Omega = 2 atan2(a.(b x c), 1 + a.b + b.c + c.a)``.
     """
-    _, Ly, Lx = spins.shape
-    flat = spins.reshape(3, -1)
-    out = np.empty((2, Ly * Lx))
-    for index, triangle in enumerate(lattice.triangles(Ly, Lx)):
-        a, b, c = (flat[:, triangle[:, corner]] for corner in range(3))
+    here, right = extended[:, :-1, :-1], extended[:, :-1, 1:]
+    above, above_right = extended[:, 1:, :-1], extended[:, 1:, 1:]
+    out = np.empty((2,) + here.shape[1:])
+    for index, (a, b, c) in enumerate(((here, right, above), (right, above_right, above))):
         numerator = dot(a, cross(b, c))
         denominator = 1.0 + dot(a, b) + dot(b, c) + dot(c, a)
         out[index] = 2.0 * np.arctan2(numerator, denominator)
-    return out.reshape(2, Ly, Lx)
+    return out
+
+
+def solid_angles(spins: np.ndarray) -> np.ndarray:
+    """Signed solid angle of every elementary triangle, ``(2, Ly, Lx)`` (up, down), radians.
+
+    Triangles of site (x, y): up = (x,y), (x+1,y), (x,y+1); down = (x+1,y), (x+1,y+1),
+    (x,y+1), periodic. Under periodic boundaries the sum is ``4 pi`` times an integer for
+    any configuration without degenerate triangles (numerator and denominator both zero).
+    """
+    return triangle_solid_angles(np.pad(spins, ((0, 0), (0, 1), (0, 1)), mode="wrap"))
 
 
 def chirality_density(spins: np.ndarray) -> np.ndarray:

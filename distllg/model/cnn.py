@@ -33,6 +33,9 @@ class SpinCNN(nn.Module):
     kernel : odd kernel size
     activation : one of ``ACTIVATIONS``, between layers (none after the last)
     predicts : ``"field"`` or ``"torque"``: what the three output channels mean
+
+    The last layer's output is multiplied by the buffer ``output_scale`` (units of t1): the
+    network works in normalised units, training sets the scale from the data.
     """
 
     def __init__(self, channels: int = 32, layers: int = 6, kernel: int = 3,
@@ -53,6 +56,7 @@ class SpinCNN(nn.Module):
         self.convs = nn.ModuleList(
             nn.Conv2d(widths[i], widths[i + 1], kernel, padding=0) for i in range(layers))
         self.activation = ACTIVATIONS[activation]()
+        self.register_buffer("output_scale", torch.ones((), dtype=torch.float64))
 
     @property
     def receptive_radius(self) -> int:
@@ -69,7 +73,7 @@ class SpinCNN(nn.Module):
             x = conv(x)
             if index < last:
                 x = self.activation(x)
-        return x
+        return x * self.output_scale
 
     def forward(self, spins: torch.Tensor) -> torch.Tensor:
         """Periodic mode: ``(B, 3, Ly, Lx) -> (B, 3, Ly, Lx)`` with circular padding."""

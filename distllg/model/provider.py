@@ -53,6 +53,9 @@ class TiledCNNFields(_CNNFields):
                              f"radius {model.receptive_radius}")
         self.halo = halo
         self.padded = halo.empty()
+        if self.device.type == "cuda":  # stage through pinned host memory
+            self.padded = torch.empty(halo.padded_shape, dtype=torch.float64,
+                                      pin_memory=True).numpy()
 
     def energy_and_fields(self, spins: np.ndarray) -> tuple[float, np.ndarray]:
         self.halo.interior(self.padded)[...] = spins

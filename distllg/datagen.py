@@ -1,0 +1,159 @@
+"""``python -m distllg.datagen CONFIG``: exact (ED) LLG trajectories as CNN training data.
+
+Runs ``[data] trajectories`` relaxations from random states (seeds ``initial.seed``,
+``initial.seed + 1``, ...) with the config's model, lattice and ``[dynamics]``, and records
+the spins and the exact fields every ``[data] record_every`` steps into ``[data] file``
+(layout: :mod:`distllg.model.data`). The frames go from disorder through intermediate
+textures into the skyrmion crystal. A finished trajectory is marked ``complete``; running the
+command again continues an interrupted file: complete trajectories are kept, an incomplete
+one is redone. A file made for other parameters is refused, never overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import platform
+import sys
+import time
+
+import numpy as np
+
+import distllg
+from distllg import config as configlib
+from distllg.dynamics import llg
+from distllg.electrons.exact import ExactSolver
+from distllg.model import data as datalib
+from distllg.run import initial_spins
+
+
+def _open(config: configlib.Config):
+    """The data file, created with its provenance or checked against this config."""
+    import h5py
+
+    path = config.data.file
+    identity = {"format": datalib.FORMAT, "model": json.dumps(config.model.as_dict()),
+                "lattice": list(config.lattice.shape)}
+    try:
+        f = h5py.File(path, "a")
+    except OSError as error:
+        raise configlib.ConfigError(f"'data.file' = {path!r} cannot be opened: {error}") from None
+    if "trajectories" not in f:
+        for key, value in identity.items():
+            f.attrs[key] = value
+        f.attrs["config"] = json.dumps(config.as_dict())
+        f.attrs["distllg_version"] = distllg.__version__
+        f.attrs["numpy_version"] = np.__version__
+        f.attrs["host"] = platform.node()
+        f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        f.create_group("trajectories")
+        return f
+    found = {"format": f.attrs.get("format"), "model": f.attrs.get("model"),
+             "lattice": list(f.attrs.get("lattice", []))}
+    if found != identity:
+        f.close()
+        raise configlib.ConfigError(
+            f"'data.file' = {path!r} holds data for other settings ({found}); this config "
+            f"asks for {identity}. Choose another file; nothing was changed.")
+    return f
+
+
+class Progress:
+    """A one-line progress bar with ETA on stderr (a new line per update when not a tty)."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.start = time.perf_counter()
+        self.tty = stream.isatty()
+
+    def update(self, done: int, label: str) -> None:
+        self.done = done
+        elapsed = time.perf_counter() - self.start
+        fraction = done / self.total if self.total else 1.0
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else float("nan")
+        bar = "#" * int(30 * fraction) + "." * (30 - int(30 * fraction))
+        line = f"[{bar}] {100 * fraction:5.1f}%  {label}  elapsed {elapsed / 60:.1f} min  " \
+               f"ETA {eta / 60:.1f} min"
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n",
+              file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=self.stream)
+
+
+def generate_trajectory(config: configlib.Config, solver: ExactSolver, group,
+                        progress: Progress, counted: int) -> None:
+    """Integrate one trajectory, writing frames into the HDF5 ``group``, then mark it complete."""
+    dyn = config.dynamics
+    every = config.data.record_every
+    frames = dyn.steps // every + 1
+    Ly, Lx = config.lattice.shape
+    spins_ds = group.create_dataset("spins", (frames, 3, Ly, Lx), dtype="f8")
+    fields_ds = group.create_dataset("fields", (frames, 3, Ly, Lx), dtype="f8")
+    energy_ds = group.create_dataset("energy", (frames,), dtype="f8")
+    step_ds = group.create_dataset("step", (frames,), dtype="i8")
+    time_ds = group.create_dataset("time", (frames,), dtype="f8")
+    group.attrs.update(seed=config.initial.seed, alpha=dyn.alpha, dt=dyn.dt,
+                       integrator=dyn.integrator, complete=False)
+    step_fn = llg.integrator(dyn.integrator)
+    spins = initial_spins(config)
+    for frame in range(frames):
+        step = frame * every
+        energy, fields = solver.energy_and_fields(spins)
+        spins_ds[frame], fields_ds[frame] = spins, fields
+        energy_ds[frame], step_ds[frame], time_ds[frame] = energy, step, step * dyn.dt
+        progress.update(counted + step, f"trajectory seed {config.initial.seed}, step {step}")
+        if frame < frames - 1:
+            for _ in range(every):
+                spins, _ = step_fn(spins, solver.energy_and_fields, dyn.dt, dyn.alpha)
+    group.attrs["complete"] = True
+    group.file.flush()
+
+
+def generate(config: configlib.Config) -> str:
+    """Fill ``config.data.file`` with the missing trajectories; returns its path."""
+    if config.initial.state != "random":
+        raise configlib.ConfigError("'initial.state' must be \"random\" for datagen "
+                                    f"(got {config.initial.state!r})")
+    solver = ExactSolver(config.model)
+    seeds = [config.initial.seed + i for i in range(config.data.trajectories)]
+    with _open(config) as f:
+        groups = f["trajectories"]
+        todo = [s for s in seeds if not (f"{s:04d}" in groups
+                                         and groups[f"{s:04d}"].attrs.get("complete", False))]
+        print(f"distllg datagen: {config.data.file}: {len(seeds) - len(todo)} of {len(seeds)} "
+              f"trajectories done, {len(todo)} to go ({config.dynamics.steps} steps each, "
+              f"L = {config.lattice.shape})", flush=True)
+        progress = Progress(len(todo) * config.dynamics.steps)
+        for index, seed in enumerate(todo):
+            name = f"{seed:04d}"
+            if name in groups:
+                del groups[name]  # an interrupted trajectory is redone from its start
+            one = dataclasses.replace(config, initial=dataclasses.replace(config.initial,
+                                                                          seed=seed))
+            generate_trajectory(one, solver, groups.create_group(name), progress,
+                                index * config.dynamics.steps)
+        progress.close()
+    return config.data.file
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m distllg.datagen", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="TOML config with [lattice], [model], [dynamics], "
+                                       "[initial] and [data] (see configs/datagen.toml)")
+    args = parser.parse_args(argv)
+    try:
+        path = generate(configlib.load(args.config))
+    except (configlib.ConfigError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""Training of the CNN torque model on exact (ED) trajectories.
+
+* Split by trajectory: ``[training] validation_trajectories`` whole trajectories (chosen by
+  ``seed``) are held out, so no frame of a validation trajectory, nor its neighbours in
+  time, is seen in training.
+* Target: the exact torques ``T = S x H`` in units of ``output_scale`` (their standard
+  deviation over the training frames), mean-squared error.
+* Augmentation by the symmetries the CNN does not have by construction but the s-d model
+  has: the 12 point-group operations of the triangular lattice and global spin rotations
+  (see :mod:`distllg.model.data`); translations are built into the convolutions.
+* Adam with the learning rate halved after 3 epochs without improvement, early stopping
+  after ``patience`` epochs without improvement; the best model (lowest validation loss) is
+  the result.
+* Resumable: ``<directory>/checkpoint.pt`` is written atomically after every epoch (weights,
+  optimiser, scheduler, history, RNG states, best weights); a rerun of the same config
+  continues there. ``max_minutes`` stops cleanly for a later continuation.
+
+Writes ``model_file`` (:mod:`distllg.model.io`) and in ``directory``: ``report.json``
+(torque RMSE, relative RMSE, R^2 per component on the held-out trajectories),
+``loss_curve.png`` and ``parity.png``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from distllg import config as configlib
+from distllg.analysis import plots
+from distllg.model import data as datalib
+from distllg.model import io as modelio
+from distllg.model.cnn import SpinCNN
+
+TRAIN_DTYPE = torch.float32
+
+
+def load_datasets(config: configlib.Config) -> tuple[dict, list[dict]]:
+    """Read the data files; check they share the run's s-d parameters; returns
+    ``({name: trajectory}, datasets)`` with names ``<file index>/<seed>``."""
+    datasets = [datalib.read(path) for path in config.training.data]
+    want = config.model.as_dict()
+    trajectories = {}
+    for index, (path, data) in enumerate(zip(config.training.data, datasets, strict=True)):
+        if data["attrs"]["model"] != want:
+            raise configlib.ConfigError(
+                f"'training.data' file {path} was made for s-d parameters "
+                f"{data['attrs']['model']}, the config's [model] is {want}")
+        for name, trajectory in data["trajectories"].items():
+            trajectories[f"{index}/{name}"] = trajectory
+    return trajectories, datasets
+
+
+def split(names: list[str], held_out: int, seed: int) -> tuple[list[str], list[str]]:
+    """``(training, validation)`` trajectory names; validation = ``held_out`` whole ones."""
+    if held_out >= len(names):
+        raise configlib.ConfigError(f"'training.validation_trajectories' = {held_out} leaves "
+                                    f"no training data ({len(names)} trajectories)")
+    order = np.random.default_rng(seed).permutation(sorted(names))
+    return sorted(order[held_out:].tolist()), sorted(order[:held_out].tolist())
+
+
+def frames(trajectories: dict, names: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(spins, torques)`` pairs, each ``(n, 3, Ly, Lx)``, one per trajectory."""
+    return [(t["spins"], datalib.torques(t["spins"], t["fields"]))
+            for t in (trajectories[n] for n in names)]
+
+
+class Augmenter:
+    """Random lattice point-group operation and global spin rotation of a batch."""
+
+    def __init__(self, shape: tuple[int, int], about_z_only: bool, rng: np.random.Generator):
+        self.permutations = [datalib.site_permutation(m, shape)
+                             for m in datalib.point_group(shape)]
+        self.about_z_only = about_z_only
+        self.rng = rng
+
+    def __call__(self, spins: np.ndarray, targets: np.ndarray):
+        iy, ix = self.permutations[self.rng.integers(len(self.permutations))]
+        rotation = datalib.random_rotation(self.rng, self.about_z_only)
+        return (datalib.rotate_spins(rotation, spins[..., iy, ix]),
+                datalib.rotate_spins(rotation, targets[..., iy, ix]))
+
+
+def _batches(groups, batch: int, rng: np.random.Generator):
+    """Shuffled minibatches ``(spins, torques)``; frames of one lattice size per batch."""
+    order = [(g, i) for g, (s, _) in enumerate(groups) for i in range(len(s))]
+    order = [order[k] for k in rng.permutation(len(order))]
+    by_shape: dict = {}
+    for g, i in order:
+        by_shape.setdefault(groups[g][0].shape[-2:], []).append((g, i))
+    for items in by_shape.values():
+        for start in range(0, len(items), batch):
+            chunk = items[start:start + batch]
+            yield (np.stack([groups[g][0][i] for g, i in chunk]),
+                   np.stack([groups[g][1][i] for g, i in chunk]))
+
+
+def predict(model: torch.nn.Module, spins: np.ndarray, chunk: int = 32) -> np.ndarray:
+    """Model output for frames ``(n, 3, Ly, Lx)`` in the model's dtype, as float64 numpy."""
+    param = next(model.parameters())
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(spins), chunk):
+            x = torch.from_numpy(spins[start:start + chunk]).to(param.device, param.dtype)
+            out.append(model(x).to("cpu", torch.float64).numpy())
+    return np.concatenate(out)
+
+
+def metrics(true: np.ndarray, predicted: np.ndarray) -> dict:
+    """Torque RMSE (t1), relative RMSE (RMSE / std of the true torques) and R^2 per
+    component for ``(n, 3, Ly, Lx)`` arrays."""
+    t = np.moveaxis(true, 1, 0).reshape(3, -1)
+    p = np.moveaxis(predicted, 1, 0).reshape(3, -1)
+    rmse = float(np.sqrt(np.mean((p - t) ** 2)))
+    r2 = 1.0 - np.sum((p - t) ** 2, axis=1) / np.sum((t - t.mean(axis=1, keepdims=True)) ** 2,
+                                                     axis=1)
+    return {"rmse": rmse, "relative_rmse": rmse / float(t.std()),
+            "r2": dict(zip("xyz", r2.tolist(), strict=True)), "sites": int(t.shape[1])}
+
+
+def _loss(model, groups, scale: float) -> float:
+    total, count = 0.0, 0
+    for spins, torques in groups:
+        diff = (predict(model, spins) - torques) / scale
+        total += float(np.sum(diff**2))
+        count += diff.size
+    return total / count
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fingerprint(config: configlib.Config, data_hash: str) -> str:
+    training = dict(config.as_dict()["training"])
+    for key in ("epochs", "patience", "max_minutes", "model_file", "directory"):
+        training.pop(key)  # may change between legs of one training
+    return json.dumps({"training": training, "data": data_hash}, sort_keys=True)
+
+
+def train(config: configlib.Config, stream=sys.stdout) -> dict:
+    """Train (or continue training) the configured model; returns the final report."""
+    cfg = config.training
+    out = Path(cfg.directory)
+    out.mkdir(parents=True, exist_ok=True)
+    trajectories, datasets = load_datasets(config)
+    data_hash = datalib.content_sha256(datasets)
+    train_names, val_names = split(list(trajectories), cfg.validation_trajectories, cfg.seed)
+    train_set, val_set = frames(trajectories, train_names), frames(trajectories, val_names)
+    scale = float(np.sqrt(np.mean(np.concatenate([t.ravel() for _, t in train_set]) ** 2)))
+    shapes = sorted({s.shape[-2:] for s, _ in train_set})
+    torch.manual_seed(cfg.seed)
+    model = SpinCNN(channels=cfg.channels, layers=cfg.layers, kernel=cfg.kernel,
+                    activation=cfg.activation, predicts="torque").to(TRAIN_DTYPE)
+    model.output_scale.fill_(scale)
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=3)
+    rng = np.random.default_rng(cfg.seed)
+    history = {"epoch": [], "train_loss": [], "validation_loss": [], "learning_rate": []}
+    best = {"loss": float("inf"), "state": copy.deepcopy(model.state_dict()), "epoch": 0}
+    checkpoint = out / "checkpoint.pt"
+    fingerprint = _fingerprint(config, data_hash)
+    if checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=True)
+        if state["fingerprint"] != fingerprint:
+            raise configlib.ConfigError(
+                f"training checkpoint {checkpoint} belongs to another training (other data or "
+                f"[training] settings); remove it or choose another 'training.directory'")
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, best = state["history"], state["best"]
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        print(f"continuing training from {checkpoint} after epoch {history['epoch'][-1]}",
+              file=stream, flush=True)
+    augment = Augmenter(shapes[0], about_z_only=config.model.h != 0, rng=rng) \
+        if len(shapes) == 1 else None
+    print(f"distllg train: {len(train_names)} training / {len(val_names)} validation "
+          f"trajectories ({sum(len(s) for s, _ in train_set)} / "
+          f"{sum(len(s) for s, _ in val_set)} frames, lattices {shapes}), model r = "
+          f"{model.receptive_radius}, {sum(p.numel() for p in model.parameters())} weights, "
+          f"torque scale {scale:.4g} t1", file=stream, flush=True)
+    wall0 = time.perf_counter()
+    first = history["epoch"][-1] + 1 if history["epoch"] else 1
+    stopped = "epochs"
+    for epoch in range(first, cfg.epochs + 1):
+        if epoch - best["epoch"] > cfg.patience:
+            stopped = "early stopping"
+            break
+        if cfg.max_minutes and time.perf_counter() - wall0 > 60 * cfg.max_minutes:
+            stopped = "max_minutes"
+            break
+        model.train()
+        losses = []
+        for spins, torques in _batches(train_set, cfg.batch, rng):
+            if augment is not None:
+                spins, torques = augment(spins, torques)
+            x = torch.from_numpy(np.ascontiguousarray(spins)).to(TRAIN_DTYPE)
+            y = torch.from_numpy(np.ascontiguousarray(torques)).to(TRAIN_DTYPE)
+            loss = torch.mean(((model(x) - y) / scale) ** 2)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        model.eval()
+        val_loss = _loss(model, val_set, scale)
+        scheduler.step(val_loss)
+        history["epoch"].append(epoch)
+        history["train_loss"].append(float(np.mean(losses)))
+        history["validation_loss"].append(val_loss)
+        history["learning_rate"].append(optimiser.param_groups[0]["lr"])
+        if val_loss < best["loss"]:
+            best = {"loss": val_loss, "state": copy.deepcopy(model.state_dict()), "epoch": epoch}
+        elapsed = time.perf_counter() - wall0
+        eta = elapsed / (epoch - first + 1) * (cfg.epochs - epoch)
+        print(f"epoch {epoch:4d}  train {history['train_loss'][-1]:.3e}  validation "
+              f"{val_loss:.3e}  best {best['loss']:.3e} (epoch {best['epoch']})  lr "
+              f"{history['learning_rate'][-1]:.1e}  {elapsed / 60:.1f} min  ETA <= "
+              f"{eta / 60:.1f} min", file=stream, flush=True)
+        _save_checkpoint(checkpoint, {
+            "fingerprint": fingerprint, "model": model.state_dict(),
+            "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+            "history": history, "best": best, "rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state()})
+    return finish(config, model, best, history, val_set, data_hash, stopped, shapes,
+                  val_names, stream)
+
+
+def finish(config, model, best, history, val_set, data_hash, stopped, shapes, val_names,
+           stream) -> dict:
+    """Evaluate the best weights in float64 on the held-out trajectories; write the model
+    file, report.json, loss_curve.png and parity.png."""
+    cfg = config.training
+    out = Path(cfg.directory)
+    model.load_state_dict(best["state"])
+    model = model.to(torch.float64).eval()
+    true = np.concatenate([t for _, t in val_set])
+    predicted = np.concatenate([predict(model, s) for s, _ in val_set])
+    result = metrics(true, predicted)
+    report = {"stopped_by": stopped, "best_epoch": best["epoch"],
+              "epochs_run": history["epoch"][-1] if history["epoch"] else 0,
+              "validation_trajectories": val_names, "validation": result,
+              "receptive_radius": model.receptive_radius, "data_sha256": data_hash}
+    modelio.save_model(model, cfg.model_file, model=config.model.as_dict(),
+                       lattice=[list(s) for s in shapes],
+                       normalisation={"output_scale": float(model.output_scale)},
+                       data_sha256=data_hash, metrics=result,
+                       training=config.as_dict()["training"])
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    if history["epoch"]:
+        plots.curves(np.array(history["epoch"]),
+                     {"training (augmented)": np.array(history["train_loss"]),
+                      "validation": np.array(history["validation_loss"])},
+                     out / "loss_curve.png", "epoch", "MSE / scale^2", "CNN torque loss",
+                     logy=True)
+    plots.parity(np.moveaxis(true, 1, 0).reshape(3, -1),
+                 np.moveaxis(predicted, 1, 0).reshape(3, -1), out / "parity.png",
+                 title=f"held-out trajectories {val_names}: relative RMSE "
+                       f"{result['relative_rmse']:.4f}")
+    print(f"done ({stopped}): best epoch {best['epoch']}, held-out torque RMSE "
+          f"{result['rmse']:.3e} t1, relative {result['relative_rmse']:.4f}, R^2 "
+          + ", ".join(f"{k} {v:.5f}" for k, v in result["r2"].items())
+          + f"; wrote {cfg.model_file} and {out}", file=stream, flush=True)
+    return report
