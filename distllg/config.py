@@ -46,6 +46,7 @@ class EngineConfig:
     kind: str = "exact"  # exact | cnn
     model: str = "default"  # model file for kind = "cnn"; "default" is the shipped one
     device: str = "auto"  # auto | cpu | cuda: auto takes this rank's GPU when there is one
+    process_grid: tuple[int, ...] = ()  # [Py, Px] ranks along y and x; () = MPI.Compute_dims
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +121,9 @@ class Config:
         """Hash of what decides the trajectory (lattice, model, engine, dynamics, initial)."""
         physics = {k: v for k, v in self.as_dict().items()
                    if k in ("lattice", "model", "engine", "dynamics", "initial")}
-        physics["engine"] = {"kind": self.engine.kind}  # the run adds the model's own hash
+        # Only the kind decides the trajectory (device and process grid do not); the run adds
+        # the model's own hash.
+        physics["engine"] = {"kind": self.engine.kind}
         physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
         text = json.dumps(physics, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -141,8 +144,11 @@ def _section(cls, values, name: str):
             raise ConfigError(f"unknown key '{name}.{key}'; known keys: {', '.join(sorted(known))}")
         want = hints[key]
         if typing.get_origin(want) is tuple:
-            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                raise ConfigError(f"'{name}.{key}' must be a list of strings, got {value!r}")
+            item = typing.get_args(want)[0]
+            if not (isinstance(value, list) and all(
+                    isinstance(v, item) and not isinstance(v, bool) for v in value)):
+                raise ConfigError(f"'{name}.{key}' must be a list of {item.__name__}, "
+                                  f"got {value!r}")
             values = {**values, key: tuple(value)}
             continue
         ok = (isinstance(value, want) and not isinstance(value, bool) if want in (int, str)
@@ -161,6 +167,10 @@ def _check(config: Config) -> None:
         raise ConfigError(f"'lattice' sizes must be positive, got {config.lattice}")
     if config.engine.kind not in ENGINES:
         raise ConfigError(f"'engine.kind' = {config.engine.kind!r}; choose one of {ENGINES}")
+    grid = config.engine.process_grid
+    if grid and (len(grid) != 2 or min(grid) < 0):
+        raise ConfigError(f"'engine.process_grid' must be [Py, Px] (0 = let MPI choose), "
+                          f"got {list(grid)}")
     if config.engine.device not in DEVICES:
         raise ConfigError(f"'engine.device' = {config.engine.device!r}; choose one of {DEVICES}")
     from distllg.dynamics import llg

@@ -157,7 +157,10 @@ def _check(config: configlib.Config, size: int, restart: bool) -> dict:
                                  source=f"'engine.model' = {config.engine.model!r}")
         plan.update(radius=max(int(meta["receptive_radius"]), 1),
                     model_hash=meta["weights_sha256"])
-        dims = grid_dims(size, shape)
+        try:
+            dims = grid_dims(size, shape, config.engine.process_grid or None)
+        except ValueError as error:
+            raise configlib.ConfigError(f"'engine.process_grid': {error}") from None
         smallest = (min(b - a for a, b in split(shape[0], dims[0])),
                     min(b - a for a, b in split(shape[1], dims[1])))
         if min(smallest) < meta["receptive_radius"]:
@@ -195,13 +198,13 @@ class Domain:
     """This rank's part of the lattice: its tile, the halo exchange for observables, and the
     global reductions. One rank holds the whole lattice."""
 
-    def __init__(self, comm, shape: tuple[int, int], radius: int):
+    def __init__(self, comm, shape: tuple[int, int], radius: int, dims=None):
         from distllg.parallel.decomposition import Decomposition
         from distllg.parallel.halo import HaloExchange
 
         self.comm = comm
         self.shape = shape
-        self.decomposition = Decomposition(comm, shape, halo=radius)
+        self.decomposition = Decomposition(comm, shape, halo=radius, dims=dims)
         self.cart = self.decomposition.cart
         self.tile = self.decomposition.tile
         self.rank = self.cart.Get_rank()
@@ -306,7 +309,8 @@ class Run:
         self.step = 0
         plan = collectively(comm, _check, config, comm.Get_size(), restart)
         self.run_hash = plan["run_hash"]
-        self.domain = collectively(comm, Domain, comm, config.lattice.shape, plan["radius"])
+        self.domain = collectively(comm, Domain, comm, config.lattice.shape, plan["radius"],
+                                   config.engine.process_grid or None)
         self.provider = collectively(comm, field_provider, config, self.domain)
         self.root = self.domain.rank == 0
         if restart:

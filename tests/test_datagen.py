@@ -1,0 +1,105 @@
+"""Training data generation and training: layout, continuation, no leakage, resumable."""
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from distllg import config as configlib
+from distllg import datagen
+from distllg.electrons.exact import ExactSolver
+from distllg.model import data as datalib
+from distllg.model import io as modelio
+from distllg.model import train as trainlib
+
+
+def data_config(tmp_path, **data):
+    return configlib.from_dict({
+        "lattice": {"L": 6}, "model": {"kT": 0.02},
+        "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 12},
+        "initial": {"seed": 7},
+        "data": {"file": str(tmp_path / "d.h5"), "trajectories": 3, "record_every": 4, **data},
+    })
+
+
+def test_datagen_writes_exact_frames_with_provenance(tmp_path):
+    config = data_config(tmp_path)
+    datagen.generate(config)
+    d = datalib.read(config.data.file)
+    assert sorted(d["trajectories"]) == ["0007", "0008", "0009"]
+    assert d["attrs"]["model"] == config.model.as_dict()
+    t = d["trajectories"]["0008"]
+    assert t["spins"].shape == (4, 3, 6, 6) and list(t["step"]) == [0, 4, 8, 12]
+    energy, fields = ExactSolver(config.model).energy_and_fields(t["spins"][2])
+    np.testing.assert_allclose(t["fields"][2], fields, atol=1e-12)
+    assert t["energy"][2] == pytest.approx(energy)
+    assert np.all(np.diff(t["energy"]) < 0)  # damped relaxation
+
+
+def test_datagen_continues_an_interrupted_file(tmp_path):
+    config = data_config(tmp_path)
+    datagen.generate(config)
+    with h5py.File(config.data.file, "a") as f:
+        kept = f["trajectories/0007/spins"][...]
+        f["trajectories/0009"].attrs["complete"] = False  # as if killed during it
+        f["trajectories/0009/spins"][1:] = 0.0
+    more = data_config(tmp_path, trajectories=4)
+    datagen.generate(more)
+    d = datalib.read(config.data.file)
+    assert sorted(d["trajectories"]) == ["0007", "0008", "0009", "0010"]
+    np.testing.assert_array_equal(d["trajectories"]["0007"]["spins"], kept)
+    assert np.all(np.abs(np.linalg.norm(d["trajectories"]["0009"]["spins"], axis=1) - 1)
+                  < 1e-12)
+
+
+def test_datagen_refuses_a_file_for_other_parameters(tmp_path):
+    datagen.generate(data_config(tmp_path, trajectories=1))
+    before = (tmp_path / "d.h5").read_bytes()
+    other = configlib.from_dict({"lattice": {"L": 6}, "model": {"kT": 0.02, "mu": -3.0},
+                                 "dynamics": {"steps": 4},
+                                 "data": {"file": str(tmp_path / "d.h5")}})
+    with pytest.raises(configlib.ConfigError, match="other settings"):
+        datagen.generate(other)
+    assert (tmp_path / "d.h5").read_bytes() == before
+
+
+def test_split_is_by_whole_trajectories():
+    names = [f"0/{i:04d}" for i in range(10)]
+    train, val = trainlib.split(names, 3, seed=1)
+    assert len(val) == 3 and not set(train) & set(val) and sorted(train + val) == names
+    with pytest.raises(configlib.ConfigError, match="validation_trajectories"):
+        trainlib.split(names[:2], 2, seed=1)
+
+
+def test_metrics_against_hand_values():
+    rng = np.random.default_rng(0)
+    true = rng.standard_normal((4, 3, 5, 5))
+    m = trainlib.metrics(true, true)
+    assert m["rmse"] == 0 and all(v == 1.0 for v in m["r2"].values())
+    noisy = trainlib.metrics(true, true + 0.1)
+    assert noisy["rmse"] == pytest.approx(0.1)
+    assert noisy["relative_rmse"] == pytest.approx(0.1 / true.std())
+
+
+def test_training_learns_resumes_and_writes_a_loadable_model(tmp_path):
+    datagen.generate(data_config(tmp_path, trajectories=3))
+    training = {"data": [str(tmp_path / "d.h5")], "model_file": str(tmp_path / "m.npz"),
+                "directory": str(tmp_path / "t"), "channels": 8, "layers": 2,
+                "validation_trajectories": 1, "batch": 2, "learning_rate": 5e-3}
+    base = {"lattice": {"L": 6}, "model": {"kT": 0.02}}
+    trainlib.train(configlib.from_dict({**base, "training": {**training, "epochs": 3}}),
+                   stream=None)
+    first = torch.load(tmp_path / "t" / "checkpoint.pt", weights_only=True)["history"]
+    report = trainlib.train(configlib.from_dict({**base, "training": {**training,
+                                                                      "epochs": 6}}),
+                            stream=None)
+    history = torch.load(tmp_path / "t" / "checkpoint.pt", weights_only=True)["history"]
+    assert history["epoch"] == [1, 2, 3, 4, 5, 6]
+    assert history["train_loss"][:3] == first["train_loss"]
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    model = modelio.load_model(tmp_path / "m.npz")
+    assert model.metadata["metrics"] == report["validation"]
+    assert model.metadata["data_sha256"] == report["data_sha256"]
+    for name in ("loss_curve.png", "parity.png"):
+        assert (tmp_path / "t" / name).stat().st_size > 5000
+    assert (tmp_path / "t" / "report.json").is_file()

@@ -1,0 +1,96 @@
+"""Model files: round trip, metadata, and clear errors for bad, corrupted or mismatched files."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from distllg.electrons import SDModel
+from distllg.model import io as modelio
+from distllg.model.cnn import SpinCNN
+
+
+def saved(tmp_path, **architecture):
+    torch.manual_seed(3)
+    model = SpinCNN(channels=6, layers=2, kernel=3, predicts="torque", **architecture)
+    model.output_scale.fill_(0.25)
+    path = tmp_path / "m.npz"
+    modelio.save_model(model, path, model=SDModel().as_dict(), lattice=[[12, 12]])
+    return model, path
+
+
+def test_round_trip_keeps_weights_and_metadata(tmp_path):
+    model, path = saved(tmp_path)
+    loaded = modelio.load_model(path)
+    assert loaded.receptive_radius == model.receptive_radius == 2
+    assert loaded.metadata["predicts"] == "torque"
+    assert loaded.metadata["model"] == SDModel().as_dict()
+    x = torch.randn(2, 3, 7, 9, dtype=torch.float64)
+    with torch.no_grad():
+        np.testing.assert_array_equal(loaded(x).numpy(), model.double()(x).numpy())
+    assert float(loaded.output_scale) == 0.25
+
+
+def test_loading_never_unpickles(tmp_path):
+    _, path = saved(tmp_path)
+    evil = tmp_path / "evil.npz"
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["weight/convs.0.bias"] = np.array([object()], dtype=object)  # needs pickle
+    np.savez(evil, **arrays)
+    with pytest.raises(modelio.ModelFileError, match="not a readable distllg model"):
+        modelio.load_model(evil)
+
+
+def test_corrupted_files_are_refused(tmp_path):
+    _, path = saved(tmp_path)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(modelio.ModelFileError, match="truncated.npz"):
+        modelio.load_model(truncated)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["weight/convs.0.weight"] = arrays["weight/convs.0.weight"] + 1e-9
+    edited = tmp_path / "edited.npz"
+    np.savez(edited, **arrays)
+    with pytest.raises(modelio.ModelFileError, match="corrupted"):
+        modelio.load_model(edited)
+    with pytest.raises(modelio.ModelFileError, match="does not exist"):
+        modelio.load_model(tmp_path / "missing.npz")
+    (tmp_path / "text.npz").write_text("not a model")
+    with pytest.raises(modelio.ModelFileError, match="text.npz"):
+        modelio.load_model(tmp_path / "text.npz")
+
+
+def test_other_format_is_refused(tmp_path):
+    _, path = saved(tmp_path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["metadata"]))
+    meta["format"] = "something-else"
+    arrays["metadata"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "other.npz", **arrays)
+    with pytest.raises(modelio.ModelFileError, match="format"):
+        modelio.load_model(tmp_path / "other.npz")
+    assert zipfile.is_zipfile(path)
+
+
+def test_compatibility_names_parameters_and_lattice(tmp_path):
+    _, path = saved(tmp_path)
+    meta = modelio.read_metadata(path)
+    modelio.check_compatible(meta, SDModel().as_dict(), (12, 12))
+    with pytest.raises(modelio.ModelFileError, match="mu = -3.0 in the config but -3.5"):
+        modelio.check_compatible(meta, SDModel(mu=-3.0).as_dict(), (12, 12))
+    with pytest.raises(modelio.ModelFileError, match="smaller than the receptive field"):
+        modelio.check_compatible(meta, SDModel().as_dict(), (4, 12))
+
+
+def test_default_model_ships_and_loads():
+    meta = modelio.read_metadata("default")
+    model = modelio.load_model("default")
+    assert model.receptive_radius == meta["receptive_radius"] >= 1
+    assert meta["predicts"] == "torque"
+    assert meta["model"] == SDModel().as_dict()
+    assert modelio.resolve("default").stat().st_size < 5e6
