@@ -1,0 +1,109 @@
+"""Effective receptive field: how strongly the torque on one site depends on each spin.
+
+For spins ``S`` and a centre site ``c``, the sensitivity of site ``j`` is the Frobenius norm
+of the 3 x 2 matrix ``dT_c / dS_j`` taken along the two directions tangent to ``S_j`` (unit
+spins can only move there), averaged over states. Two ways to get it:
+
+* CNN: autograd through the periodic model (:func:`cnn_sensitivity`);
+* exact: central finite differences of the ED torque ``T_c = S_c x H_c``, rotating ``S_j``
+  by ``+-eps`` about each tangent direction (:func:`exact_sensitivity`).
+
+The map is shifted so the centre sits at the origin, binned by Cartesian distance (minimum
+image on the torus) into a radial profile, and :func:`radius_holding` gives the distance
+within which a fraction (99 %) of the summed sensitivity lies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from distllg import lattice
+
+
+def tangent_frames(spins: np.ndarray) -> np.ndarray:
+    """Two orthonormal directions perpendicular to each spin, ``(2, 3, Ly, Lx)``."""
+    s = spins
+    helper = np.where(np.abs(s[2]) < 0.9, 0.0, 1.0)  # x axis near the poles, else z
+    ref = np.stack([helper, np.zeros_like(helper), 1.0 - helper])
+    e1 = ref - np.sum(ref * s, axis=0) * s
+    e1 /= np.linalg.norm(e1, axis=0)
+    e2 = np.cross(s, e1, axis=0)
+    return np.stack([e1, e2])
+
+
+def cnn_sensitivity(model: torch.nn.Module, spins: np.ndarray, centre: tuple[int, int]):
+    """``|dT_c / dS_j|`` (tangent Frobenius norm) of a periodic CNN, ``(Ly, Lx)``."""
+    param = next(model.parameters())
+    x = torch.tensor(spins[None], dtype=param.dtype, device=param.device, requires_grad=True)
+    out = model(x)[0, :, centre[0], centre[1]]
+    if model.metadata.get("predicts", "torque") == "field":
+        s_c = x[0, :, centre[0], centre[1]]
+        out = torch.linalg.cross(s_c, out)
+    rows = [torch.autograd.grad(out[a], x, retain_graph=a < 2)[0][0] for a in range(3)]
+    jac = torch.stack(rows).detach().to("cpu", torch.float64).numpy()  # (3 out, 3 in, Ly, Lx)
+    frames = tangent_frames(spins)
+    tangent = np.einsum("aiyx,tiyx->atyx", jac, frames)
+    return np.sqrt(np.sum(tangent**2, axis=(0, 1)))
+
+
+def exact_sensitivity(solver, spins: np.ndarray, centre: tuple[int, int],
+                      eps: float = 1e-5) -> np.ndarray:
+    """``|dT_c / dS_j|`` of the exact torques by central finite differences, ``(Ly, Lx)``."""
+    _, Ly, Lx = spins.shape
+    frames = tangent_frames(spins)
+    cy, cx = centre
+    out = np.zeros((Ly, Lx))
+    for y in range(Ly):
+        for x in range(Lx):
+            columns = []
+            for t in range(2):
+                torques = []
+                for sign in (1.0, -1.0):
+                    moved = spins.copy()
+                    v = spins[:, y, x] + sign * eps * frames[t, :, y, x]
+                    moved[:, y, x] = v / np.linalg.norm(v)
+                    _, fields = solver.energy_and_fields(moved)
+                    torques.append(np.cross(moved[:, cy, cx], fields[:, cy, cx]))
+                columns.append((torques[0] - torques[1]) / (2 * eps))
+            out[y, x] = np.linalg.norm(np.array(columns))
+    return out
+
+
+def centred(values: np.ndarray, centre: tuple[int, int]) -> np.ndarray:
+    """Roll a periodic ``(Ly, Lx)`` map so that ``centre`` lands at ``(Ly // 2, Lx // 2)``."""
+    Ly, Lx = values.shape
+    return np.roll(values, (Ly // 2 - centre[0], Lx // 2 - centre[1]), axis=(0, 1))
+
+
+def distances(shape: tuple[int, int]) -> np.ndarray:
+    """Minimum-image Cartesian distance of each site from ``(Ly // 2, Lx // 2)``."""
+    Ly, Lx = shape
+    y, x = np.mgrid[0:Ly, 0:Lx]
+    best = np.full(shape, np.inf)
+    for sy in (-Ly, 0, Ly):
+        for sx in (-Lx, 0, Lx):
+            d = lattice.cartesian(x - Lx // 2 + sx, y - Ly // 2 + sy)
+            best = np.minimum(best, np.linalg.norm(d, axis=-1))
+    return best
+
+
+def grid_steps(shape: tuple[int, int]) -> np.ndarray:
+    """Largest of ``|dx|, |dy|`` (grid steps, the CNN's notion of reach) from the centre."""
+    Ly, Lx = shape
+    y, x = np.mgrid[0:Ly, 0:Lx]
+    return np.maximum(np.abs(x - Lx // 2), np.abs(y - Ly // 2))
+
+
+def radial_profile(values: np.ndarray, shape_distances: np.ndarray):
+    """Mean of ``values`` at each distinct distance: ``(distances, means)``."""
+    r = np.round(shape_distances, 6).ravel()
+    unique = np.unique(r)
+    return unique, np.array([values.ravel()[r == u].mean() for u in unique])
+
+
+def radius_holding(values: np.ndarray, measure: np.ndarray, fraction: float = 0.99) -> float:
+    """Smallest ``measure`` (distance) within which ``fraction`` of ``sum(values)`` lies."""
+    order = np.argsort(measure.ravel(), kind="stable")
+    cumulative = np.cumsum(values.ravel()[order]) / values.sum()
+    return float(measure.ravel()[order][np.searchsorted(cumulative, fraction)])
