@@ -28,7 +28,7 @@ def test_radius_holding_and_profile():
     values = np.zeros((7, 7))
     values[3, 3], values[3, 4] = 0.98, 0.02
     d = erf.distances((7, 7))
-    assert d[3, 3] == 0 and d[3, 4] == 1.0 and d[4, 3] == 1.0
+    np.testing.assert_allclose([d[3, 3], d[3, 4], d[4, 3], d[4, 4]], [0, 1, 1, np.sqrt(3)])
     assert erf.radius_holding(values, d, 0.97) == 0.0
     assert erf.radius_holding(values, d, 0.99) == 1.0
     r, mean = erf.radial_profile(values, d)
