@@ -22,8 +22,10 @@ PYTEST := $(PY) -m pytest --color=no -q
 
 .PHONY: run test test-serial test-mpi setup lint bench clean
 
+RUN_RANKS ?= 4
+
 run: setup
-	$(PY) -m distllg.run $(RUN_CONFIG)
+	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg.run $(RUN_CONFIG)
 
 test: setup test-serial test-mpi
 
@@ -59,6 +61,8 @@ lint: setup
 
 bench: setup
 	$(PY) bench/exact.py
+	$(PY) bench/llg.py
+	$(PY) bench/scaling.py
 
 clean:
 	rm -rf $(VENV) out *.egg-info

@@ -1,0 +1,116 @@
+"""``python -m distllg.analysis.compare CONFIG [--model M]``: CNN-LLG against exact LLG
+from the same initial state.
+
+Runs the config's trajectory twice in one process, with the exact (ED) fields and with the
+CNN (periodic mode), records Q(t), and the exact energy E(t) of both trajectories (the CNN
+has no energy of its own: its spins are handed to ED every ``output.every`` steps). An exact
+run already on disk (``<output.directory>/observables.npz`` and ``final_spins.npy`` of
+``python -m distllg.run`` with this config) is reused instead of recomputed.
+
+Writes to ``--out``: ``compare.json`` (final Q, E/N, S(q) peaks of both),
+``q_overlay.png``, ``energy_overlay.png``, ``spins_cnn.png``, ``spins_exact.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from distllg import config as configlib
+from distllg.analysis import plots
+from distllg.dynamics import llg
+from distllg.dynamics import observables as obs
+from distllg.electrons.exact import ExactSolver
+from distllg.model import io as modelio
+from distllg.model.provider import PeriodicCNNFields
+from distllg.run import initial_spins
+
+
+def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=sys.stdout):
+    """Integrate from the config's initial state; returns (observables dict, final spins)."""
+    dyn, every = config.dynamics, config.output.every
+    step_fn = llg.integrator(dyn.integrator)
+    spins = initial_spins(config)
+    rows = {"time": [], "energy_per_site": [], "skyrmion_number": []}
+    for step in range(dyn.steps + 1):
+        if step % every == 0 or step == dyn.steps:
+            rows["time"].append(step * dyn.dt)
+            rows["energy_per_site"].append(obs.energy_per_site(solver.energy(spins), spins))
+            rows["skyrmion_number"].append(obs.skyrmion_number(spins))
+        if step % config.output.log_every == 0:
+            print(f"step {step}: Q = {rows['skyrmion_number'][-1]:+.3f}, E/N = "
+                  f"{rows['energy_per_site'][-1]:.6f}", file=stream, flush=True)
+        if step < dyn.steps:
+            spins, _ = step_fn(spins, field_fn, dyn.dt, dyn.alpha)
+    return {k: np.array(v) for k, v in rows.items()}, spins
+
+
+def _final(data: dict, spins: np.ndarray) -> dict:
+    values, q = obs.structure_factor_peaks(spins, count=3)
+    return {"skyrmion_number": obs.skyrmion_number(spins),
+            "energy_per_site": float(data["energy_per_site"][-1]),
+            "structure_factor_peaks": [{"S": float(v), "q": qq.tolist(),
+                                        "abs_q": float(np.linalg.norm(qq))}
+                                       for v, qq in zip(values, q, strict=True)]}
+
+
+def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.stdout) -> dict:
+    solver = ExactSolver(config.model)
+    model = modelio.load_model(model_name)
+    modelio.check_compatible(model.metadata, config.model.as_dict(), config.lattice.shape,
+                             source=f"model {model_name!r}")
+    run_dir = Path(config.output.directory)
+    if (run_dir / "observables.npz").is_file() and (run_dir / "final_spins.npy").is_file():
+        with np.load(run_dir / "observables.npz") as data:
+            exact = {k: data[k] for k in ("time", "energy_per_site", "skyrmion_number")}
+        exact_spins = np.load(run_dir / "final_spins.npy")
+        print(f"exact trajectory from {run_dir}", file=stream)
+    else:
+        print("exact trajectory:", file=stream)
+        exact, exact_spins = trajectory(config, solver.energy_and_fields, solver, stream)
+    print("CNN trajectory:", file=stream)
+    cnn, cnn_spins = trajectory(config, PeriodicCNNFields(model).energy_and_fields, solver,
+                                stream)
+    out.mkdir(parents=True, exist_ok=True)
+    Ly, Lx = config.lattice.shape
+    title = f"L = {Ly}x{Lx}, seed {config.initial.seed}, alpha = {config.dynamics.alpha}"
+    for key, name, label in (("skyrmion_number", "q_overlay.png", "skyrmion number Q"),
+                             ("energy_per_site", "energy_overlay.png", "exact E/N (t1)")):
+        fig_x = exact["time"]
+        series = {"exact (ED)": exact[key],
+                  "CNN": np.interp(fig_x, cnn["time"], cnn[key])}
+        plots.curves(fig_x, series, out / name, "time (hbar/t1)", label, title)
+    plots.vector_texture(cnn_spins, out / "spins_cnn.png", title=f"CNN final, {title}",
+                         label="$S^z$")
+    plots.vector_texture(exact_spins, out / "spins_exact.png", title=f"exact final, {title}",
+                         label="$S^z$")
+    result = {"config": config.source, "model": model.source,
+              "exact": _final(exact, exact_spins), "cnn": _final(cnn, cnn_spins)}
+    (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "structure_factor_peaks"}
+                      for k, v in result.items() if k in ("exact", "cnn")}), file=stream)
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m distllg.analysis.compare",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="run config (engine kind is ignored)")
+    parser.add_argument("--model", default="default", help="model file or 'default'")
+    parser.add_argument("--out", default="out/compare", help="output directory")
+    args = parser.parse_args(argv)
+    try:
+        compare(configlib.load(args.config), args.model, Path(args.out))
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
