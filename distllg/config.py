@@ -86,6 +86,8 @@ class TrainingConfig:
     data: tuple[str, ...] = ("data/train.h5",)  # datagen files (same s-d parameters)
     model_file: str = "out/model.npz"  # where the trained model goes
     directory: str = "out/training"  # checkpoint, loss curves, report, parity plot
+    kind: str = "cnn"  # cnn (SpinCNN) | equivariant (EquivariantSpinCNN), see model/cnn.py
+    window: int = 3  # equivariant only: offsets |dx|, |dy| <= window in the torque sum
     channels: int = 32
     layers: int = 5
     kernel: int = 3
@@ -194,10 +196,14 @@ def _check(config: Config) -> None:
             raise ConfigError(f"'output.{key}' must be >= 1")
     for section, keys in (("data", ("trajectories", "record_every")),
                           ("training", ("channels", "layers", "kernel", "epochs", "batch",
-                                        "validation_trajectories", "patience"))):
+                                        "validation_trajectories", "patience",
+                                        "window"))):
         for key in keys:
             if getattr(getattr(config, section), key) < 1:
                 raise ConfigError(f"'{section}.{key}' must be >= 1")
+    if config.training.kind not in ("cnn", "equivariant"):
+        raise ConfigError(f"'training.kind' = {config.training.kind!r}; choose \"cnn\" or "
+                          f"\"equivariant\"")
     if config.training.kernel % 2 == 0:
         raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
 

@@ -108,11 +108,14 @@ def k_space_map(values: np.ndarray, k_frac: np.ndarray, path, title: str = "",
 
 
 def curves(x: np.ndarray, series: dict[str, np.ndarray], path, xlabel: str, ylabel: str,
-           title: str = "", marks: dict[str, float] | None = None, logy: bool = False) -> Path:
+           title: str = "", marks: dict[str, float] | None = None, logy: bool = False,
+           logx: bool = False) -> Path:
     """Line plot of several named series against ``x``; ``marks`` draws labelled verticals."""
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     for name, y in series.items():
         ax.plot(x, y, label=name)
     for name, value in (marks or {}).items():

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 import distllg
-from distllg.model.cnn import SpinCNN
+from distllg.model.cnn import build
 
 FORMAT = "distllg-model-1"
 PRETRAINED = Path(__file__).parent / "pretrained"
@@ -53,7 +53,7 @@ def resolve(path_or_name) -> Path:
     return Path(path_or_name)
 
 
-def save_model(network: SpinCNN, path, **metadata) -> dict:
+def save_model(network, path, **metadata) -> dict:
     """Write ``network`` and ``metadata`` (JSON-serialisable) atomically to ``path``.
 
     ``architecture``, ``receptive_radius``, ``predicts``, ``format``, version, date and the
@@ -106,12 +106,12 @@ def _read(path_or_name) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def load_model(path_or_name, device="cpu", dtype=torch.float64) -> SpinCNN:
+def load_model(path_or_name, device="cpu", dtype=torch.float64):
     """The model in a file (or ``"default"``), in eval mode, with a ``metadata`` dict."""
     meta, arrays = _read(path_or_name)
     path = resolve(path_or_name)
     try:
-        model = SpinCNN(**meta["architecture"])
+        model = build(meta["architecture"])
         state = {k: torch.from_numpy(v) for k, v in arrays.items()}
         model.load_state_dict(state)
     except (TypeError, ValueError, RuntimeError, KeyError) as error:

@@ -36,7 +36,7 @@ from distllg import config as configlib
 from distllg.analysis import plots
 from distllg.model import data as datalib
 from distllg.model import io as modelio
-from distllg.model.cnn import SpinCNN
+from distllg.model.cnn import build
 
 TRAIN_DTYPE = torch.float32
 
@@ -161,8 +161,11 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     scale = float(np.sqrt(np.mean(np.concatenate([t.ravel() for _, t in train_set]) ** 2)))
     shapes = sorted({s.shape[-2:] for s, _ in train_set})
     torch.manual_seed(cfg.seed)
-    model = SpinCNN(channels=cfg.channels, layers=cfg.layers, kernel=cfg.kernel,
-                    activation=cfg.activation, predicts="torque").to(TRAIN_DTYPE)
+    architecture = {"kind": cfg.kind, "channels": cfg.channels, "layers": cfg.layers,
+                    "kernel": cfg.kernel, "activation": cfg.activation, "predicts": "torque"}
+    if cfg.kind == "equivariant":
+        architecture["window"] = cfg.window
+    model = build(architecture).to(TRAIN_DTYPE)
     model.output_scale.fill_(scale)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=3)
