@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from distllg import spins as spinlib
-from distllg.model.cnn import SpinCNN
+from distllg.model import data as datalib
+from distllg.model.cnn import EquivariantSpinCNN, SpinCNN, build
 
 
-def random_model(seed=0, **architecture):
+def random_model(seed=0, kind="cnn", **architecture):
     torch.manual_seed(seed)
-    return SpinCNN(**architecture).double().eval()
+    return build({"kind": kind, **architecture}).double().eval()
 
 
 @pytest.mark.parametrize("layers, kernel, radius", [(6, 3, 6), (4, 5, 8), (1, 1, 0), (3, 7, 9)])
@@ -27,11 +28,14 @@ def test_receptive_radius_is_derived_and_exact(layers, kernel, radius):
     assert offsets.tolist() == [radius, radius]
 
 
+@pytest.mark.parametrize("kind, architecture", [
+    ("cnn", {"layers": 3, "kernel": 3, "channels": 8}),
+    ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 3})])
 @pytest.mark.parametrize("shape, tile", [((12, 12), (slice(0, 12), slice(0, 12))),
                                          ((14, 17), (slice(3, 9), slice(10, 17))),
                                          ((13, 9), (slice(12, 13), slice(0, 5)))])
-def test_tiled_mode_equals_periodic_mode(shape, tile, rng):
-    model = random_model(layers=3, kernel=3, channels=8)
+def test_tiled_mode_equals_periodic_mode(shape, tile, kind, architecture, rng):
+    model = random_model(kind=kind, **architecture)
     r = model.receptive_radius
     s = torch.from_numpy(spinlib.random(*shape, rng)[None])
     with torch.no_grad():
@@ -59,3 +63,34 @@ def test_translation_equivariance(rng):
 def test_bad_architecture(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SpinCNN(**kwargs)
+
+
+@pytest.mark.parametrize("layers, window, radius", [(2, 1, 3), (2, 5, 5), (4, 3, 5)])
+def test_equivariant_receptive_radius_is_exact(layers, window, radius, rng):
+    model = random_model(kind="equivariant", layers=layers, window=window, channels=4)
+    assert model.receptive_radius == radius
+    L = 2 * radius + 5
+    x = torch.from_numpy(spinlib.random(L, L, rng)[None]).requires_grad_(True)
+    out = model(x)[0, :, L // 2, L // 2].sum()
+    (grad,) = torch.autograd.grad(out, x)
+    reach = torch.nonzero(grad.abs().sum(dim=(0, 1)) > 0)
+    assert (reach - L // 2).abs().max().item() == radius
+
+
+def test_equivariant_model_rotates_with_the_spins_exactly(rng):
+    model = random_model(kind="equivariant", layers=2, window=2, channels=6)
+    s = spinlib.random(9, 11, rng)
+    rotation = datalib.random_rotation(rng)
+    with torch.no_grad():
+        torque = model(torch.from_numpy(s[None]))[0].numpy()
+        rotated = model(torch.from_numpy(datalib.rotate_spins(rotation, s)[None]))[0].numpy()
+    assert np.abs(torque).max() > 1e-3
+    np.testing.assert_allclose(rotated, datalib.rotate_spins(rotation, torque), atol=1e-13)
+    np.testing.assert_allclose(spinlib.dot(torque, s), 0.0, atol=1e-13)  # T perpendicular to S
+
+
+def test_build_refuses_unknown_kinds():
+    with pytest.raises(ValueError, match="unknown model kind"):
+        build({"kind": "transformer"})
+    with pytest.raises(ValueError, match="torques only"):
+        EquivariantSpinCNN(predicts="field")
