@@ -54,3 +54,17 @@ def test_distributed_cnn_llg_equals_serial(shape, dims):
                                steps, "rk4")
         assert np.abs(serial - start).max() > 0.1  # the spins really moved
         assert np.abs(result - serial).max() <= 1e-10
+
+
+def test_blocked_evaluation_equals_one_pass(rng):
+    from distllg.model.provider import evaluate_blocked
+
+    model = random_model()
+    r = model.receptive_radius
+    s = torch.from_numpy(spinlib.random(37, 29, rng)[None])
+    padded = torch.nn.functional.pad(s, (r, r, r, r), mode="circular")
+    with torch.no_grad():
+        whole = model(s)
+        for block in (5, 8, 16, None):
+            np.testing.assert_allclose(evaluate_blocked(model, padded, block).numpy(),
+                                       whole.numpy(), atol=1e-14, rtol=0)
