@@ -234,3 +234,21 @@ def load(path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
     return from_dict(data, source=str(path))
+
+
+def command(prog: str, doc: str, config_help: str, action, argv=None) -> int:
+    """``main`` of a command that takes one CONFIG argument: ``action(config)`` with errors
+    in the config or the data printed as one ``error:`` line and exit code 2."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog=prog, description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help=config_help)
+    args = parser.parse_args(argv)
+    try:
+        action(load(args.config))
+    except ValueError as error:  # ConfigError, ModelFileError and bad data are ValueErrors
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

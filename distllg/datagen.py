@@ -11,7 +11,6 @@ one is redone. A file made for other parameters is refused, never overwritten.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime
 import json
@@ -141,18 +140,10 @@ def generate(config: configlib.Config) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m distllg.datagen", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="TOML config with [lattice], [model], [dynamics], "
-                                       "[initial] and [data] (see configs/datagen.toml)")
-    args = parser.parse_args(argv)
-    try:
-        path = generate(configlib.load(args.config))
-    except (configlib.ConfigError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {path}")
-    return 0
+    return configlib.command("python -m distllg.datagen", __doc__,
+                             "TOML config with [lattice], [model], [dynamics], [initial] and "
+                             "[data] (see configs/datagen.toml)",
+                             lambda config: print(f"wrote {generate(config)}"), argv)
 
 
 if __name__ == "__main__":

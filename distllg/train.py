@@ -8,7 +8,6 @@ continues an interrupted training from ``<training.directory>/checkpoint.pt``. D
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from distllg import config as configlib
@@ -16,17 +15,9 @@ from distllg.model.train import train
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m distllg.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="TOML config with [model] and [training] "
-                                       "(see configs/train.toml)")
-    args = parser.parse_args(argv)
-    try:
-        train(configlib.load(args.config))
-    except (configlib.ConfigError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return configlib.command("python -m distllg.train", __doc__,
+                             "TOML config with [model] and [training] (see configs/train.toml)",
+                             train, argv)
 
 
 if __name__ == "__main__":

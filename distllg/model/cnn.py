@@ -7,8 +7,8 @@ receptive radius, derived here from the architecture and never typed by hand.
 
 Two ways to run the same weights (design, section 2), equal to round-off:
 
-* periodic (:meth:`SpinCNN.forward`): circular padding before each layer, output on the
-  whole periodic lattice ``(B, 3, Ly, Lx) -> (B, 3, Ly, Lx)``;
+* periodic (:meth:`ConvStack.forward`): the whole lattice padded circularly by ``r`` once,
+  then the tiled computation, ``(B, 3, Ly, Lx) -> (B, 3, Ly, Lx)``;
 * tiled (:meth:`SpinCNN.forward_tile`): no padding, the input is a tile plus a halo of width
   ``r``, ``(B, 3, ny + 2r, nx + 2r) -> (B, 3, ny, nx)``, the output exactly the tile.
 """
@@ -22,7 +22,58 @@ from torch import nn
 ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
 
-class SpinCNN(nn.Module):
+class ConvStack(nn.Module):
+    """``layers`` unpadded ``kernel x kernel`` convolutions, ``inputs -> channels -> ... ->
+    outputs``, with ``activation`` between them; the shared core of the models below.
+
+    Each model computes in the tiled mode (:meth:`forward_tile`: tile plus a halo of width r
+    in, tile out, no padding); the periodic mode pads the whole lattice circularly by r and
+    runs the same computation, so the two agree by construction. ``output_scale`` (a buffer,
+    units of t1) multiplies the output: the network works in normalised units and training
+    sets the scale from the data.
+    """
+
+    def __init__(self, inputs: int, outputs: int, channels: int, layers: int, kernel: int,
+                 activation: str):
+        super().__init__()
+        if kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"kernel must be a positive odd integer, got {kernel}")
+        if layers < 1 or channels < 1:
+            raise ValueError(f"layers and channels must be >= 1, got {layers}, {channels}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation {activation!r} unknown; choose from "
+                             f"{sorted(ACTIVATIONS)}")
+        widths = [inputs] + [channels] * (layers - 1) + [outputs]
+        self.convs = nn.ModuleList(
+            nn.Conv2d(widths[i], widths[i + 1], kernel, padding=0) for i in range(layers))
+        self.activation = ACTIVATIONS[activation]()
+        self.register_buffer("output_scale", torch.ones((), dtype=torch.float64))
+
+    def stack(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolutions without padding: each shrinks the grid by ``kernel - 1``."""
+        last = len(self.convs) - 1
+        for index, conv in enumerate(self.convs):
+            x = conv(x)
+            if index < last:
+                x = self.activation(x)
+        return x
+
+    def _check_padded(self, padded: torch.Tensor) -> None:
+        r = self.receptive_radius
+        if min(padded.shape[-2:]) <= 2 * r:
+            raise ValueError(f"tile with halo {tuple(padded.shape[-2:])} leaves no sites "
+                             f"inside a halo of width {r}")
+
+    def forward(self, spins: torch.Tensor) -> torch.Tensor:
+        """Periodic mode: ``(B, 3, Ly, Lx) -> (B, 3, Ly, Lx)``."""
+        r = self.receptive_radius
+        if min(spins.shape[-2:]) < r:
+            raise ValueError(f"lattice {tuple(spins.shape[-2:])} is smaller than the "
+                             f"receptive radius {r}")
+        return self.forward_tile(F.pad(spins, (r, r, r, r), mode="circular") if r else spins)
+
+
+class SpinCNN(ConvStack):
     """Stack of ``layers`` convolutions (``kernel x kernel``, ``channels`` wide) from 3 input
     spin components to 3 output components (fields or torques, see ``predicts``).
 
@@ -33,30 +84,15 @@ class SpinCNN(nn.Module):
     kernel : odd kernel size
     activation : one of ``ACTIVATIONS``, between layers (none after the last)
     predicts : ``"field"`` or ``"torque"``: what the three output channels mean
-
-    The last layer's output is multiplied by the buffer ``output_scale`` (units of t1): the
-    network works in normalised units, training sets the scale from the data.
     """
 
     def __init__(self, channels: int = 32, layers: int = 6, kernel: int = 3,
                  activation: str = "gelu", predicts: str = "field"):
-        super().__init__()
-        if kernel < 1 or kernel % 2 == 0:
-            raise ValueError(f"kernel must be a positive odd integer, got {kernel}")
-        if layers < 1 or channels < 1:
-            raise ValueError(f"layers and channels must be >= 1, got {layers}, {channels}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation {activation!r} unknown; choose from "
-                             f"{sorted(ACTIVATIONS)}")
+        super().__init__(3, 3, channels, layers, kernel, activation)
         if predicts not in ("field", "torque"):
             raise ValueError(f"predicts must be 'field' or 'torque', got {predicts!r}")
         self.architecture = {"channels": channels, "layers": layers, "kernel": kernel,
                              "activation": activation, "predicts": predicts}
-        widths = [3] + [channels] * (layers - 1) + [3]
-        self.convs = nn.ModuleList(
-            nn.Conv2d(widths[i], widths[i + 1], kernel, padding=0) for i in range(layers))
-        self.activation = ACTIVATIONS[activation]()
-        self.register_buffer("output_scale", torch.ones((), dtype=torch.float64))
 
     @property
     def receptive_radius(self) -> int:
@@ -64,32 +100,10 @@ class SpinCNN(nn.Module):
         a = self.architecture
         return a["layers"] * (a["kernel"] - 1) // 2
 
-    def _run(self, x: torch.Tensor, periodic: bool) -> torch.Tensor:
-        pad = self.architecture["kernel"] // 2
-        last = len(self.convs) - 1
-        for index, conv in enumerate(self.convs):
-            if periodic and pad:
-                x = F.pad(x, (pad, pad, pad, pad), mode="circular")
-            x = conv(x)
-            if index < last:
-                x = self.activation(x)
-        return x * self.output_scale
-
-    def forward(self, spins: torch.Tensor) -> torch.Tensor:
-        """Periodic mode: ``(B, 3, Ly, Lx) -> (B, 3, Ly, Lx)`` with circular padding."""
-        Ly, Lx = spins.shape[-2:]
-        pad = self.architecture["kernel"] // 2
-        if min(Ly, Lx) < pad:
-            raise ValueError(f"lattice {Ly} x {Lx} is smaller than the kernel's reach {pad}")
-        return self._run(spins, periodic=True)
-
     def forward_tile(self, padded: torch.Tensor) -> torch.Tensor:
         """Tiled mode: ``(B, 3, ny + 2r, nx + 2r) -> (B, 3, ny, nx)``, no padding."""
-        r = self.receptive_radius
-        if min(padded.shape[-2:]) <= 2 * r:
-            raise ValueError(f"tile with halo {tuple(padded.shape[-2:])} leaves no sites "
-                             f"inside a halo of width {r}")
-        return self._run(padded, periodic=False)
+        self._check_padded(padded)
+        return self.stack(padded) * self.output_scale
 
 
 #: Nearest-neighbour offsets ``(dx, dy)`` of the triangular lattice (design, section 1).
@@ -106,7 +120,7 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(dim=-3)
 
 
-class EquivariantSpinCNN(nn.Module):
+class EquivariantSpinCNN(ConvStack):
     """Torque model that is exactly equivariant under global spin rotations (SO(3)).
 
     1. Rotation-invariant features of every site: ``S_i . S_j`` for its 6 nearest
@@ -125,27 +139,18 @@ class EquivariantSpinCNN(nn.Module):
 
     def __init__(self, channels: int = 32, layers: int = 4, kernel: int = 3, window: int = 3,
                  activation: str = "gelu", predicts: str = "torque"):
-        super().__init__()
-        if kernel < 1 or kernel % 2 == 0:
-            raise ValueError(f"kernel must be a positive odd integer, got {kernel}")
-        if layers < 1 or channels < 1 or window < 1:
-            raise ValueError(f"layers, channels and window must be >= 1, got {layers}, "
-                             f"{channels}, {window}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation {activation!r} unknown; choose from "
-                             f"{sorted(ACTIVATIONS)}")
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
         if predicts != "torque":
             raise ValueError("EquivariantSpinCNN predicts torques only")
+        offsets = [(dx, dy) for dy in range(-window, window + 1)
+                   for dx in range(-window, window + 1) if (dx, dy) != (0, 0)]
+        super().__init__(len(NEAREST) + 2, 2 * len(offsets), channels, layers, kernel,
+                         activation)
+        self.offsets = offsets
         self.architecture = {"kind": "equivariant", "channels": channels, "layers": layers,
                              "kernel": kernel, "window": window, "activation": activation,
                              "predicts": predicts}
-        self.offsets = [(dx, dy) for dy in range(-window, window + 1)
-                        for dx in range(-window, window + 1) if (dx, dy) != (0, 0)]
-        widths = [len(NEAREST) + 2] + [channels] * (layers - 1) + [2 * len(self.offsets)]
-        self.convs = nn.ModuleList(
-            nn.Conv2d(widths[i], widths[i + 1], kernel, padding=0) for i in range(layers))
-        self.activation = ACTIVATIONS[activation]()
-        self.register_buffer("output_scale", torch.ones((), dtype=torch.float64))
 
     @property
     def receptive_radius(self) -> int:
@@ -165,16 +170,9 @@ class EquivariantSpinCNN(nn.Module):
 
     def forward_tile(self, padded: torch.Tensor) -> torch.Tensor:
         """Tiled mode: ``(B, 3, ny + 2r, nx + 2r) -> (B, 3, ny, nx)``, no padding."""
+        self._check_padded(padded)
         r = self.receptive_radius
-        if min(padded.shape[-2:]) <= 2 * r:
-            raise ValueError(f"tile with halo {tuple(padded.shape[-2:])} leaves no sites "
-                             f"inside a halo of width {r}")
-        h = self.features(padded)
-        last = len(self.convs) - 1
-        for index, conv in enumerate(self.convs):
-            h = conv(h)
-            if index < last:
-                h = self.activation(h)
+        h = self.stack(self.features(padded))
         reach = 1 + self.architecture["layers"] * (self.architecture["kernel"] - 1) // 2
         trim = r - reach  # coefficients exist at margin `reach`; the output sits at margin r
         if trim:
@@ -187,15 +185,6 @@ class EquivariantSpinCNN(nn.Module):
             torque = torque + h[:, index:index + 1] * pair + h[:, n + index:n + index + 1] * \
                 torch.linalg.cross(centre, pair, dim=-3)
         return torque * self.output_scale
-
-    def forward(self, spins: torch.Tensor) -> torch.Tensor:
-        """Periodic mode: ``(B, 3, Ly, Lx) -> (B, 3, Ly, Lx)``."""
-        r = self.receptive_radius
-        if min(spins.shape[-2:]) < r:
-            raise ValueError(f"lattice {tuple(spins.shape[-2:])} is smaller than the "
-                             f"receptive radius {r}")
-        return self.forward_tile(F.pad(spins, (r, r, r, r), mode="circular"))
-
 
 ARCHITECTURES = {"cnn": SpinCNN, "equivariant": EquivariantSpinCNN}
 
