@@ -40,6 +40,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +128,10 @@ def collectively(comm, function, *args):
 
     try:
         result, message = function(*args), None
-    except (configlib.ConfigError, ModelFileError, ValueError, OSError, RuntimeError) as error:
+    except (configlib.ConfigError, ModelFileError, OSError, RuntimeError) as error:
         result, message = None, str(error)
+    except Exception as error:  # noqa: BLE001 - a rank that fails alone must not hang the rest
+        result, message = None, f"{type(error).__name__}: {error}"
     messages = comm.allgather(message)
     failed = [(rank, m) for rank, m in enumerate(messages) if m is not None]
     if failed:
@@ -185,13 +188,20 @@ def run_hash(config: configlib.Config, model_hash: str) -> str:
 def _load_checkpoint(expected_hash: str, config: configlib.Config, path: Path):
     if not path.is_file():
         raise configlib.ConfigError(f"--restart: no checkpoint {path}")
-    with np.load(path, allow_pickle=False) as data:
-        if str(data["physics_hash"]) != expected_hash:
-            raise configlib.ConfigError(
-                f"--restart: checkpoint {path} was written for other physics "
-                f"(hash {data['physics_hash']} != {expected_hash} of {config.source})")
-        rows = {k: data[f"observable_{k}"] for k in OBSERVABLES}
-        return data["spins"], int(data["step"]), rows
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stored = {k: data[k] for k in data.files}
+        found_hash, spins, step = str(stored["physics_hash"]), stored["spins"], stored["step"]
+        rows = {k: stored[f"observable_{k}"] for k in OBSERVABLES}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise configlib.ConfigError(f"--restart: checkpoint {path} is unreadable or corrupted "
+                                    f"({type(error).__name__}: {error}); nothing was "
+                                    f"changed") from None
+    if found_hash != expected_hash:
+        raise configlib.ConfigError(
+            f"--restart: checkpoint {path} was written for other physics "
+            f"(hash {found_hash} != {expected_hash} of {config.source})")
+    return spins, int(step), rows
 
 
 class Domain:

@@ -121,3 +121,14 @@ def test_run_cli_reports_bad_config(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 2
     assert "'dynamics.alpha' must be >= 0" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_restart_refuses_a_corrupted_checkpoint(tmp_path):
+    config = configlib.from_dict(small_config(tmp_path, steps=10))
+    runlib.run(config, stream=io.StringIO())
+    checkpoint = tmp_path / "run" / "checkpoint.npz"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:300])
+    before = checkpoint.read_bytes()
+    with pytest.raises(runlib.SetupError, match="unreadable or corrupted"):
+        runlib.run(configlib.from_dict(small_config(tmp_path, steps=20)), restart=True)
+    assert checkpoint.read_bytes() == before
