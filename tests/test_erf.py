@@ -33,3 +33,25 @@ def test_radius_holding_and_profile():
     assert erf.radius_holding(values, d, 0.99) == 1.0
     r, mean = erf.radial_profile(values, d)
     assert r[0] == 0 and mean[0] == 0.98 and abs(mean[1] - 0.02 / 6) < 1e-15
+
+
+def test_far_spin_influence_vanishes_beyond_a_models_radius(rng):
+    torch.manual_seed(1)
+    model = SpinCNN(channels=6, layers=2, kernel=3, predicts="field").double().eval()
+    provider = PeriodicCNNFields(model)
+    s = spinlib.random(11, 12, rng)
+    r = model.receptive_radius
+    assert erf.far_spin_influence(provider, s, (3, 9), r, 0.3, 3, rng) == 0.0
+    assert erf.far_spin_influence(provider, s, (3, 9), r - 1, 0.3, 3, rng) > 1e-3
+
+
+def test_exact_torques_feel_far_spins_less_at_finite_temperature(rng):
+    from distllg.electrons import SDModel
+    from distllg.electrons.exact import ExactSolver
+
+    s = spinlib.random(12, 12, rng)
+    cold = erf.far_spin_influence(ExactSolver(SDModel()), s, (6, 6), 4, 0.3, 3,
+                                  np.random.default_rng(0))
+    warm = erf.far_spin_influence(ExactSolver(SDModel(kT=0.2)), s, (6, 6), 4, 0.3, 3,
+                                  np.random.default_rng(0))
+    assert 0 < warm < cold

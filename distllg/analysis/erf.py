@@ -107,3 +107,31 @@ def radius_holding(values: np.ndarray, measure: np.ndarray, fraction: float = 0.
     order = np.argsort(measure.ravel(), kind="stable")
     cumulative = np.cumsum(values.ravel()[order]) / values.sum()
     return float(measure.ravel()[order][np.searchsorted(cumulative, fraction)])
+
+
+def far_spin_influence(provider, spins: np.ndarray, centre: tuple[int, int], radius: int,
+                       noise: float, draws: int, rng: np.random.Generator) -> float:
+    """How much the spins farther than ``radius`` grid steps from ``centre`` steer its torque.
+
+    The far spins get Gaussian noise of width ``noise`` (then renormalised), ``draws``
+    times; returns the rms change of the centre torque divided by the rms torque of the
+    unperturbed state. ``provider`` has ``energy_and_fields`` (ED, CNN). A model with
+    receptive radius r gives exactly 0 for ``radius >= r``: the locality floor that no such
+    model can get below is this number for the exact torques.
+    """
+    _, Ly, Lx = spins.shape
+    cy, cx = centre
+    steps = np.maximum(np.abs((np.arange(Lx) - cx + Lx // 2) % Lx - Lx // 2)[None, :],
+                       np.abs((np.arange(Ly) - cy + Ly // 2) % Ly - Ly // 2)[:, None])
+    far = steps > radius
+    _, fields = provider.energy_and_fields(spins)
+    base = np.cross(spins[:, cy, cx], fields[:, cy, cx])
+    typical = np.sqrt(np.mean(np.sum(np.cross(spins, fields, axis=0) ** 2, axis=0)))
+    changes = []
+    for _ in range(draws):
+        moved = spins.copy()
+        v = spins[:, far] + noise * rng.standard_normal(spins[:, far].shape)
+        moved[:, far] = v / np.linalg.norm(v, axis=0)
+        _, moved_fields = provider.energy_and_fields(moved)
+        changes.append(np.sum((np.cross(moved[:, cy, cx], moved_fields[:, cy, cx]) - base) ** 2))
+    return float(np.sqrt(np.mean(changes)) / typical)
