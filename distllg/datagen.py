@@ -6,7 +6,9 @@ the spins and the exact fields every ``[data] record_every`` steps into ``[data]
 (layout: :mod:`distllg.model.data`). The frames go from disorder through intermediate
 textures into the skyrmion crystal. A finished trajectory is marked ``complete``; running the
 command again continues an interrupted file: complete trajectories are kept, an incomplete
-one is redone. A file made for other parameters is refused, never overwritten.
+one is redone. A file made for other parameters is refused, never overwritten. SIGTERM (what
+``kill`` and SLURM send) closes the HDF5 file cleanly before exiting, so the finished
+trajectories survive.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dataclasses
 import datetime
 import json
 import platform
+import signal
 import sys
 import time
 
@@ -112,8 +115,20 @@ def generate_trajectory(config: configlib.Config, solver: ExactSolver, group,
     group.file.flush()
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds the ``with`` blocks: the HDF5 file is closed
+
+
 def generate(config: configlib.Config) -> str:
     """Fill ``config.data.file`` with the missing trajectories; returns its path."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _generate(config)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _generate(config: configlib.Config) -> str:
     if config.initial.state != "random":
         raise configlib.ConfigError("'initial.state' must be \"random\" for datagen "
                                     f"(got {config.initial.state!r})")

@@ -103,3 +103,41 @@ def test_training_learns_resumes_and_writes_a_loadable_model(tmp_path):
     for name in ("loss_curve.png", "parity.png"):
         assert (tmp_path / "t" / name).stat().st_size > 5000
     assert (tmp_path / "t" / "report.json").is_file()
+
+
+def test_sigterm_leaves_a_readable_file_that_continues(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config_file = tmp_path / "d.toml"
+    config_file.write_text(f"""
+[lattice]
+L = 6
+[model]
+kT = 0.02
+[dynamics]
+steps = 1500
+[data]
+file = "{tmp_path / 'd.h5'}"
+trajectories = 3
+record_every = 2
+""")
+    job = subprocess.Popen([sys.executable, "-m", "distllg.datagen", str(config_file)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until it is inside the second trajectory
+        time.sleep(0.2)
+        if (tmp_path / "d.h5").exists() and job.poll() is None:
+            try:
+                with h5py.File(tmp_path / "d.h5", "r", locking=False) as f:
+                    if "0001" in f.get("trajectories", {}):
+                        break
+            except OSError:
+                pass
+    job.send_signal(signal.SIGTERM)
+    assert job.wait(timeout=30) == 128 + signal.SIGTERM
+    assert len(datalib.read(tmp_path / "d.h5")["trajectories"]) >= 1
+    datagen.main([str(config_file)])
+    assert sorted(datalib.read(tmp_path / "d.h5")["trajectories"]) == ["0000", "0001", "0002"]
