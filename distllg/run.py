@@ -51,6 +51,7 @@ from distllg import spins as spinlib
 from distllg.analysis import plots
 from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
+from distllg.io.atomic import write_atomic
 
 OBSERVABLES = ("step", "time", "energy_per_site", "skyrmion_number", "magnetization")
 
@@ -82,16 +83,6 @@ def initial_spins(config: configlib.Config) -> np.ndarray:
     if init.noise > 0:
         s = spinlib.normalize(s + init.noise * rng.standard_normal(s.shape))
     return s
-
-
-def _save_atomic(path: Path, **arrays) -> None:
-    """Write an .npz to a temporary name, flush it to disk, then rename over ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class Recorder:
@@ -353,9 +344,9 @@ class Run:
     def _checkpoint(self, out: Path, done: int) -> None:
         spins = self.domain.gather(self.spins)
         if self.root:
-            _save_atomic(out / "checkpoint.npz", spins=spins, step=done,
-                         physics_hash=self.run_hash,
-                         **{f"observable_{k}": v for k, v in self.recorder.arrays().items()})
+            arrays = {f"observable_{k}": v for k, v in self.recorder.arrays().items()}
+            write_atomic(out / "checkpoint.npz", lambda handle: np.savez(
+                handle, spins=spins, step=done, physics_hash=self.run_hash, **arrays))
 
     def execute(self) -> dict | None:
         """Integrate to ``dynamics.steps``; returns the summary on rank 0 (None elsewhere)."""
@@ -412,7 +403,6 @@ class Run:
         data = self.recorder.arrays()
         np.savez(out / "observables.npz", **data)
         np.save(out / "final_spins.npy", spins)
-        values, q = obs.structure_factor_peaks(spins, count=3)
         summary = {
             "config": config.as_dict(),
             "ranks": self.comm.Get_size(),
@@ -422,9 +412,7 @@ class Run:
             "energy_per_site": float(data["energy_per_site"][-1]),
             "skyrmion_number": obs.skyrmion_number(spins),
             "magnetization": obs.magnetization(spins).tolist(),
-            "structure_factor_peaks": [{"S": float(v), "q": qq.tolist(),
-                                        "abs_q": float(np.linalg.norm(qq))}
-                                       for v, qq in zip(values, q, strict=True)],
+            "structure_factor_peaks": obs.structure_factor_summary(spins),
             "wall_time_s_this_leg": wall,
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -50,12 +50,9 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
 
 
 def _final(data: dict, spins: np.ndarray) -> dict:
-    values, q = obs.structure_factor_peaks(spins, count=3)
     return {"skyrmion_number": obs.skyrmion_number(spins),
             "energy_per_site": float(data["energy_per_site"][-1]),
-            "structure_factor_peaks": [{"S": float(v), "q": qq.tolist(),
-                                        "abs_q": float(np.linalg.norm(qq))}
-                                       for v, qq in zip(values, q, strict=True)]}
+            "structure_factor_peaks": obs.structure_factor_summary(spins)}
 
 
 def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.stdout) -> dict:

@@ -121,9 +121,8 @@ def far_spin_influence(provider, spins: np.ndarray, centre: tuple[int, int], rad
     """
     _, Ly, Lx = spins.shape
     cy, cx = centre
-    steps = np.maximum(np.abs((np.arange(Lx) - cx + Lx // 2) % Lx - Lx // 2)[None, :],
-                       np.abs((np.arange(Ly) - cy + Ly // 2) % Ly - Ly // 2)[:, None])
-    far = steps > radius
+    steps = np.roll(grid_steps((Ly, Lx)), (cy - Ly // 2, cx - Lx // 2), axis=(0, 1))
+    far = steps > radius  # periodic: the roll wraps the distances around the torus
     _, fields = provider.energy_and_fields(spins)
     base = np.cross(spins[:, cy, cx], fields[:, cy, cx])
     typical = np.sqrt(np.mean(np.sum(np.cross(spins, fields, axis=0) ** 2, axis=0)))

@@ -95,3 +95,10 @@ def structure_factor_peaks(spins: np.ndarray, count: int = 3):
             keep.append(index)
     keep = keep[:count]
     return peak_values[keep], q[keep]
+
+
+def structure_factor_summary(spins: np.ndarray, count: int = 3) -> list[dict]:
+    """The strongest S(q) peaks as JSON-ready dicts ``{"S", "q" (Cartesian), "abs_q"}``."""
+    values, q = structure_factor_peaks(spins, count=count)
+    return [{"S": float(v), "q": qq.tolist(), "abs_q": float(np.linalg.norm(qq))}
+            for v, qq in zip(values, q, strict=True)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 import distllg
+from distllg.io.atomic import write_atomic
 from distllg.model.cnn import build
 
 FORMAT = "distllg-model-1"
@@ -69,12 +69,8 @@ def save_model(network, path, **metadata) -> dict:
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, metadata=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, lambda handle: np.savez(
+        handle, metadata=np.array(json.dumps(meta, sort_keys=True)), **arrays))
     return meta
 
 

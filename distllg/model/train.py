@@ -23,8 +23,8 @@ Writes ``model_file`` (:mod:`distllg.model.io`) and in ``directory``: ``report.j
 from __future__ import annotations
 
 import copy
+import functools
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +34,7 @@ import torch
 
 from distllg import config as configlib
 from distllg.analysis import plots
+from distllg.io.atomic import write_atomic
 from distllg.model import data as datalib
 from distllg.model import io as modelio
 from distllg.model.cnn import build
@@ -134,14 +135,6 @@ def _loss(model, groups, scale: float) -> float:
     return total / count
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _fingerprint(config: configlib.Config, data_hash: str) -> str:
     training = dict(config.as_dict()["training"])
     for key in ("epochs", "patience", "max_minutes", "model_file", "directory"):
@@ -232,11 +225,11 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
               f"{val_loss:.3e}  best {best['loss']:.3e} (epoch {best['epoch']})  lr "
               f"{history['learning_rate'][-1]:.1e}  {elapsed / 60:.1f} min  ETA <= "
               f"{eta / 60:.1f} min", file=stream, flush=True)
-        _save_checkpoint(checkpoint, {
-            "fingerprint": fingerprint, "model": model.state_dict(),
-            "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-            "history": history, "best": best, "rng": rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state()})
+        state = {"fingerprint": fingerprint, "model": model.state_dict(),
+                 "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+                 "history": history, "best": best, "rng": rng.bit_generator.state,
+                 "torch_rng": torch.get_rng_state()}
+        write_atomic(checkpoint, functools.partial(torch.save, state))
     return finish(config, model, best, history, val_set, data_hash, stopped, shapes,
                   val_names, stream)
 

@@ -1,0 +1,1 @@
+"""Files distllg writes: atomic replacement (here), parallel HDF5 output and checkpoints."""

@@ -1,0 +1,23 @@
+"""Crash-safe file replacement: write to a temporary name, flush to disk, rename.
+
+A reader (or a restart after a crash at any instant) sees either the previous complete file
+or the new complete one, never a partial write.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+
+def write_atomic(path, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(handle)`` on ``<path>.tmp``, fsync it, then rename it over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
