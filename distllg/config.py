@@ -8,7 +8,8 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
     [engine]    kind model device                        what computes the fields
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
     [initial]   state seed noise file                    starting spins
-    [output]    directory every log_every checkpoint_every snapshots
+    [output]    directory every log_every checkpoint_every checkpoint_minutes
+                checkpoint_keep stop_wall_time snapshots
     [data]      file trajectories record_every           python -m distllg.datagen
     [training]  data model_file channels layers kernel ... python -m distllg.train
 """
@@ -68,10 +69,13 @@ class InitialConfig:
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
     directory: str = "out/run"
-    every: int = 5  # record observables every N steps
+    every: int = 10  # an output frame (spins and observables, output.h5) every N steps
     log_every: int = 50  # progress line every N steps
     checkpoint_every: int = 100  # steps between checkpoints
-    snapshots: int = 6  # spin textures saved along the run (PNG)
+    checkpoint_minutes: float = 0.0  # also a checkpoint after this much wall time; 0 = off
+    checkpoint_keep: int = 3  # the newest K checkpoints are kept
+    stop_wall_time: float = 0.0  # seconds: checkpoint and stop (exit 0) after this; 0 = off
+    snapshots: int = 6  # spin textures plotted from the frames at the end (PNG)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,9 +195,12 @@ def _check(config: Config) -> None:
                           f"{INITIAL_STATES}")
     if config.initial.state == "file" and not Path(config.initial.file).is_file():
         raise ConfigError(f"'initial.file' = {config.initial.file!r} does not exist")
-    for key in ("every", "log_every", "checkpoint_every"):
+    for key in ("every", "log_every", "checkpoint_every", "checkpoint_keep"):
         if getattr(config.output, key) < 1:
             raise ConfigError(f"'output.{key}' must be >= 1")
+    for key in ("checkpoint_minutes", "stop_wall_time"):
+        if getattr(config.output, key) < 0:
+            raise ConfigError(f"'output.{key}' must be >= 0 (0 = off)")
     for section, keys in (("data", ("trajectories", "record_every")),
                           ("training", ("channels", "layers", "kernel", "epochs", "batch",
                                         "validation_trajectories", "patience",

@@ -1,35 +1,49 @@
-"""``python -m distllg.run CONFIG [--restart]``: an LLG run, serial or under mpirun.
+"""``python -m distllg.run CONFIG [--restart [CHECKPOINT|latest|auto]] [--overwrite]``.
 
     mpirun -n 64 python -m distllg.run CONFIG.toml
 
-``[engine] kind = "cnn"`` splits the lattice into one tile per rank (a periodic Cartesian
-process grid, tiles may be uneven); every field evaluation exchanges a halo as wide as the
-model's receptive radius and runs the CNN on tile + halo, on this rank's GPU when it has one
-(``engine.device``). ``kind = "exact"`` (ED) runs on one rank. Rank 0 prints one progress
-line every ``output.log_every`` steps and a summary at the end. The initial state for a given
-seed is made on rank 0 and scattered, so it is the same for every rank count.
+An LLG run, serial or under mpirun. ``[engine] kind = "cnn"`` splits the lattice into one
+tile per rank (a periodic Cartesian process grid, tiles may be uneven); every field
+evaluation exchanges a halo as wide as the model's receptive radius and runs the CNN on
+tile + halo, on this rank's GPU when it has one (``engine.device``). ``kind = "exact"`` (ED)
+runs on one rank. Rank 0 prints one progress line every ``output.log_every`` steps and a
+summary at the end. The initial state for a given seed is made on rank 0 and scattered, so it
+is the same for every rank count.
 
-Errors: a bad config, a missing or mismatched model file, or tiles smaller than the receptive
-radius are reported once, by rank 0, before any work (exit code 2). Non-finite spins are
-checked on every rank after every step (one byte per rank gathered): all ranks stop at that
-step and rank 0 names the step and the ranks (exit code 1). An exception on any rank prints
-one line naming the rank, step and cause and aborts every rank (``MPI_Abort``, exit code 1)
-instead of leaving the others waiting in a halo exchange.
+What it writes to ``[output] directory``:
 
-What it writes to ``[output] directory`` (rank 0):
+* ``output.h5``: every ``output.every`` steps a frame (spins, E/N, Q, magnetisation, times),
+  written collectively by all ranks; ``output.xdmf`` opens it in ParaView
+  (layout: :mod:`distllg.io.output`);
+* ``checkpoints/checkpoint_<step>.h5`` every ``output.checkpoint_every`` steps (and every
+  ``output.checkpoint_minutes``), the newest ``output.checkpoint_keep`` kept, crash-safe
+  (:mod:`distllg.io.checkpoint`);
+* at the end: ``summary.json`` and the PNGs of ``python -m distllg.inspect`` (Q(t), energy,
+  spin snapshots, final spins, skyrmion density, S(q)).
 
-* ``observables.npz``: ``step``, ``time``, ``energy_per_site`` (NaN for the CNN, which
-  gives no energy), ``skyrmion_number``, ``magnetization`` (3 per row), every
-  ``output.every`` steps;
-* ``checkpoint.npz``: spins, step and the observables so far (``observable_*``), written to
-  a temporary name and renamed atomically every ``output.checkpoint_every`` steps;
-  ``--restart`` continues from it bit-for-bit on any rank count (same physics, by hash);
-* ``final_spins.npy`` and ``summary.json`` (final E/N, Q, S(q) peaks, wall time, ranks);
-* PNGs: ``energy.png`` (exact engine), ``skyrmion_number.png``, ``spins_<step>.png``
-  snapshots, ``spins_final.png``, ``chirality_final.png``, ``structure_factor_final.png``.
+Restart: ``--restart`` (= ``latest``) continues from the newest checkpoint, ``--restart
+PATH`` from a given one, on any rank count; ``output.h5`` is continued from the checkpoint's
+step (no duplicated or missing frames). ``--restart auto`` continues when there is a
+checkpoint and starts afresh otherwise (for job chains); a finished run only rewrites its
+summary and plots. A fresh start into a directory that already holds a run is refused unless
+``--overwrite`` is given. More steps in the config than in the checkpointed run extend it.
 
-For tests of the failure handling, ``DISTLLG_INJECT_FAULT="nan:RANK:STEP"`` (or
-``raise:RANK:STEP``) puts a NaN into (or raises on) rank RANK at step STEP.
+Stopping: SIGTERM or SIGUSR1 to the ranks (what SLURM sends before the time limit; mpirun
+forwards SIGUSR1 but kills on SIGTERM, see jobs/README.md), or ``output.stop_wall_time``
+seconds of wall time, make every rank finish its step, write a checkpoint and exit 0 with
+a message saying how to continue.
+
+Errors: a bad config, a missing or mismatched model file or checkpoint, or tiles smaller
+than the receptive radius are reported once, by rank 0, before any work (exit code 2), and
+nothing on disk is changed. Non-finite spins are checked on every rank after every step
+(with the stop flags: a few bytes per rank gathered): all ranks stop at that step and rank 0
+names the step and the ranks (exit code 1). An exception on any rank prints one line naming
+the rank, step and cause and aborts every rank (``MPI_Abort``, exit code 1) instead of leaving
+the others waiting in a halo exchange.
+
+For tests of the failure handling, ``DISTLLG_INJECT_FAULT="KIND:RANK:STEP"`` with KIND
+``nan`` (a NaN spin), ``raise`` (an exception), ``kill`` (SIGKILL at the step) or
+``kill-in-checkpoint`` (SIGKILL while the checkpoint of STEP is being written).
 """
 
 from __future__ import annotations
@@ -38,9 +52,9 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -48,12 +62,12 @@ import numpy as np
 from distllg import config as configlib
 from distllg import lattice
 from distllg import spins as spinlib
-from distllg.analysis import plots
 from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
-from distllg.io.atomic import write_atomic
+from distllg.io import checkpoint as ckpt
+from distllg.io.output import OutputFile
 
-OBSERVABLES = ("step", "time", "energy_per_site", "skyrmion_number", "magnetization")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 
 
 class SetupError(Exception):
@@ -64,11 +78,13 @@ class NonFiniteError(FloatingPointError):
     """Spins became NaN or infinite; raised on every rank at once (exit code 1)."""
 
 
-def initial_spins(config: configlib.Config) -> np.ndarray:
-    """Starting spins ``(3, Ly, Lx)``; the same for a given seed whatever runs them."""
+def initial_spins(config: configlib.Config, rng: np.random.Generator | None = None
+                  ) -> np.ndarray:
+    """Starting spins ``(3, Ly, Lx)``; the same for a given seed whatever runs them.
+    ``rng`` defaults to ``np.random.default_rng(initial.seed)``."""
     Ly, Lx = config.lattice.shape
     init = config.initial
-    rng = np.random.default_rng(init.seed)
+    rng = np.random.default_rng(init.seed) if rng is None else rng
     if init.state == "random":
         return spinlib.random(Ly, Lx, rng)
     if init.state == "file":
@@ -85,28 +101,6 @@ def initial_spins(config: configlib.Config) -> np.ndarray:
     return s
 
 
-class Recorder:
-    """Observables every ``every`` steps, as growing lists (see ``OBSERVABLES``)."""
-
-    def __init__(self, data: dict | None = None):
-        self.rows = {k: list(data[k]) if data else [] for k in OBSERVABLES}
-
-    def record(self, step: int, time_: float, values: dict) -> None:
-        """Append one row of ``values`` (energy_per_site, skyrmion_number, magnetization);
-        a step already recorded (the end of a previous leg) is skipped."""
-        if self.rows["step"] and self.rows["step"][-1] >= step:
-            return
-        self.rows["step"].append(step)
-        self.rows["time"].append(time_)
-        for key in ("energy_per_site", "skyrmion_number", "magnetization"):
-            self.rows[key].append(values[key])
-
-    def arrays(self) -> dict:
-        out = {k: np.asarray(v) for k, v in self.rows.items()}
-        out["magnetization"] = out["magnetization"].reshape(-1, 3)
-        return out
-
-
 # ---------------------------------------------------------------------------------------
 # Set-up: everything that can be wrong is found before the first step, on every rank, and
 # reported once.
@@ -115,11 +109,9 @@ class Recorder:
 def collectively(comm, function, *args):
     """Run ``function(*args)`` on every rank; if it fails on any rank, raise
     :class:`SetupError` on all of them with the first rank's message (never a hang)."""
-    from distllg.model.io import ModelFileError
-
     try:
         result, message = function(*args), None
-    except (configlib.ConfigError, ModelFileError, OSError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError) as error:  # config, model, checkpoint, files
         result, message = None, str(error)
     except Exception as error:  # noqa: BLE001 - a rank that fails alone must not hang the rest
         result, message = None, f"{type(error).__name__}: {error}"
@@ -132,11 +124,13 @@ def collectively(comm, function, *args):
     return result
 
 
-def _check(config: configlib.Config, size: int, restart: bool) -> dict:
-    """Rank-local checks of a run: model file, parameters, tile sizes, checkpoint."""
+def _check(config: configlib.Config, size: int, restart: str | None,
+           overwrite: bool) -> dict:
+    """Rank-local checks of a run: model file, parameters, tile sizes, checkpoint, and what
+    is already in the output directory. Changes nothing on disk."""
     from distllg.parallel.decomposition import grid_dims, split
 
-    plan = {"radius": 1, "model_hash": ""}
+    plan = {"radius": 1, "model_hash": "", "restart": None, "clear": False}
     shape = config.lattice.shape
     if config.engine.kind == "exact":
         if size > 1:
@@ -163,10 +157,54 @@ def _check(config: configlib.Config, size: int, restart: bool) -> dict:
                 f"grid) gives tiles of {smallest[0]} x {smallest[1]} sites, smaller than the "
                 f"model's receptive radius {meta['receptive_radius']}: use fewer ranks")
     plan["run_hash"] = run_hash(config, plan["model_hash"])
-    if restart:
-        checkpoint = Path(config.output.directory) / "checkpoint.npz"
-        plan["restart"] = _load_checkpoint(plan["run_hash"], config, checkpoint)
+    out = Path(config.output.directory)
+    path = None
+    if restart in ("latest", "auto"):
+        path = ckpt.latest(out)
+        if path is None and restart == "latest":
+            raise configlib.ConfigError(f"--restart latest: no checkpoint in "
+                                        f"{ckpt.directory(out)}")
+    elif restart is not None:
+        path = Path(restart)
+    if path is not None:
+        state = ckpt.read_state(path)
+        _check_checkpoint(state, path, config, plan)
+        plan["restart"] = (path, state)
+    else:
+        existing = [p.name for p in (out / "output.h5",) if p.exists()] + \
+            [f"{ckpt.directory(out).name}/{p.name}" for p in ckpt.complete(out)]
+        if existing and not overwrite and restart != "auto":
+            raise configlib.ConfigError(
+                f"'output.directory' = {str(out)!r} already holds a run "
+                f"({', '.join(existing[:4])}{', ...' if len(existing) > 4 else ''}): continue "
+                f"it with --restart latest, or start it again with --overwrite")
+        plan["clear"] = bool(existing)
     return plan
+
+
+def _check_checkpoint(state: dict, path: Path, config: configlib.Config, plan: dict) -> None:
+    """A checkpoint that this run cannot continue from raises, saying why."""
+    shape = tuple(config.lattice.shape)
+    if state["lattice"] != shape:
+        raise ckpt.CheckpointError(
+            f"checkpoint {path} holds a {state['lattice'][0]} x {state['lattice'][1]} lattice; "
+            f"[lattice] in {config.source or 'the config'} asks for {shape[0]} x {shape[1]}")
+    if state["model_hash"] != plan["model_hash"]:
+        def engine(model_hash: str, name: str = "") -> str:
+            return f"model{name} weights {model_hash[:12]}" if model_hash else "the exact engine"
+
+        raise ckpt.CheckpointError(
+            f"checkpoint {path} was written by {engine(state['model_hash'])}; the config "
+            f"runs {engine(plan['model_hash'], f' {config.engine.model!r}')}: another model")
+    if state["run_hash"] != plan["run_hash"]:
+        raise ckpt.CheckpointError(
+            f"checkpoint {path} was written for other physics (hash {state['run_hash']} != "
+            f"{plan['run_hash']} of {config.source or 'the config'}: [lattice], [model], "
+            f"[engine] kind, [dynamics] other than steps, or [initial] differ)")
+    if state["step"] > config.dynamics.steps:
+        raise ckpt.CheckpointError(
+            f"checkpoint {path} is at step {state['step']}, beyond 'dynamics.steps' = "
+            f"{config.dynamics.steps}")
 
 
 def run_hash(config: configlib.Config, model_hash: str) -> str:
@@ -174,25 +212,6 @@ def run_hash(config: configlib.Config, model_hash: str) -> str:
     if not model_hash:
         return config.physics_hash()
     return hashlib.sha256((config.physics_hash() + model_hash).encode()).hexdigest()[:16]
-
-
-def _load_checkpoint(expected_hash: str, config: configlib.Config, path: Path):
-    if not path.is_file():
-        raise configlib.ConfigError(f"--restart: no checkpoint {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            stored = {k: data[k] for k in data.files}
-        found_hash, spins, step = str(stored["physics_hash"]), stored["spins"], stored["step"]
-        rows = {k: stored[f"observable_{k}"] for k in OBSERVABLES}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise configlib.ConfigError(f"--restart: checkpoint {path} is unreadable or corrupted "
-                                    f"({type(error).__name__}: {error}); nothing was "
-                                    f"changed") from None
-    if found_hash != expected_hash:
-        raise configlib.ConfigError(
-            f"--restart: checkpoint {path} was written for other physics "
-            f"(hash {found_hash} != {expected_hash} of {config.source})")
-    return spins, int(step), rows
 
 
 class Domain:
@@ -208,6 +227,8 @@ class Domain:
         self.decomposition = Decomposition(comm, shape, halo=radius, dims=dims)
         self.cart = self.decomposition.cart
         self.tile = self.decomposition.tile
+        rows, cols = self.decomposition.rows[0], self.decomposition.cols[0]
+        self.chunk = (rows[1] - rows[0], cols[1] - cols[0])  # the largest tile (HDF5 chunk)
         self.rank = self.cart.Get_rank()
         self._unit_halo = HaloExchange(self.cart, self.tile.shape, 1)
         self._padded = self._unit_halo.empty()
@@ -255,41 +276,13 @@ def field_provider(config: configlib.Config, domain: Domain):
 # The run
 
 
-def _snapshot_steps(config: configlib.Config) -> set[int]:
-    total, count = config.dynamics.steps, config.output.snapshots
-    return set(np.linspace(0, total, count).astype(int).tolist()) if count > 0 else set()
-
-
-def write_plots(out: Path, data: dict, spins: np.ndarray, title: str) -> None:
-    """The run's PNGs from its observables and final spins."""
-    t = data["time"]
-    if np.isfinite(data["energy_per_site"]).any():
-        plots.curves(t, {"E/N": data["energy_per_site"]}, out / "energy.png",
-                     "time (hbar/t1)", "energy per site (t1)", title)
-    plots.curves(t, {"Q": data["skyrmion_number"], "|m| x 10": 10 * np.linalg.norm(
-        data["magnetization"], axis=1)}, out / "skyrmion_number.png", "time (hbar/t1)",
-        "skyrmion number Q", title)
-    plots.vector_texture(spins, out / "spins_final.png", title=f"final spins, {title}",
-                         label="$S^z$")
-    density = obs.chirality_density(spins)
-    plots.scalar_field(density, out / "chirality_final.png",
-                       title=f"skyrmion density, Q = {density.sum():+.3f}",
-                       label="solid angle / $4\\pi$ per cell")
-    _, Ly, Lx = spins.shape
-    sq = obs.structure_factor(spins)
-    _, q = obs.structure_factor_peaks(spins, count=3)
-    plots.k_space_map(sq, lattice.k_fractions(Ly, Lx), out / "structure_factor_final.png",
-                      title="spin structure factor S(q)", label="S(q)",
-                      marks=np.concatenate([q, -q]))
-
-
-def _progress(step: int, dt: float, rows: dict, rate: float, eta: float) -> str:
+def _progress(step: int, dt: float, values: dict, rate: float, eta: float) -> str:
     """One progress line: step, time, the latest recorded observables, speed and ETA."""
-    m = np.linalg.norm(rows["magnetization"][-1])
-    energy = rows["energy_per_site"][-1]
+    m = np.linalg.norm(values["magnetization"])
+    energy = values["energy_per_site"]
     energy_text = f"E/N = {energy:.6f}  " if np.isfinite(energy) else ""  # the CNN has none
     return (f"step {step:7d}  t = {step * dt:9.2f}  {energy_text}"
-            f"Q = {rows['skyrmion_number'][-1]:+7.3f}  |m| = {m:.4f}  {rate:.2f} steps/s  "
+            f"Q = {values['skyrmion_number']:+7.3f}  |m| = {m:.4f}  {rate:.2f} steps/s  "
             f"ETA {eta / 60:.1f} min")
 
 
@@ -302,152 +295,256 @@ def _injected_fault(rank: int) -> tuple[str, int] | None:
     return (kind, int(step)) if int(fault_rank) == rank else None
 
 
+def _kill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Run:
     """State of a run on this rank; ``step`` is the step being computed (for messages)."""
 
-    def __init__(self, config: configlib.Config, comm, restart: bool, stream):
+    def __init__(self, config: configlib.Config, comm, restart: str | None, stream,
+                 overwrite: bool = False):
         self.config, self.comm, self.stream = config, comm, stream
         self.step = 0
-        plan = collectively(comm, _check, config, comm.Get_size(), restart)
-        self.run_hash = plan["run_hash"]
-        self.domain = collectively(comm, Domain, comm, config.lattice.shape, plan["radius"],
-                                   config.engine.process_grid or None)
+        self.plan = collectively(comm, _check, config, comm.Get_size(), restart, overwrite)
+        self.run_hash = self.plan["run_hash"]
+        self.domain = collectively(comm, Domain, comm, config.lattice.shape,
+                                   self.plan["radius"], config.engine.process_grid or None)
         self.provider = collectively(comm, field_provider, config, self.domain)
         self.root = self.domain.rank == 0
-        if restart:
-            global_spins, self.start, rows = plan["restart"]
-            self.recorder = Recorder(rows)
+        self.out = Path(config.output.directory)
+        self.rng = np.random.default_rng(config.initial.seed)
+        if self.plan["restart"]:
+            path, state = self.plan["restart"]
+            self.spins = collectively(comm, ckpt.read_tile, path, self.domain.cart,
+                                      self.domain.tile, state)
+            self.start, self.wall_offset = state["step"], state["wall_time"]
+            self.rng.bit_generator.state = json.loads(state["rng_state"])
         else:
             global_spins = collectively(
-                comm, lambda: initial_spins(config) if self.root else None)
-            self.start, self.recorder = 0, Recorder()
-        self.spins = self.domain.scatter(global_spins if self.root else None)
+                comm, lambda: initial_spins(config, self.rng) if self.root else None)
+            self.spins = self.domain.scatter(global_spins if self.root else None)
+            self.start, self.wall_offset = 0, 0.0
+        self.rng_state = comm.bcast(json.dumps(self.rng.bit_generator.state), root=0)
+        self.signal_received = 0
+        self.latest = None  # (step, observables) of the newest frame
 
     def say(self, text: str) -> None:
         if self.root:
             print(text, file=self.stream, flush=True)
 
-    def _check_finite(self, spins: np.ndarray) -> None:
-        """Raise :class:`NonFiniteError` on every rank if any rank's spins are not finite.
+    # -- per-step agreement between ranks ------------------------------------------------
 
-        One byte per rank is gathered each step, so every rank knows and all stop together
-        with one message (a NaN spreads to the neighbours' halos within an RK stage)."""
+    def _on_signal(self, signum, frame) -> None:  # noqa: ARG002 - signal handler signature
+        self.signal_received = signum
+
+    def _flags(self, spins: np.ndarray) -> tuple[str | None, bool]:
+        """What every rank must agree on after a step: ``(stop reason or None, checkpoint
+        now by wall time)``; raises :class:`NonFiniteError` on every rank if any rank's
+        spins are not finite.
+
+        Four bytes per rank are gathered each step (non-finite, signal number, wall-time
+        limit, timed checkpoint), so all ranks stop at the same step with one message."""
         from mpi4py import MPI
 
-        mine = np.array([not np.isfinite(spins).all()], dtype=np.int8)
-        flags = np.empty(self.comm.Get_size(), dtype=np.int8)
+        out = self.config.output
+        now = time.perf_counter()
+        mine = np.zeros(4, dtype=np.int8)
+        mine[0] = not np.isfinite(spins).all()
+        mine[1] = self.signal_received
+        mine[2] = out.stop_wall_time > 0 and now - self.wall0 >= out.stop_wall_time
+        mine[3] = (self.root and out.checkpoint_minutes > 0
+                   and now - self.last_checkpoint >= 60 * out.checkpoint_minutes)
+        flags = np.empty((self.comm.Get_size(), 4), dtype=np.int8)
         self.domain.cart.Allgather([mine, MPI.INT8_T], [flags, MPI.INT8_T])
-        if flags.any():
-            ranks = ", ".join(str(r) for r in np.flatnonzero(flags))
+        if flags[:, 0].any():
+            ranks = ", ".join(str(r) for r in np.flatnonzero(flags[:, 0]))
             raise NonFiniteError(f"non-finite spins after the LLG step on rank(s) {ranks}")
+        reason = None
+        if flags[:, 1].any():
+            reason = signal.Signals(int(flags[:, 1].max())).name
+        elif flags[:, 2].any():
+            reason = f"'output.stop_wall_time' = {out.stop_wall_time:g} s"
+        return reason, bool(flags[:, 3].any())
 
-    def _checkpoint(self, out: Path, done: int) -> None:
-        spins = self.domain.gather(self.spins)
+    # -- output --------------------------------------------------------------------------
+
+    def _wall(self) -> float:
+        return self.wall_offset + time.perf_counter() - self.wall0
+
+    def _frame(self, step: int, spins: np.ndarray, energy: float) -> None:
+        values = self.domain.observables(spins, energy)
+        self.output.write_frame(step, step * self.config.dynamics.dt, self._wall(), spins,
+                                values)
+        self.latest = (step, values)
+
+    def _checkpoint(self, done: int, fault: tuple | None) -> Path:
+        """Flush the output (its frames before ``done`` are then on disk), then write the
+        checkpoint of step ``done``."""
+        dyn = self.config.dynamics
+        self.output.flush()
+        state = {"step": done, "time": done * dyn.dt, "wall_time": self._wall(),
+                 "integrator": dyn.integrator, "dt": dyn.dt, "alpha": dyn.alpha,
+                 "rng_state": self.rng_state, "config": json.dumps(self.config.as_dict()),
+                 "run_hash": self.run_hash, "model_hash": self.plan["model_hash"]}
+        hook = _kill_self if fault == ("kill-in-checkpoint", done) else None
+        path = ckpt.write(self.out, self.domain.cart, self.domain.tile, self.spins,
+                          self.domain.shape, self.domain.chunk, state,
+                          self.config.output.checkpoint_keep, hook=hook)
+        self.last_checkpoint = time.perf_counter()
+        return path
+
+    def _open_output(self) -> None:
+        config = self.config
         if self.root:
-            arrays = {f"observable_{k}": v for k, v in self.recorder.arrays().items()}
-            write_atomic(out / "checkpoint.npz", lambda handle: np.savez(
-                handle, spins=spins, step=done, physics_hash=self.run_hash, **arrays))
+            self.out.mkdir(parents=True, exist_ok=True)
+            ckpt.directory(self.out).mkdir(exist_ok=True)
+            if self.plan["clear"]:  # --overwrite (checked in set-up): the old run goes
+                for old in ckpt.complete(self.out):
+                    old.unlink()
+        self.comm.Barrier()
+        path = self.out / "output.h5"
+        restart_step = self.start if self.plan["restart"] else None
+        if restart_step is not None and not path.is_file():
+            self.say(f"warning: {path} is missing; a new one starts at step {self.start}")
+            restart_step = None
+        model = "{}"
+        if config.engine.kind == "cnn":
+            from distllg.model import io as modelio
+
+            model = json.dumps(modelio.read_metadata(config.engine.model))
+        attributes = {"config": json.dumps(config.as_dict()), "model": model,
+                      "run_hash": self.run_hash, "source": config.source}
+        self.output = OutputFile(path, self.domain.cart, self.domain.shape, self.domain.tile,
+                                 self.domain.chunk, config.dynamics.steps,
+                                 config.output.every, attributes, restart_step=restart_step)
+
+    # -- the loop ------------------------------------------------------------------------
 
     def execute(self) -> dict | None:
-        """Integrate to ``dynamics.steps``; returns the summary on rank 0 (None elsewhere)."""
+        """Integrate to ``dynamics.steps``; returns the summary on rank 0 (None elsewhere
+        and when the run was stopped by a signal or its wall-time limit)."""
         config, dyn = self.config, self.config.dynamics
-        out = Path(config.output.directory)
-        if self.root:
-            out.mkdir(parents=True, exist_ok=True)
+        self.wall0 = self.last_checkpoint = time.perf_counter()
+        self._open_output()
         step_fn = llg.integrator(dyn.integrator)
         Ly, Lx = config.lattice.shape
-        title = f"L = {Ly}x{Lx}, alpha = {dyn.alpha}, h = {config.model.h}"
-        snapshots = _snapshot_steps(config)
         fault = _injected_fault(self.domain.rank)
-        self.say(f"distllg run {config.source}: {title}, engine {config.engine.kind}, "
-                 f"{dyn.integrator} dt = {dyn.dt}, steps {self.start}..{dyn.steps}, "
-                 f"{self.comm.Get_size()} rank(s) on a {self.domain.decomposition.dims} grid, "
-                 f"output {out}")
-        wall0 = time.perf_counter()
+        self.say(f"distllg run {config.source}: L = {Ly}x{Lx}, alpha = {dyn.alpha}, h = "
+                 f"{config.model.h}, engine {config.engine.kind}, {dyn.integrator} dt = "
+                 f"{dyn.dt}, steps {self.start}..{dyn.steps}, {self.comm.Get_size()} rank(s) "
+                 f"on a {self.domain.decomposition.dims} grid, output {self.out}")
+        if self.start == dyn.steps:
+            self.say(f"the run is complete at step {dyn.steps}; rewriting its last frame, "
+                     f"summary and plots")
+        previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS}
+        try:
+            stopped = self._loop(step_fn, fault)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        if stopped:
+            return None
+        self.step = dyn.steps
+        energy, _ = self.provider(self.spins)
+        self._frame(dyn.steps, self.spins, energy)
+        self._checkpoint(dyn.steps, fault)
+        self.output.close()
+        if not self.root:
+            return None
+        return self._finish(time.perf_counter() - self.wall0)
+
+    def _loop(self, step_fn, fault) -> bool:
+        """Steps up to the last one; True when a signal or the wall-time limit stopped it."""
+        dyn, out = self.config.dynamics, self.config.output
         for step in range(self.start, dyn.steps):
             self.step = step
             if fault is not None and fault[1] == step:
                 if fault[0] == "raise":
                     raise RuntimeError("fault injected by DISTLLG_INJECT_FAULT")
-                self.spins[0, 0, 0] = np.nan
+                if fault[0] == "kill":
+                    _kill_self()
+                if fault[0] == "nan":
+                    self.spins[0, 0, 0] = np.nan
             new_spins, energy = step_fn(self.spins, self.provider, dyn.dt, dyn.alpha)
-            self._check_finite(new_spins)
-            if step % config.output.every == 0:
-                self.recorder.record(step, step * dyn.dt,
-                                     self.domain.observables(self.spins, energy))
-            if step in snapshots:
-                spins = self.domain.gather(self.spins)
-                if self.root:
-                    plots.vector_texture(spins, out / f"spins_{step:07d}.png",
-                                         title=f"t = {step * dyn.dt:.1f}, {title}",
-                                         label="$S^z$")
+            reason, timed = self._flags(new_spins)
+            if step % out.every == 0:
+                self._frame(step, self.spins, energy)
             self.spins = new_spins
             done = step + 1
-            if done % config.output.log_every == 0 or done == dyn.steps:
-                rate = (done - self.start) / (time.perf_counter() - wall0)
-                eta = (dyn.steps - done) / rate
-                self.say(_progress(done, dyn.dt, self.recorder.rows, rate, eta))
-            if done % config.output.checkpoint_every == 0 or done == dyn.steps:
-                self._checkpoint(out, done)
-        self.step = dyn.steps
-        energy, _ = self.provider(self.spins)
-        self.recorder.record(dyn.steps, dyn.steps * dyn.dt,
-                             self.domain.observables(self.spins, energy))
-        spins = self.domain.gather(self.spins)
-        if not self.root:
-            return None
-        return self._finish(out, spins, title, time.perf_counter() - wall0)
+            if (done % out.log_every == 0 or done == dyn.steps) and self.latest:
+                rate = (done - self.start) / (time.perf_counter() - self.wall0)
+                self.say(_progress(done, dyn.dt, self.latest[1], rate,
+                                   (dyn.steps - done) / rate))
+            if done == dyn.steps:
+                return False
+            if reason or timed or done % out.checkpoint_every == 0:
+                path = self._checkpoint(done, fault)
+            if reason:
+                self.output.close()
+                self.say(f"distllg: stopped by {reason} at step {done} (t = {done * dyn.dt:g})"
+                         f"; checkpoint {path}. Continue with: python -m distllg.run "
+                         f"{self.config.source or 'CONFIG'} --restart latest (any rank count)")
+                return True
+        return False
 
-    def _finish(self, out: Path, spins: np.ndarray, title: str, wall: float) -> dict:
+    def _finish(self, wall: float) -> dict:
+        from distllg import inspect
+
         config, dyn = self.config, self.config.dynamics
-        data = self.recorder.arrays()
-        np.savez(out / "observables.npz", **data)
-        np.save(out / "final_spins.npy", spins)
+        path = self.out / "output.h5"
+        described = inspect.describe_output(path)
         summary = {
             "config": config.as_dict(),
             "ranks": self.comm.Get_size(),
             "process_grid": list(self.domain.decomposition.dims),
             "steps": dyn.steps,
             "time": dyn.steps * dyn.dt,
-            "energy_per_site": float(data["energy_per_site"][-1]),
-            "skyrmion_number": obs.skyrmion_number(spins),
-            "magnetization": obs.magnetization(spins).tolist(),
-            "structure_factor_peaks": obs.structure_factor_summary(spins),
+            **{k: described[k] for k in ("energy_per_site", "skyrmion_number",
+                                         "magnetization", "structure_factor_peaks",
+                                         "frames_written", "legs")},
             "wall_time_s_this_leg": wall,
+            "wall_time_s_total": self._wall(),
         }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        write_plots(out, data, spins, title)
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        inspect.write_output_plots(path, self.out, config.output.snapshots)
         peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
         self.say(f"done: E/N = {summary['energy_per_site']:.6f}, Q = "
                  f"{summary['skyrmion_number']:+.3f}, S(q) peaks at |q| = {peaks}; wall "
-                 f"{wall:.1f} s; wrote {out}")
+                 f"{wall:.1f} s; wrote {self.out}")
         return summary
 
 
-def run(config: configlib.Config, restart: bool = False, stream=sys.stdout, comm=None):
+def run(config: configlib.Config, restart: str | None = None, stream=sys.stdout, comm=None,
+        overwrite: bool = False):
     """Run the configured LLG trajectory on ``comm`` (default: COMM_WORLD); returns the
-    summary dict on rank 0 and None on the other ranks. Raises :class:`SetupError` (all
+    summary dict on rank 0 and None on the other ranks (and when stopped early). ``restart``:
+    None, ``"latest"``, ``"auto"`` or a checkpoint path. Raises :class:`SetupError` (all
     ranks) for a run that cannot start."""
     if comm is None:
         from mpi4py import MPI
 
         comm = MPI.COMM_WORLD
-    return Run(config, comm, restart, stream).execute()
+    return Run(config, comm, restart, stream, overwrite).execute()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m distllg.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="TOML config file (see distllg/config.py and configs/)")
-    parser.add_argument("--restart", action="store_true",
-                        help="continue from <output.directory>/checkpoint.npz")
+    parser.add_argument("--restart", nargs="?", const="latest", metavar="CHECKPOINT",
+                        help="continue from a checkpoint file, 'latest' (the default) or "
+                             "'auto' (latest if there is one, else start afresh)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh even if output.directory holds a run (its "
+                             "output.h5 and checkpoints are replaced)")
     args = parser.parse_args(argv)
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
     try:
         config = collectively(comm, configlib.load, args.config)
-        state = Run(config, comm, args.restart, sys.stdout)
+        state = Run(config, comm, args.restart, sys.stdout, args.overwrite)
     except SetupError as error:
         if comm.Get_rank() == 0:
             print(f"error: {error}", file=sys.stderr, flush=True)

@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from distllg import config as configlib
 from distllg import run as runlib
+from distllg.io import checkpoint as ckpt
+from distllg.io import output as outputlib
 
 
 def small_config(tmp_path, steps=30, **dynamics):
@@ -65,21 +68,44 @@ def test_restart_continues_bit_for_bit(tmp_path):
     first_leg = configlib.from_dict(small_config(tmp_path / "b", steps=20))
     runlib.run(first_leg, stream=io.StringIO())
     second_leg = configlib.from_dict(small_config(tmp_path / "b", steps=30))
-    runlib.run(second_leg, restart=True, stream=io.StringIO())
-    a = tmp_path / "a" / "run"
-    b = tmp_path / "b" / "run"
-    np.testing.assert_array_equal(np.load(a / "final_spins.npy"), np.load(b / "final_spins.npy"))
-    with np.load(a / "observables.npz") as oa, np.load(b / "observables.npz") as ob:
-        for key in runlib.OBSERVABLES:
-            np.testing.assert_array_equal(oa[key], ob[key])
-        assert list(oa["step"]) == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    runlib.run(second_leg, restart="latest", stream=io.StringIO())
+    a = tmp_path / "a" / "run" / "output.h5"
+    b = tmp_path / "b" / "run" / "output.h5"
+    series_a, series_b = outputlib.read_series(a), outputlib.read_series(b)
+    for key in ("step", "time", "energy_per_site", "skyrmion_number", "magnetization"):
+        np.testing.assert_array_equal(series_a[key], series_b[key])
+    assert list(series_b["step"]) == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        np.testing.assert_array_equal(fa["tasks/spins"][:], fb["tasks/spins"][:])
+        assert [leg["first_step"] for leg in json.loads(fb.attrs["legs"])] == [0, 20]
 
 
 def test_restart_refuses_other_physics(tmp_path):
     runlib.run(configlib.from_dict(small_config(tmp_path, steps=10)), stream=io.StringIO())
     other = small_config(tmp_path, steps=20, alpha=0.1)
     with pytest.raises(runlib.SetupError, match="written for other physics"):
-        runlib.run(configlib.from_dict(other), restart=True)
+        runlib.run(configlib.from_dict(other), restart="latest")
+    bigger = small_config(tmp_path, steps=20)
+    bigger["lattice"]["L"] = 8
+    with pytest.raises(runlib.SetupError, match="holds a 6 x 6 lattice; .* asks for 8 x 8"):
+        runlib.run(configlib.from_dict(bigger), restart="latest")
+
+
+def test_a_fresh_run_does_not_overwrite_a_run(tmp_path):
+    config = configlib.from_dict(small_config(tmp_path, steps=10))
+    runlib.run(config, stream=io.StringIO())
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*.h5")}
+    with pytest.raises(runlib.SetupError, match="already holds a run .* --overwrite"):
+        runlib.run(config, stream=io.StringIO())
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*.h5")} == before
+    runlib.run(config, stream=io.StringIO(), overwrite=True)
+    # 'auto' on a finished run rewrites its last frame and summary only
+    stream = io.StringIO()
+    summary = runlib.run(config, restart="auto", stream=stream)
+    assert "the run is complete at step 10" in stream.getvalue()
+    assert summary["frames_written"] == 5
+    with pytest.raises(runlib.SetupError, match="--restart latest: no checkpoint"):
+        runlib.run(configlib.from_dict(small_config(tmp_path / "new")), restart="latest")
 
 
 def test_run_cli_writes_results_and_plots(tmp_path):
@@ -105,10 +131,9 @@ log_every = 20
     assert "step      40" in done.stdout and "ETA" in done.stdout
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["steps"] == 40
-    with np.load(tmp_path / "out" / "observables.npz") as data:
-        energy = data["energy_per_site"]
-        assert np.all(np.diff(energy) < 0)  # damped: the energy falls
-        assert energy[-1] == pytest.approx(summary["energy_per_site"])
+    energy = outputlib.read_series(tmp_path / "out" / "output.h5")["energy_per_site"]
+    assert np.all(np.diff(energy) < 0)  # damped: the energy falls
+    assert energy[-1] == pytest.approx(summary["energy_per_site"])
     for name in ("energy.png", "skyrmion_number.png", "spins_final.png", "chirality_final.png",
                  "structure_factor_final.png"):
         assert (tmp_path / "out" / name).stat().st_size > 5000
@@ -126,9 +151,25 @@ def test_run_cli_reports_bad_config(tmp_path):
 def test_restart_refuses_a_corrupted_checkpoint(tmp_path):
     config = configlib.from_dict(small_config(tmp_path, steps=10))
     runlib.run(config, stream=io.StringIO())
-    checkpoint = tmp_path / "run" / "checkpoint.npz"
+    checkpoint = ckpt.latest(tmp_path / "run")
     checkpoint.write_bytes(checkpoint.read_bytes()[:300])
-    before = checkpoint.read_bytes()
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*.h5")}
+    longer = configlib.from_dict(small_config(tmp_path, steps=20))
     with pytest.raises(runlib.SetupError, match="unreadable or corrupted"):
-        runlib.run(configlib.from_dict(small_config(tmp_path, steps=20)), restart=True)
-    assert checkpoint.read_bytes() == before
+        runlib.run(longer, restart="latest")
+    with pytest.raises(runlib.SetupError, match="checkpoint .*nope.h5 does not exist"):
+        runlib.run(longer, restart=str(tmp_path / "nope.h5"))
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*.h5")} == before
+
+
+def test_restart_refuses_flipped_bytes_in_the_spins(tmp_path):
+    config = configlib.from_dict(small_config(tmp_path, steps=10))
+    runlib.run(config, stream=io.StringIO())
+    checkpoint = ckpt.latest(tmp_path / "run")
+    with h5py.File(checkpoint, "r") as f:
+        offset = f["spins"].id.get_chunk_info(0).byte_offset
+    data = bytearray(checkpoint.read_bytes())
+    data[offset + 8 * 7 + 6] ^= 0x10  # the lowest exponent bit of one spin component
+    checkpoint.write_bytes(bytes(data))
+    with pytest.raises(runlib.SetupError, match="is corrupted"):
+        runlib.run(configlib.from_dict(small_config(tmp_path, steps=20)), restart="latest")

@@ -11,6 +11,24 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 
+def fsync_file(path) -> None:
+    """Flush a closed file's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_directory(path) -> None:
+    """Make a rename or unlink in directory ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(handle)`` on ``<path>.tmp``, fsync it, then rename it over ``path``."""
     path = Path(path)
@@ -20,4 +38,5 @@ def write_atomic(path, write: Callable[[BinaryIO], None]) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    fsync_directory(path.parent)
     return path

@@ -1,0 +1,189 @@
+"""``python -m distllg.inspect FILE [--plots DIR]``: summarise a run's output or a checkpoint.
+
+For an output file (``output.h5``): lattice, frames written, steps and times covered, the
+legs (starts and restarts), the last frame's E/N, Q, |m| and S(q) peaks; with ``--plots`` the
+PNGs ``skyrmion_number.png`` (Q(t) and |m|), ``energy.png`` (when the engine gives
+energies), ``spins_<step>.png`` snapshots, ``spins_final.png``, ``chirality_final.png`` and
+``structure_factor_final.png``. For a checkpoint: step, time, hashes, Q and |m| of its
+spins; with ``--plots`` its spin texture and skyrmion density. The run writes its own PNGs
+with the same functions at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from distllg import lattice
+from distllg.analysis import plots
+from distllg.dynamics import observables as obs
+from distllg.io import checkpoint as checkpointlib
+from distllg.io import output as outputlib
+
+
+def kind_of(path) -> str:
+    """``"output"`` or ``"checkpoint"``; ValueError naming the file otherwise."""
+    try:
+        with h5py.File(path, "r") as f:
+            found = f.attrs.get("format")
+    except OSError as error:
+        raise ValueError(f"{path} is not a readable HDF5 file ({error})") from None
+    kinds = {outputlib.FORMAT: "output", checkpointlib.FORMAT: "checkpoint"}
+    if found not in kinds:
+        raise ValueError(f"{path} is neither a distllg output nor a checkpoint "
+                         f"(format {found!r})")
+    return kinds[found]
+
+
+def _spins_summary(spins: np.ndarray) -> dict:
+    return {"skyrmion_number": obs.skyrmion_number(spins),
+            "magnetization": obs.magnetization(spins).tolist(),
+            "structure_factor_peaks": obs.structure_factor_summary(spins)}
+
+
+def describe_output(path) -> dict:
+    """Summary of an output file (see the module docstring)."""
+    with h5py.File(path, "r") as f:
+        slots = f["scales/iteration"].shape[0]
+        config = json.loads(f.attrs["config"])
+        legs = json.loads(f.attrs["legs"])
+        shape = tuple(f["tasks/spins"].shape[2:])
+    series = outputlib.read_series(path)
+    summary = {"file": str(path), "kind": "output", "lattice": list(shape),
+               "frames_written": int(series["step"].size), "frame_slots": slots,
+               "steps": [int(series["step"][0]), int(series["step"][-1])]
+               if series["step"].size else [], "legs": legs,
+               "engine": config["engine"]["kind"], "config": config}
+    if series["step"].size:
+        step, spins = outputlib.read_frame(path)
+        summary.update(last_step=step, time=float(series["time"][-1]),
+                       energy_per_site=float(series["energy_per_site"][-1]),
+                       wall_time_s=float(series["wall_time"][-1]), **_spins_summary(spins))
+    return summary
+
+
+def describe_checkpoint(path) -> dict:
+    """Summary of a checkpoint file."""
+    state = checkpointlib.read_state(path)
+    with h5py.File(path, "r") as f:
+        spins = f["spins"][:]
+    keep = ("step", "time", "wall_time", "integrator", "dt", "alpha", "run_hash",
+            "model_hash", "ranks", "date")
+    return {"file": str(path), "kind": "checkpoint", "lattice": list(state["lattice"]),
+            **{k: (v.item() if hasattr(v, "item") else v) for k, v in state.items()
+               if k in keep}, **_spins_summary(spins)}
+
+
+def title_of(config: dict, shape) -> str:
+    return (f"L = {shape[0]}x{shape[1]}, alpha = {config['dynamics']['alpha']}, "
+            f"h = {config['model']['h']}")
+
+
+def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:
+    """The PNGs of an output file into directory ``out`` (see the module docstring)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "r") as f:
+        config = json.loads(f.attrs["config"])
+        shape = f["tasks/spins"].shape[2:]
+        slots = outputlib.written_frames(f)
+        chosen = (slots[np.linspace(0, slots.size - 1, snapshots).round().astype(int)]
+                  if snapshots > 0 and slots.size else [])
+        frames = [(int(f["scales/iteration"][k]), float(f["scales/sim_time"][k]),
+                   f["tasks/spins"][k]) for k in sorted(set(chosen))]
+    title = title_of(config, shape)
+    data = outputlib.read_series(path)
+    written = []
+    t = data["time"]
+    if np.isfinite(data["energy_per_site"]).any():
+        written.append(plots.curves(t, {"E/N": data["energy_per_site"]}, out / "energy.png",
+                                    "time (hbar/t1)", "energy per site (t1)", title))
+    written.append(plots.curves(
+        t, {"Q": data["skyrmion_number"],
+            "|m| x 10": 10 * np.linalg.norm(data["magnetization"], axis=1)},
+        out / "skyrmion_number.png", "time (hbar/t1)", "skyrmion number Q", title))
+    for step, time_, spins in frames:
+        written.append(plots.vector_texture(spins, out / f"spins_{step:07d}.png",
+                                            title=f"t = {time_:.1f}, {title}", label="$S^z$"))
+    _, spins = outputlib.read_frame(path)
+    written += write_spin_plots(spins, out, "final", title)
+    return written
+
+
+def write_spin_plots(spins: np.ndarray, out: Path, tag: str, title: str) -> list[Path]:
+    """``spins_<tag>.png``, ``chirality_<tag>.png`` and ``structure_factor_<tag>.png``."""
+    written = [plots.vector_texture(spins, out / f"spins_{tag}.png",
+                                    title=f"{tag} spins, {title}", label="$S^z$")]
+    density = obs.chirality_density(spins)
+    written.append(plots.scalar_field(density, out / f"chirality_{tag}.png",
+                                      title=f"skyrmion density, Q = {density.sum():+.3f}",
+                                      label="solid angle / $4\\pi$ per cell"))
+    _, Ly, Lx = spins.shape
+    _, q = obs.structure_factor_peaks(spins, count=3)
+    written.append(plots.k_space_map(obs.structure_factor(spins), lattice.k_fractions(Ly, Lx),
+                                     out / f"structure_factor_{tag}.png",
+                                     title="spin structure factor S(q)", label="S(q)",
+                                     marks=np.concatenate([q, -q])))
+    return written
+
+
+def _text(summary: dict) -> str:
+    lines = [f"{summary['kind']} {summary['file']}: lattice {summary['lattice'][0]} x "
+             f"{summary['lattice'][1]}"]
+    if summary["kind"] == "output":
+        lines.append(f"  engine {summary['engine']}, {summary['frames_written']} of "
+                     f"{summary['frame_slots']} frames written, steps {summary['steps']}, "
+                     f"{len(summary['legs'])} leg(s): "
+                     + ", ".join(f"step {leg['first_step']} on {leg['ranks']} rank(s)"
+                                 for leg in summary["legs"]))
+        if "last_step" in summary:
+            lines.append(f"  last frame: step {summary['last_step']}, t = {summary['time']:.2f}"
+                         f", E/N = {summary['energy_per_site']:.6f}, wall "
+                         f"{summary['wall_time_s']:.1f} s")
+    else:
+        lines.append(f"  step {summary['step']}, t = {summary['time']:.2f}, "
+                     f"{summary['integrator']} dt = {summary['dt']}, written by "
+                     f"{summary['ranks']} rank(s) on {summary['date']}, run hash "
+                     f"{summary['run_hash']}")
+    if "skyrmion_number" in summary:
+        peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
+        lines.append(f"  Q = {summary['skyrmion_number']:+.4f}, |m| = "
+                     f"{np.linalg.norm(summary['magnetization']):.4f}, S(q) peaks at "
+                     f"|q| = {peaks}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m distllg.inspect", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", help="output.h5 of a run, or a checkpoint_<step>.h5")
+    parser.add_argument("--plots", metavar="DIR", help="write the PNGs into DIR")
+    parser.add_argument("--snapshots", type=int, default=4,
+                        help="spin snapshots along an output file (default 4)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    args = parser.parse_args(argv)
+    try:
+        kind = kind_of(args.file)
+        summary = (describe_output if kind == "output" else describe_checkpoint)(args.file)
+        if args.plots:
+            if kind == "output":
+                write_output_plots(args.file, args.plots, args.snapshots)
+            else:
+                with h5py.File(args.file, "r") as f:
+                    spins = f["spins"][:]
+                write_spin_plots(spins, Path(args.plots), f"step_{summary['step']}",
+                                 f"checkpoint at t = {summary['time']:.1f}")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2, default=str) if args.json else _text(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
