@@ -382,6 +382,7 @@ class Run:
         """Flush the output (its frames before ``done`` are then on disk), then write the
         checkpoint of step ``done``."""
         dyn = self.config.dynamics
+        self.output.reserve(done + self.config.output.checkpoint_every)
         self.output.flush()
         state = {"step": done, "time": done * dyn.dt, "wall_time": self._wall(),
                  "integrator": dyn.integrator, "dt": dyn.dt, "alpha": dyn.alpha,
@@ -418,6 +419,8 @@ class Run:
         self.output = OutputFile(path, self.domain.cart, self.domain.shape, self.domain.tile,
                                  self.domain.chunk, config.dynamics.steps,
                                  config.output.every, attributes, restart_step=restart_step)
+        self.output.reserve(self.start + config.output.checkpoint_every)
+        self.output.flush()
 
     # -- the loop ------------------------------------------------------------------------
 

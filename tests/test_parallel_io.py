@@ -61,6 +61,7 @@ def test_output_file_holds_the_global_frames(shape):
     attrs = {"config": "{}", "model": "{}", "run_hash": "abc"}
     out = outputlib.OutputFile(folder / "output.h5", deco.cart, shape, deco.tile, chunk,
                                steps, every, attrs)
+    out.reserve(steps)
     for step, spins in zip((0, 3, 6, 7), frames, strict=True):
         values = {"energy_per_site": -0.5 * step, "skyrmion_number": float(step),
                   "magnetization": [0.0, 0.0, step / 10]}

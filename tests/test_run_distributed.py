@@ -5,86 +5,41 @@ These start real mpirun jobs (1, 2 and 4 ranks, uneven tiles) from a serial pyte
 """
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
-import torch
+from mpi_jobs import MPIRUN, mpirun, read_output, write_config
 
 from distllg import run as runlib
 from distllg import spins as spinlib
 from distllg.dynamics import llg
-from distllg.electrons import SDModel
 from distllg.model import io as modelio
-from distllg.model.cnn import SpinCNN
 from distllg.model.provider import PeriodicCNNFields
 
-MPIRUN = shutil.which("mpirun")
 pytestmark = pytest.mark.skipif(MPIRUN is None, reason="needs OpenMPI's mpirun")
-ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-       "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    torch.manual_seed(1)
-    model = SpinCNN(channels=8, layers=3, kernel=3, predicts="torque")
-    model.output_scale.fill_(5.0)  # torques of order one: the spins move visibly
-    path = tmp_path_factory.mktemp("model") / "random.npz"
-    modelio.save_model(model, path, model=SDModel().as_dict(), lattice=[[12, 12]])
-    return path
+def straight_runs(tmp_path_factory, model_file):
+    """40 steps on 1, 2 and 4 ranks (13 x 17: uneven tiles): {ranks: (directory, output,
+    stdout)}."""
+    folder = tmp_path_factory.mktemp("straight")
+    runs = {}
+    for ranks in (1, 2, 4):
+        out = folder / f"n{ranks}"
+        done, _ = mpirun(ranks, write_config(folder / f"c{ranks}.toml", model_file, out))
+        assert done.returncode == 0, done.stderr
+        runs[ranks] = (out, read_output(out), done.stdout)
+    return runs
 
 
-def write_config(path, model_file, out, steps=40, shape=(13, 17)):
-    path.write_text(f"""
-[lattice]
-Ly = {shape[0]}
-Lx = {shape[1]}
-[engine]
-kind = "cnn"
-model = "{model_file}"
-device = "cpu"
-[dynamics]
-integrator = "rk4"
-dt = 0.05
-alpha = 0.1
-steps = {steps}
-[initial]
-seed = 9
-[output]
-directory = "{out}"
-every = 5
-log_every = 10
-checkpoint_every = 20
-snapshots = 0
-""")
-    return path
-
-
-def mpirun(ranks, *args, fault=None, timeout=120):
-    env = dict(ENV, DISTLLG_INJECT_FAULT=fault) if fault else ENV
-    start = time.perf_counter()
-    done = subprocess.run([MPIRUN, "--bind-to", "none", "-x", "OMP_NUM_THREADS",
-                           *(["-x", "DISTLLG_INJECT_FAULT"] if fault else []), "-n", str(ranks),
-                           sys.executable, "-m", "distllg.run", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env)
-    return done, time.perf_counter() - start
-
-
-def test_final_spins_do_not_depend_on_the_rank_count(tmp_path, model_file):
+def test_final_spins_do_not_depend_on_the_rank_count(model_file, straight_runs):
     start = spinlib.random(13, 17, np.random.default_rng(9))  # seed 9 as in the config
     serial = llg.integrate(start, PeriodicCNNFields(modelio.load_model(model_file))
                            .energy_and_fields, 0.05, 0.1, 40, "rk4")
-    for ranks in (1, 2, 4):
-        out = tmp_path / f"n{ranks}"
-        done, _ = mpirun(ranks, write_config(tmp_path / f"c{ranks}.toml", model_file, out))
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.count("step      40") == 1  # rank 0 alone reports
-        result = np.load(out / "final_spins.npy")
+    for ranks, (out, output, stdout) in straight_runs.items():
+        assert stdout.count("step      40") == 1  # rank 0 alone reports
+        result = output["spins"][-1]
         assert np.abs(result - start).max() > 0.05
         assert np.abs(result - serial).max() <= 1e-10, ranks
         summary = json.loads((out / "summary.json").read_text())
@@ -92,20 +47,35 @@ def test_final_spins_do_not_depend_on_the_rank_count(tmp_path, model_file):
         assert abs(summary["skyrmion_number"] - round(summary["skyrmion_number"])) < 1e-9
 
 
-def test_restart_on_another_rank_count(tmp_path, model_file):
-    straight = tmp_path / "straight"
-    done, _ = mpirun(1, write_config(tmp_path / "a.toml", model_file, straight, steps=40))
-    assert done.returncode == 0, done.stderr
+def test_output_does_not_depend_on_the_rank_count(straight_runs):
+    """The output file of 2 and 4 ranks holds what the 1-rank file holds: the same frames
+    and times, spins and observables to round-off."""
+    one = straight_runs[1][1]
+    assert one["spins"].shape == (9, 3, 13, 17)
+    for ranks in (2, 4):
+        other = straight_runs[ranks][1]
+        for key in ("step", "time"):
+            np.testing.assert_array_equal(other[key], one[key])
+        for key in ("spins", "skyrmion_number", "magnetization"):
+            np.testing.assert_allclose(other[key], one[key], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("first, second", [(2, 2), (4, 2), (1, 4)])
+def test_restart_on_any_rank_count(tmp_path, model_file, straight_runs, first, second):
+    """20 steps on ``first`` ranks, then 20 more after a restart on ``second`` ranks, equal
+    40 straight steps: bit for bit on the same rank count, to 1e-12 otherwise; the output
+    file gets every frame once."""
     legs = tmp_path / "legs"
-    done, _ = mpirun(2, write_config(tmp_path / "b.toml", model_file, legs, steps=20))
+    done, _ = mpirun(first, write_config(tmp_path / "b.toml", model_file, legs, steps=20))
     assert done.returncode == 0, done.stderr
-    done, _ = mpirun(4, write_config(tmp_path / "b.toml", model_file, legs, steps=40),
-                     "--restart")
+    done, _ = mpirun(second, write_config(tmp_path / "b.toml", model_file, legs, steps=40),
+                     "--restart", "latest")
     assert done.returncode == 0, done.stderr
-    np.testing.assert_allclose(np.load(legs / "final_spins.npy"),
-                               np.load(straight / "final_spins.npy"), rtol=0, atol=1e-12)
-    with np.load(legs / "observables.npz") as data:
-        assert list(data["step"]) == list(range(0, 41, 5))
+    result, straight = read_output(legs), straight_runs[second][1]
+    assert list(result["step"]) == list(range(0, 41, 5))
+    tolerance = 0 if first == second else 1e-12
+    for key in ("spins", "skyrmion_number", "magnetization"):
+        np.testing.assert_allclose(result[key], straight[key], rtol=0, atol=tolerance)
 
 
 @pytest.mark.parametrize("fault, message", [

@@ -16,12 +16,13 @@ Root attributes: ``format``, ``config`` (JSON of the full config), ``model`` (JS
 model metadata, empty for ED), ``versions`` (JSON), ``run_hash``, ``every``, ``legs`` (JSON
 list: the first step, rank count and date of each start or restart).
 
-Design decision: every frame slot is created when the file is made, for the configured
-number of steps (a longer restart extends them once, at open). While the run goes on, only
-raw data is written, never HDF5 metadata, so a crash at any instant leaves a file that opens;
-frames past the last checkpoint are cleared at restart (``iteration = -1``) and written again,
-so a restarted run has neither duplicated nor missing frames. Readers take the frames with
-``iteration >= 0``.
+Design decision: HDF5 metadata changes only at checkpoints. There the frame slots up to the
+next checkpoint are reserved (the datasets grow; the chunks are allocated but not filled)
+and the file is flushed, just before the checkpoint is written; between checkpoints only raw
+data is written, so a crash there leaves a file that opens as it was at the last checkpoint.
+Frames past the checkpoint a run restarts from are cleared (``iteration = -1``) and written
+again, so a restarted run has neither duplicated nor missing frames. Readers take the frames
+with ``iteration >= 0``; the spins of other slots are undefined.
 
 ``output.xdmf`` lists the written frames as a temporal collection of structured 2-D grids
 (site positions from ``geometry/xy``; vector ``S`` joined from the three components, and
@@ -93,16 +94,27 @@ class OutputFile:
     def __init__(self, path, comm, shape, tile, chunk, steps: int, every: int,
                  attributes: dict, restart_step: int | None = None):
         self.path = Path(path)
-        self.comm, self.tile, self.every = comm, tile, every
+        self.comm, self.tile, self.every, self.steps = comm, tile, every, steps
         self.root = comm.Get_rank() == 0
-        frames = frame_count(steps, every)
         if restart_step is None:
             self.file = open_file(self.path, "w", comm)
-            self._create(shape, chunk, frames, attributes)
+            self._create(shape, chunk, 1, attributes)
         else:
-            self.file = self._reopen(shape, frames, attributes, restart_step)
+            self.file = self._reopen(shape, attributes, restart_step)
         self._note_leg(restart_step or 0)
         self.file.flush()
+
+    def reserve(self, last_step: int) -> None:
+        """Make frame slots for every frame up to step ``last_step`` (at most the run's end);
+        collective. The run calls it at checkpoints, just before :meth:`flush`, so HDF5
+        metadata changes only there."""
+        if last_step >= self.steps:
+            needed = frame_count(self.steps, self.every)
+        else:
+            needed = last_step // self.every + 1
+        if needed > self.file["scales/iteration"].shape[0]:
+            for dataset in self._series(self.file):
+                dataset.resize(needed, axis=0)
 
     def _create(self, shape, chunk, frames: int, attributes: dict) -> None:
         Ly, Lx = shape
@@ -121,9 +133,13 @@ class OutputFile:
                              fillvalue=np.nan)
         f.create_dataset("tasks/magnetization", (frames, 3), dtype="f8", maxshape=(None, 3),
                          chunks=(4096, 3), fillvalue=np.nan)
-        f.create_dataset("tasks/spins", (frames, 3, Ly, Lx), dtype="f8",
-                         maxshape=(None, 3, Ly, Lx), chunks=(1, 3) + tuple(chunk),
-                         fillvalue=np.nan)
+        # Frame slots are reserved ahead (see reserve); their chunks are allocated but never
+        # filled (h5py's create_dataset would write fill values into every one of them).
+        plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        plist.set_chunk((1, 3) + tuple(chunk))
+        plist.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+        space = h5py.h5s.create_simple((frames, 3, Ly, Lx), (h5py.h5s.UNLIMITED, 3, Ly, Lx))
+        h5py.h5d.create(f["tasks"].id, b"spins", h5py.h5t.IEEE_F64LE, space, dcpl=plist)
         f["tasks/energy"].attrs["units"] = "t1 per site"
         f["scales/sim_time"].attrs["units"] = "hbar / t1"
         f["scales/wall_time"].attrs["units"] = "s"
@@ -131,7 +147,7 @@ class OutputFile:
         positions = np.moveaxis(lattice.positions(Ly, Lx), 0, -1)
         write_slab(xy, (slice(None),) * 3 if self.root else None, positions)
 
-    def _reopen(self, shape, frames: int, attributes: dict, restart_step: int) -> h5py.File:
+    def _reopen(self, shape, attributes: dict, restart_step: int) -> h5py.File:
         if not self.path.is_file():
             raise FileNotFoundError(f"--restart: the output file {self.path} is missing; "
                                     f"the checkpoint cannot be continued into it")
@@ -143,9 +159,6 @@ class OutputFile:
             raise ValueError(f"--restart: {self.path} is not the output of this run (format "
                              f"{found[0]!r}, lattice {found[1]}, run hash {found[2]}; this "
                              f"run: {FORMAT!r}, {tuple(shape)}, {attributes['run_hash']})")
-        if frames > f["scales/iteration"].shape[0]:  # a longer run: extend once, here
-            for dataset in self._series(f):
-                dataset.resize(frames, axis=0)
         # Frames at or after the restart step are recomputed: clear them (iteration -1).
         first = frame_index(restart_step, self.every)
         iteration = f["scales/iteration"]

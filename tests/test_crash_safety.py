@@ -1,0 +1,120 @@
+"""Crash safety and clean stops of real ``mpirun -n 2 python -m distllg.run`` jobs.
+
+SIGKILL at several moments (between checkpoints, while a checkpoint is being written, just
+after one was renamed, and from outside at an arbitrary instant): the newest checkpoint on
+disk always loads, and ``--restart latest`` finishes the run with the very frames and final
+state of an uninterrupted run (bit for bit: same rank count). SIGTERM to the ranks (what
+SLURM sends to every task) and SIGUSR1 to mpirun (which forwards it) make the run write a
+checkpoint and exit 0.
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from mpi_jobs import MPIRUN, mpirun, mpirun_command, read_output, write_config
+
+from distllg import inspect
+from distllg.io import checkpoint as ckpt
+
+pytestmark = pytest.mark.skipif(MPIRUN is None, reason="needs OpenMPI's mpirun")
+STEPS = 200
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory, model_file):
+    folder = tmp_path_factory.mktemp("straight")
+    done, _ = mpirun(2, write_config(folder / "c.toml", model_file, folder / "out",
+                                     steps=STEPS))
+    assert done.returncode == 0, done.stderr
+    return read_output(folder / "out")
+
+
+def assert_same_run(out, reference):
+    result = read_output(out)
+    assert list(result["step"]) == list(reference["step"])  # no duplicated, no missing frame
+    for key in ("spins", "skyrmion_number", "magnetization", "time"):
+        np.testing.assert_array_equal(result[key], reference[key])
+
+
+def wait_for(path, process, timeout=60):
+    start = time.perf_counter()
+    while not path.exists():
+        assert process.poll() is None, "the run ended before it was interrupted"
+        assert time.perf_counter() - start < timeout
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("fault, newest", [
+    ("kill:0:50", 40),  # between checkpoints
+    ("kill-in-checkpoint:1:60", 40),  # while the checkpoint of step 60 is being written
+    ("kill:1:60", 60),  # just after the checkpoint of step 60 was renamed
+])
+def test_sigkill_then_restart_finishes_the_run(tmp_path, model_file, straight, fault, newest):
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=STEPS)
+    done, _ = mpirun(2, config, fault=fault)
+    assert done.returncode != 0
+    latest = ckpt.latest(out)
+    assert ckpt.read_state(latest)["step"] == newest
+    assert inspect.describe_checkpoint(latest)["step"] == newest
+    leftover = ckpt.directory(out) / "checkpoint_000000060.h5.tmp"
+    assert leftover.exists() == fault.startswith("kill-in-checkpoint")
+    done, _ = mpirun(2, config, "--restart", "latest")
+    assert done.returncode == 0, done.stderr
+    assert f"steps {newest}..{STEPS}" in done.stdout
+    assert_same_run(out, straight)
+    assert not list(ckpt.directory(out).glob("*.tmp"))
+    assert len(ckpt.complete(out)) == 3  # output.checkpoint_keep
+
+
+def test_sigkill_from_outside_then_restart(tmp_path, model_file, straight):
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=STEPS)
+    command, env = mpirun_command(2, config)
+    job = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_for(ckpt.path_for(out, 40), job)
+    time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)  # mpirun and both ranks, wherever they are
+    job.wait(timeout=30)
+    assert ckpt.read_state(ckpt.latest(out))["step"] >= 40
+    done, _ = mpirun(2, config, "--restart", "latest")
+    assert done.returncode == 0, done.stderr
+    assert_same_run(out, straight)
+
+
+@pytest.mark.parametrize("target, signum", [("ranks", signal.SIGTERM),
+                                            ("mpirun", signal.SIGUSR1)])
+def test_a_signal_checkpoints_and_exits_cleanly(tmp_path, model_file, target, signum):
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=20000)
+    command, env = mpirun_command(2, config)
+    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)
+    wait_for(ckpt.path_for(out, 40), job)
+    if target == "mpirun":
+        job.send_signal(signum)
+    else:  # as SLURM does for every task of a job step
+        ranks = subprocess.run(["pgrep", "-P", str(job.pid)], capture_output=True, text=True)
+        for pid in ranks.stdout.split():
+            os.kill(int(pid), signum)
+    stdout, stderr = job.communicate(timeout=60)
+    assert job.returncode == 0, stderr
+    name = signal.Signals(signum).name
+    assert stdout.count(f"stopped by {name} at step") == 1, stdout
+    assert "--restart latest" in stdout
+    stopped = ckpt.read_state(ckpt.latest(out))["step"]
+    assert 40 <= stopped < 20000
+    # Continue 20 steps beyond the stop; equal to a straight run of the same length.
+    total = stopped + 20
+    done, _ = mpirun(2, write_config(tmp_path / "c.toml", model_file, out, steps=total),
+                     "--restart", "latest")
+    assert done.returncode == 0, done.stderr
+    reference = tmp_path / "straight"
+    done, _ = mpirun(2, write_config(tmp_path / "s.toml", model_file, reference, steps=total))
+    assert done.returncode == 0, done.stderr
+    assert_same_run(out, read_output(reference))
