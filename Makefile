@@ -7,7 +7,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := openmpi-bin python3-venv python3-mpi4py python3-h5py-mpi python3-petsc4py \
-                   python3-scipy python3-matplotlib
+                   python3-scipy python3-matplotlib \
+                   slurmctld slurmd slurm-client munge libpmix-dev
 PETSC4PY_PACKAGE := python3-petsc4py-real3.18
 SYSTEM_PYTHON := /usr/bin/python3
 RUN_CONFIG ?= configs/default.toml
@@ -24,8 +25,9 @@ PYTEST := $(PY) -m pytest --color=no -q
 
 RUN_RANKS ?= 4
 
+# --restart auto: a second `make run` finds the finished run and only redoes its plots.
 run: setup
-	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg.run $(RUN_CONFIG)
+	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg.run $(RUN_CONFIG) --restart auto
 
 test: setup test-serial test-mpi
 

@@ -1,5 +1,8 @@
 """``python -m distllg.inspect FILE [--plots DIR]``: summarise a run's output or a checkpoint.
 
+``python -m distllg.inspect --complete CONFIG`` says whether the run of a config has reached
+its last step (exit status 0) or not (1): job chains use it (jobs/chain.sbatch).
+
 For an output file (``output.h5``): lattice, frames written, steps and times covered, the
 legs (starts and restarts), the last frame's E/N, Q, |m| and S(q) peaks; with ``--plots`` the
 PNGs ``skyrmion_number.png`` (Q(t) and |m|), ``energy.png`` (when the engine gives
@@ -158,6 +161,19 @@ def _text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def run_complete(config_path) -> tuple[bool, str]:
+    """Whether the newest checkpoint of the run of ``config_path`` is at its last step."""
+    from distllg import config as configlib
+
+    config = configlib.load(config_path)
+    latest = checkpointlib.latest(config.output.directory)
+    step = checkpointlib.read_state(latest)["step"] if latest else None
+    done = step is not None and step >= config.dynamics.steps
+    where = f"at step {step}" if latest else "without a checkpoint"
+    return done, (f"run of {config_path} {'complete' if done else 'incomplete'}: {where} of "
+                  f"{config.dynamics.steps} in {config.output.directory}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m distllg.inspect", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -166,7 +182,17 @@ def main(argv=None) -> int:
     parser.add_argument("--snapshots", type=int, default=4,
                         help="spin snapshots along an output file (default 4)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--complete", action="store_true",
+                        help="FILE is a run config: exit 0 if its run is complete, else 1")
     args = parser.parse_args(argv)
+    if args.complete:
+        try:
+            done, text = run_complete(args.file)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(text)
+        return 0 if done else 1
     try:
         kind = kind_of(args.file)
         summary = (describe_output if kind == "output" else describe_checkpoint)(args.file)

@@ -327,6 +327,7 @@ class Run:
             self.start, self.wall_offset = 0, 0.0
         self.rng_state = comm.bcast(json.dumps(self.rng.bit_generator.state), root=0)
         self.signal_received = 0
+        self.io_seconds = 0.0  # this rank's wall time in frame writes and checkpoints
         self.latest = None  # (step, observables) of the newest frame
 
     def say(self, text: str) -> None:
@@ -374,14 +375,17 @@ class Run:
 
     def _frame(self, step: int, spins: np.ndarray, energy: float) -> None:
         values = self.domain.observables(spins, energy)
+        start = time.perf_counter()
         self.output.write_frame(step, step * self.config.dynamics.dt, self._wall(), spins,
                                 values)
+        self.io_seconds += time.perf_counter() - start
         self.latest = (step, values)
 
     def _checkpoint(self, done: int, fault: tuple | None) -> Path:
         """Flush the output (its frames before ``done`` are then on disk), then write the
         checkpoint of step ``done``."""
         dyn = self.config.dynamics
+        start = time.perf_counter()
         self.output.reserve(done + self.config.output.checkpoint_every)
         self.output.flush()
         state = {"step": done, "time": done * dyn.dt, "wall_time": self._wall(),
@@ -393,6 +397,7 @@ class Run:
                           self.domain.shape, self.domain.chunk, state,
                           self.config.output.checkpoint_keep, hook=hook)
         self.last_checkpoint = time.perf_counter()
+        self.io_seconds += self.last_checkpoint - start
         return path
 
     def _open_output(self) -> None:
@@ -507,6 +512,7 @@ class Run:
                                          "magnetization", "structure_factor_peaks",
                                          "frames_written", "legs")},
             "wall_time_s_this_leg": wall,
+            "io_time_s_this_leg": self.io_seconds,  # rank 0: frames and checkpoints
             "wall_time_s_total": self._wall(),
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import h5py
@@ -137,6 +138,39 @@ log_every = 20
     for name in ("energy.png", "skyrmion_number.png", "spins_final.png", "chirality_final.png",
                  "structure_factor_final.png"):
         assert (tmp_path / "out" / name).stat().st_size > 5000
+    # the documented layout, read with plain h5py
+    with h5py.File(tmp_path / "out" / "output.h5", "r") as f:
+        assert f["tasks/spins"].shape == (11, 3, 6, 6)
+        for name in ("scales/iteration", "scales/sim_time", "scales/wall_time", "tasks/energy",
+                     "tasks/skyrmion_number"):
+            assert f[name].shape == (11,)
+        assert f["tasks/magnetization"].shape == (11, 3)
+        assert f["geometry/xy"].shape == (6, 6, 2)
+        assert json.loads(f.attrs["config"])["dynamics"]["steps"] == 40
+        assert "numpy" in json.loads(f.attrs["versions"])
+    check_xdmf(tmp_path / "out" / "output.xdmf", frames=11)
+    done = subprocess.run([sys.executable, "-m", "distllg.inspect", str(tmp_path / "out" /
+                           "output.h5"), "--plots", str(tmp_path / "plots")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "11 of 11 frames written, steps [0, 40]" in done.stdout
+    assert (tmp_path / "plots" / "skyrmion_number.png").stat().st_size > 5000
+
+
+def check_xdmf(path, frames):
+    """The XDMF parses, has one grid per frame, and every HDF reference names an existing
+    dataset of the stated dimensions."""
+    root = ET.parse(path).getroot()
+    grids = root.findall(".//Grid[@GridType='Uniform']")
+    assert len(grids) == frames
+    times = [float(g.find("Time").get("Value")) for g in grids]
+    assert times == sorted(times)
+    references = [item for item in root.iter("DataItem") if item.get("Format") == "HDF"]
+    assert references
+    for item in references:
+        name, dataset = item.text.strip().split(":")
+        with h5py.File(path.parent / name, "r") as f:
+            assert f[dataset].shape == tuple(int(n) for n in item.get("Dimensions").split())
 
 
 def test_run_cli_reports_bad_config(tmp_path):
@@ -173,3 +207,19 @@ def test_restart_refuses_flipped_bytes_in_the_spins(tmp_path):
     checkpoint.write_bytes(bytes(data))
     with pytest.raises(runlib.SetupError, match="is corrupted"):
         runlib.run(configlib.from_dict(small_config(tmp_path, steps=20)), restart="latest")
+
+
+def test_stop_wall_time_checkpoints_and_the_run_continues(tmp_path):
+    data = small_config(tmp_path, steps=100000)
+    data["output"]["stop_wall_time"] = 1.0
+    stream = io.StringIO()
+    assert runlib.run(configlib.from_dict(data), stream=stream) is None
+    assert "stopped by 'output.stop_wall_time' = 1 s at step" in stream.getvalue()
+    stopped = ckpt.read_state(ckpt.latest(tmp_path / "run"))["step"]
+    assert 0 < stopped < 100000
+    data["dynamics"]["steps"] = stopped + 7
+    data["output"]["stop_wall_time"] = 0.0
+    summary = runlib.run(configlib.from_dict(data), restart="latest", stream=io.StringIO())
+    series = outputlib.read_series(tmp_path / "run" / "output.h5")
+    expected = list(range(0, stopped + 7, 3)) + [stopped + 7]
+    assert list(series["step"]) == expected and summary["steps"] == stopped + 7

@@ -4,8 +4,8 @@ from the same initial state.
 Runs the config's trajectory twice in one process, with the exact (ED) fields and with the
 CNN (periodic mode), records Q(t), and the exact energy E(t) of both trajectories (the CNN
 has no energy of its own: its spins are handed to ED every ``output.every`` steps). An exact
-run already on disk (``<output.directory>/observables.npz`` and ``final_spins.npy`` of
-``python -m distllg.run`` with this config) is reused instead of recomputed.
+run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
+this config) is reused instead of recomputed.
 
 Writes to ``--out``: ``compare.json`` (final Q, E/N, S(q) peaks of both),
 ``q_overlay.png``, ``energy_overlay.png``, ``spins_cnn.png``, ``spins_exact.png``.
@@ -25,6 +25,7 @@ from distllg.analysis import plots
 from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
 from distllg.electrons.exact import ExactSolver
+from distllg.io import output as outputlib
 from distllg.model import io as modelio
 from distllg.model.provider import PeriodicCNNFields
 from distllg.run import initial_spins
@@ -61,11 +62,10 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     modelio.check_compatible(model.metadata, config.model.as_dict(), config.lattice.shape,
                              source=f"model {model_name!r}")
     run_dir = Path(config.output.directory)
-    if (run_dir / "observables.npz").is_file() and (run_dir / "final_spins.npy").is_file():
-        with np.load(run_dir / "observables.npz") as data:
-            exact = {k: data[k] for k in ("time", "energy_per_site", "skyrmion_number")}
-        exact_spins = np.load(run_dir / "final_spins.npy")
-        print(f"exact trajectory from {run_dir}", file=stream)
+    if (run_dir / "output.h5").is_file():
+        exact = outputlib.read_series(run_dir / "output.h5")
+        _, exact_spins = outputlib.read_frame(run_dir / "output.h5")
+        print(f"exact trajectory from {run_dir / 'output.h5'}", file=stream)
     else:
         print("exact trajectory:", file=stream)
         exact, exact_spins = trajectory(config, solver.energy_and_fields, solver, stream)
