@@ -4,7 +4,8 @@ of a run at the default cadence.
 1. For L = 1024 and 2048, ``mpirun -n 1`` and ``-n 2`` workers write ``--frames`` spin frames
    (3 x L x L float64, each rank its tile) into a run output file (distllg.io.output) and,
    on rank 0 in the same run, the same bytes as a plain sequential file (``write`` +
-   ``fsync``): bandwidth of both and their ratio.
+   ``fsync``; the HDF5 file is fsynced after its collective close too): bandwidth of both
+   (best of ``--repeats``) and their ratio.
 2. A CNN run with the shipped model (``configs/default.toml``'s cadence: a frame every 25
    steps, a checkpoint every 500; here ``--run-L`` sites and ``--run-steps`` steps on 2
    ranks) reports the time spent writing frames and checkpoints: its share of the run time
@@ -32,8 +33,9 @@ ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
        "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1"}
 
 
-def worker(sizes: list[int], frames: int, folder: str) -> None:
-    """Under mpirun: time collective frame writes, then rank 0's plain write of the bytes."""
+def worker(sizes: list[int], frames: int, folder: str, repeats: int) -> None:
+    """Under mpirun: time collective frame writes, then rank 0's plain write of the bytes;
+    best of ``repeats`` for both."""
     import numpy as np
     from mpi4py import MPI
 
@@ -43,7 +45,8 @@ def worker(sizes: list[int], frames: int, folder: str) -> None:
     from distllg.parallel.decomposition import Decomposition
 
     comm = MPI.COMM_WORLD
-    for L in sizes:
+    best = {}
+    for L in [L for L in sizes for _ in range(repeats)]:
         deco = Decomposition(comm, (L, L), halo=1)
         rows, cols = deco.rows[0], deco.cols[0]
         tile = spinlib.random(*deco.tile.shape, np.random.default_rng(comm.rank))
@@ -71,17 +74,19 @@ def worker(sizes: list[int], frames: int, folder: str) -> None:
             start = time.perf_counter()
             with open(plain_path, "wb") as handle:
                 for _ in range(frames):
-                    handle.write(frame.tobytes())
+                    handle.write(memoryview(frame).cast("B"))  # no copy
                 handle.flush()
                 os.fsync(handle.fileno())
             plain = time.perf_counter() - start
             plain_path.unlink()
-            nbytes = frames * 3 * L * L * 8
-            print(json.dumps({"L": L, "ranks": comm.size, "frames": frames,
-                              "bytes": nbytes, "hdf5_MBps": nbytes / hdf5 / 1e6,
-                              "plain_MBps": nbytes / plain / 1e6,
-                              "ratio": plain / hdf5}), flush=True)
-        path.unlink() if comm.rank == 0 else None
+            old = best.get(L, (np.inf, np.inf))
+            best[L] = (min(old[0], hdf5), min(old[1], plain))
+            path.unlink()
+    for L, (hdf5, plain) in best.items():
+        nbytes = frames * 3 * L * L * 8
+        print(json.dumps({"L": L, "ranks": comm.size, "frames": frames, "bytes": nbytes,
+                          "hdf5_MBps": nbytes / hdf5 / 1e6, "plain_MBps": nbytes / plain / 1e6,
+                          "ratio": plain / hdf5}), flush=True)
 
 
 def run_overhead(L: int, steps: int, folder: str) -> dict:
@@ -106,6 +111,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048])
     parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3, help="best of R writes")
     parser.add_argument("--run-L", type=int, default=96)
     parser.add_argument("--run-steps", type=int, default=1000)
     parser.add_argument("--folder", default=None, help="where the files go (default: a "
@@ -113,7 +119,7 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.sizes, args.frames, args.folder)
+        worker(args.sizes, args.frames, args.folder, args.repeats)
         return 0
     with tempfile.TemporaryDirectory(dir=args.folder or ROOT / "bench") as folder:
         rows = []
@@ -121,7 +127,8 @@ def main(argv=None) -> int:
             done = subprocess.run(
                 [shutil.which("mpirun"), "--bind-to", "none", "-x", "OMP_NUM_THREADS", "-n",
                  str(ranks), sys.executable, __file__, "--worker", "--sizes",
-                 *map(str, args.sizes), "--frames", str(args.frames), "--folder", folder],
+                 *map(str, args.sizes), "--frames", str(args.frames), "--folder", folder,
+                 "--repeats", str(args.repeats)],
                 capture_output=True, text=True, env=ENV, check=True)
             rows += [json.loads(line) for line in done.stdout.splitlines()]
         overhead = run_overhead(args.run_L, args.run_steps, folder)

@@ -446,18 +446,17 @@ class Run:
             self.say(f"the run is complete at step {dyn.steps}; rewriting its last frame, "
                      f"summary and plots")
         previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS}
-        try:
-            stopped = self._loop(step_fn, fault)
+        try:  # a stop signal during the last step or the final writes changes nothing
+            if self._loop(step_fn, fault):
+                return None
+            self.step = dyn.steps
+            energy, _ = self.provider(self.spins)
+            self._frame(dyn.steps, self.spins, energy)
+            self._checkpoint(dyn.steps, fault)
+            self.output.close()
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        if stopped:
-            return None
-        self.step = dyn.steps
-        energy, _ = self.provider(self.spins)
-        self._frame(dyn.steps, self.spins, energy)
-        self._checkpoint(dyn.steps, fault)
-        self.output.close()
         if not self.root:
             return None
         return self._finish(time.perf_counter() - self.wall0)

@@ -17,7 +17,9 @@ ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
        "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1"}
 
 
-def write_config(path, model_file, out, steps=40, shape=(13, 17), checkpoint_every=20):
+def write_config(path, model_file, out, steps=40, shape=(13, 17), checkpoint_every=20,
+                 every=5, log_every=10):
+    """A CNN run config (RK4, dt = 0.05, alpha = 0.1, seed 9) written to ``path``."""
     path.write_text(f"""
 [lattice]
 Ly = {shape[0]}
@@ -35,8 +37,8 @@ steps = {steps}
 seed = 9
 [output]
 directory = "{out}"
-every = 5
-log_every = 10
+every = {every}
+log_every = {log_every}
 checkpoint_every = {checkpoint_every}
 snapshots = 0
 """)

@@ -7,6 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from mpi_jobs import write_config
 from slurm_cluster import LocalSlurm, available
 
 from distllg.io import checkpoint as ckpt
@@ -24,35 +25,10 @@ def slurm(tmp_path_factory):
     cluster.stop()
 
 
-def job_config(path, model_file, out, steps, every, checkpoint_every, L=24):
-    path.write_text(f"""
-[lattice]
-L = {L}
-[engine]
-kind = "cnn"
-model = "{model_file}"
-device = "cpu"
-[dynamics]
-integrator = "rk4"
-dt = 0.05
-alpha = 0.1
-steps = {steps}
-[initial]
-seed = 9
-[output]
-directory = "{out}"
-every = {every}
-log_every = {checkpoint_every}
-checkpoint_every = {checkpoint_every}
-snapshots = 0
-""")
-    return path
-
-
 def test_a_small_cpu_job_completes(slurm, tmp_path, model_file):
     out = tmp_path / "out"
-    config = job_config(tmp_path / "c.toml", model_file, out, steps=60, every=10,
-                        checkpoint_every=20)
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=60, shape=(24, 24),
+                          every=10, checkpoint_every=20)
     job = slurm.sbatch("--ntasks-per-node=2", "--time=5", f"--output={tmp_path}/job.out",
                        "jobs/cpu_node.sbatch", str(config), cwd=REPOSITORY)
     slurm.wait_until_empty(timeout=180)
@@ -69,8 +45,8 @@ def test_the_chain_survives_a_time_limit_kill_and_finishes(slurm, tmp_path, mode
     later legs continue from the newest checkpoint."""
     out = tmp_path / "out"
     steps = 70000  # about 560 steps/s on two ranks here: two legs
-    config = job_config(tmp_path / "c.toml", model_file, out, steps=steps, every=5000,
-                        checkpoint_every=2000, L=48)
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=steps, shape=(48, 48),
+                          every=5000, checkpoint_every=2000, log_every=2000)
     options = ["--ntasks-per-node=2", "--time=1", "--signal=CONT@1",
                f"--output={tmp_path}/chain-%j.out"]
     slurm.env["DISTLLG_CHAIN_OPTIONS"] = " ".join(options)
