@@ -1,5 +1,9 @@
 """``python -m distllg.datagen CONFIG``: exact (ED) LLG trajectories as CNN training data.
 
+With ``[engine] kind = "kpm"`` the fields come from the kernel polynomial method instead
+(``engine.moments``, ``engine.probe_distance``; one process): training data from lattices
+beyond the reach of ED. The file records which engine made it.
+
 Runs ``[data] trajectories`` relaxations from random states (seeds ``initial.seed``,
 ``initial.seed + 1``, ...) with the config's model, lattice and ``[dynamics]``, and records
 the spins and the exact fields every ``[data] record_every`` steps into ``[data] file``
@@ -31,13 +35,31 @@ from distllg.model import data as datalib
 from distllg.run import initial_spins
 
 
+def engine_name(config: configlib.Config) -> str:
+    """Which fields the data holds: ``"exact"`` (ED) or the KPM settings."""
+    engine = config.engine
+    if engine.kind == "kpm":
+        return f"kpm moments={engine.moments} probe_distance={engine.probe_distance}"
+    return "exact"
+
+
+def field_solver(config: configlib.Config):
+    """The serial field provider of datagen: ED, or KPM for ``engine.kind = "kpm"``."""
+    if config.engine.kind == "kpm":
+        from distllg.electrons.kpm import KPMSolver
+
+        return KPMSolver(config.model, config.lattice.shape, moments=config.engine.moments,
+                         probe_distance=config.engine.probe_distance or None)
+    return ExactSolver(config.model)
+
+
 def _open(config: configlib.Config):
     """The data file, created with its provenance or checked against this config."""
     import h5py
 
     path = config.data.file
     identity = {"format": datalib.FORMAT, "model": json.dumps(config.model.as_dict()),
-                "lattice": list(config.lattice.shape)}
+                "lattice": list(config.lattice.shape), "engine": engine_name(config)}
     try:
         f = h5py.File(path, "a")
     except OSError as error:
@@ -53,7 +75,8 @@ def _open(config: configlib.Config):
         f.create_group("trajectories")
         return f
     found = {"format": f.attrs.get("format"), "model": f.attrs.get("model"),
-             "lattice": list(f.attrs.get("lattice", []))}
+             "lattice": list(f.attrs.get("lattice", [])),
+             "engine": f.attrs.get("engine", "exact")}
     if found != identity:
         f.close()
         raise configlib.ConfigError(
@@ -86,7 +109,7 @@ class Progress:
             print(file=self.stream)
 
 
-def generate_trajectory(config: configlib.Config, solver: ExactSolver, group,
+def generate_trajectory(config: configlib.Config, solver, group,
                         progress: Progress, counted: int) -> None:
     """Integrate one trajectory, writing frames into the HDF5 ``group``, then mark it complete."""
     dyn = config.dynamics
@@ -132,7 +155,7 @@ def _generate(config: configlib.Config) -> str:
     if config.initial.state != "random":
         raise configlib.ConfigError("'initial.state' must be \"random\" for datagen "
                                     f"(got {config.initial.state!r})")
-    solver = ExactSolver(config.model)
+    solver = field_solver(config)
     seeds = [config.initial.seed + i for i in range(config.data.trajectories)]
     with _open(config) as f:
         groups = f["trajectories"]

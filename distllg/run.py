@@ -137,6 +137,13 @@ def _check(config: configlib.Config, size: int, restart: str | None,
             raise configlib.ConfigError(f"'engine.kind' = \"exact\" (ED) runs on one rank; "
                                         f"this job has {size}. Use kind = \"cnn\" or one rank")
         lattice.check_size(*shape, tuple(config.model.hoppings))
+    elif config.engine.kind == "kpm":
+        lattice.check_size(*shape, tuple(config.model.hoppings))
+        from distllg.electrons.kpm import MIN_MOMENTS
+
+        if config.engine.moments < MIN_MOMENTS:
+            raise configlib.ConfigError(f"'engine.moments' = {config.engine.moments}: KPM "
+                                        f"needs at least {MIN_MOMENTS}")
     else:
         from distllg.model import io as modelio
 
@@ -261,6 +268,13 @@ def field_provider(config: configlib.Config, domain: Domain):
         from distllg.electrons.exact import ExactSolver
 
         return ExactSolver(config.model).energy_and_fields
+    if config.engine.kind == "kpm":
+        from distllg.electrons.kpm import KPMSolver
+
+        tiles = [(t.y0, t.y1, t.x0, t.x1) for t in domain.decomposition.tiles]
+        return KPMSolver(config.model, domain.shape, moments=config.engine.moments,
+                         probe_distance=config.engine.probe_distance or None,
+                         comm=domain.cart, tiles=tiles).energy_and_fields
     from distllg.model import io as modelio
     from distllg.model.provider import TiledCNNFields
     from distllg.parallel import device as devicelib

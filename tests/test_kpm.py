@@ -1,0 +1,122 @@
+"""KPM on the PETSc Hamiltonian: exact gradient of its own energy, convergence to ED, the
+same result on 1-4 ranks (pytest-mpi), and bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from distllg import spins as spinlib
+from distllg.electrons import SDModel
+from distllg.electrons.exact import ExactSolver
+from distllg.electrons.kpm import KPMError, KPMSolver, chebyshev_coefficients, spectral_bounds
+
+
+def test_jackson_damped_series_converges_as_one_over_m_squared():
+    x = np.linspace(-0.99, 0.99, 50)
+    errors = [np.abs(np.polynomial.chebyshev.chebval(
+        x, chebyshev_coefficients(np.exp, moments, 1.0, 0.0)) - np.exp(x)).max()
+        for moments in (64, 256)]
+    assert 12 < errors[0] / errors[1] < 20 and errors[1] < 3e-4  # (256 / 64)^2 = 16
+
+
+def test_spectral_bounds_contain_the_ed_spectrum(rng):
+    model = SDModel()
+    spins = spinlib.random(6, 6, rng)
+    spectrum = ExactSolver(model).spectrum(spins)
+    lower, upper = spectral_bounds(model, 6, 6)
+    assert lower <= spectrum.min() and spectrum.max() <= upper
+    assert upper - lower < 1.05 * (spectrum.max() - spectrum.min()) + 2 * model.J
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("kT, distance", [(0.0, 2), (0.1, 3)])
+def test_fields_are_minus_the_gradient_of_the_kpm_energy(rng, kT, distance):
+    """Same moments, same probes: central differences of E agree with H to 1e-6."""
+    model = SDModel(kT=kT, h=0.05)
+    spins = spinlib.random(6, 6, rng)
+    solver = KPMSolver(model, (6, 6), moments=64, probe_distance=distance)
+    _, fields = solver.energy_and_fields(spins)
+    step = 1e-5
+    for component, y, x in [(0, 2, 3), (1, 0, 5), (2, 4, 1)]:
+        plus, minus = spins.copy(), spins.copy()
+        plus[component, y, x] += step
+        minus[component, y, x] -= step
+        difference = -(solver.energy_and_fields(plus)[0]
+                       - solver.energy_and_fields(minus)[0]) / (2 * step)
+        assert abs(difference - fields[component, y, x]) < 1e-6
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_kpm_converges_to_ed_as_the_moments_grow():
+    """kT = 0.1, L = 12, exact traces: the field error falls below 1e-2 at the default
+    moments and falls with M; the energy per site to 1e-4."""
+    model = SDModel(kT=0.1)
+    spins = spinlib.random(12, 12, np.random.default_rng(2))
+    energy, fields = ExactSolver(model).energy_and_fields(spins)
+    errors = []
+    for moments in (128, 512):
+        e, h = KPMSolver(model, (12, 12), moments=moments).energy_and_fields(spins)
+        errors.append(np.linalg.norm(h - fields) / np.linalg.norm(fields))
+        assert abs(e - energy) / 144 < (1e-2 if moments == 128 else 1e-4)
+    assert errors[1] < 1e-2 and errors[1] < errors[0] / 3
+
+
+def test_bad_input_is_refused():
+    model = SDModel()
+    with pytest.raises(KPMError, match="at least 32 Chebyshev moments"):
+        KPMSolver(model, (6, 6), moments=8)
+    with pytest.raises(KPMError, match="do not contain the spectrum"):
+        KPMSolver(model, (6, 6), moments=64, bounds=(-3.0, 3.0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        KPMSolver(model, (6, 6), moments=64)
+    assert any("resolves energies only to" in str(w.message) for w in caught)
+
+
+@pytest.mark.mpi
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_same_fields_on_any_rank_count():
+    """Rows partitioned like the tiles (uneven on 3 ranks): equal to one rank to 1e-10."""
+    from mpi4py import MPI
+
+    from distllg.parallel.decomposition import Decomposition
+
+    comm = MPI.COMM_WORLD
+    shape = (8, 9)
+    model = SDModel(kT=0.1)
+    spins = spinlib.random(*shape, np.random.default_rng(4))
+    serial_energy, serial_fields = KPMSolver(model, shape, moments=64, probe_distance=4
+                                             ).energy_and_fields(spins)
+    deco = Decomposition(comm, shape, halo=1)
+    tiles = [(t.y0, t.y1, t.x0, t.x1) for t in deco.tiles]
+    solver = KPMSolver(model, shape, moments=64, probe_distance=4, comm=deco.cart,
+                       tiles=tiles)
+    energy, fields = solver.energy_and_fields(spins[(slice(None),) + deco.tile.slices])
+    assert abs(energy - serial_energy) <= 1e-10 * abs(serial_energy)
+    np.testing.assert_allclose(fields, serial_fields[(slice(None),) + deco.tile.slices],
+                               rtol=0, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_engine_kpm_drives_the_run_like_ed(tmp_path):
+    """``[engine] kind = "kpm"`` with exact traces and enough moments follows the ED run."""
+    import io
+
+    from distllg import config as configlib
+    from distllg import run as runlib
+    from distllg.io import output as outputlib
+
+    def run(kind, folder):
+        data = {"lattice": {"L": 6}, "model": {"kT": 0.1},
+                "engine": {"kind": kind, "moments": 512},
+                "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 4},
+                "initial": {"seed": 3},
+                "output": {"directory": str(tmp_path / folder), "every": 2, "snapshots": 0}}
+        runlib.run(configlib.from_dict(data), stream=io.StringIO())
+        return outputlib.read_series(tmp_path / folder / "output.h5"), \
+            outputlib.read_frame(tmp_path / folder / "output.h5")[1]
+
+    (kpm, kpm_spins), (ed, ed_spins) = run("kpm", "kpm"), run("exact", "ed")
+    np.testing.assert_allclose(kpm["energy_per_site"], ed["energy_per_site"], atol=1e-4)
+    assert np.abs(kpm_spins - ed_spins).max() < 1e-3
