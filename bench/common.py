@@ -54,7 +54,8 @@ def markdown_table(columns: list[tuple[str, str, str]], rows: list[dict]) -> str
     lines = ["| " + " | ".join(h for _, h, _ in columns) + " |",
              "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append("| " + " | ".join(format(row[k], f) for k, _, f in columns) + " |")
+        lines.append("| " + " | ".join(format(row[k], f) if k in row else "-"
+                                       for k, _, f in columns) + " |")
     return "\n".join(lines)
 
 

@@ -120,3 +120,30 @@ def test_engine_kpm_drives_the_run_like_ed(tmp_path):
     (kpm, kpm_spins), (ed, ed_spins) = run("kpm", "kpm"), run("exact", "ed")
     np.testing.assert_allclose(kpm["energy_per_site"], ed["energy_per_site"], atol=1e-4)
     assert np.abs(kpm_spins - ed_spins).max() < 1e-3
+
+
+def test_validate_cli_against_kpm(tmp_path):
+    """``python -m distllg.validate default --engine kpm``, on one rank and under mpirun on
+    two, writes the metrics and the parity plot; the metrics do not depend on the ranks."""
+    import json
+    import subprocess
+    import sys
+
+    from mpi_jobs import ENV, MPIRUN
+
+    relative = {}
+    for ranks in (1, 2):
+        out = tmp_path / f"n{ranks}"
+        command = [sys.executable, "-m", "distllg.validate", "default", "--engine", "kpm",
+                   "--L", "12", "--states", "2", "--steps", "10", "--moments", "64",
+                   "--probe-distance", "6", "--kT", "0.1", "--out", str(out)]
+        if ranks > 1:
+            command = [MPIRUN, "--bind-to", "none", "-n", str(ranks)] + command
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=ENV)
+        assert done.returncode == 0, done.stderr
+        result = json.loads((out / "validate.json").read_text())
+        assert result["ranks"] == ranks and result["sites"] == 2 * 144
+        assert set(result["r2"]) == {"x", "y", "z"} and 0 < result["relative_rmse"] < 2
+        assert (out / "parity.png").stat().st_size > 5000
+        relative[ranks] = result["relative_rmse"]
+    assert relative[1] == pytest.approx(relative[2], rel=1e-9)

@@ -1,0 +1,130 @@
+"""``python -m distllg.validate MODEL --engine kpm --L 96``: a CNN's torques against an
+electronic solver on a lattice of your choice.
+
+Spin states: ``--states`` snapshots of a CNN-driven relaxation from random spins (seed
+``--seed``; the model's own dynamics, so the states are the textures the model meets in a
+run: disordered at first, then |q| = pi/3 textures), taken evenly over ``--steps`` midpoint
+steps (dt = 0.2, alpha = 1). Reference torques ``S x H`` from ``--engine kpm`` (PETSc,
+``--moments``, ``--probe-distance``; runs under mpirun too: rows split over the ranks) or
+``exact`` (ED, L <= 36), for the Hamiltonian parameters stored in the model file (``--kT``
+overrides the temperature: KPM converges at kT > 0, docs/physics.md). Prints torque RMSE,
+relative RMSE and R^2 per component, writes ``validate.json`` and ``parity.png`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from distllg import spins as spinlib
+from distllg.analysis import plots
+from distllg.dynamics import llg
+from distllg.electrons import SDModel
+from distllg.electrons.exact import torques
+from distllg.model import io as modelio
+from distllg.model.provider import PeriodicCNNFields
+from distllg.model.train import metrics
+
+
+def states(model, L: int, count: int, steps: int, seed: int) -> list[np.ndarray]:
+    """``count`` snapshots of a CNN-LLG relaxation from random spins."""
+    fields = PeriodicCNNFields(model).energy_and_fields
+    spins = spinlib.random(L, L, np.random.default_rng(seed))
+    out = [spins]
+    every = max(steps // max(count - 1, 1), 1)
+    while len(out) < count:
+        spins = llg.integrate(spins, fields, 0.2, 1.0, every, "midpoint")
+        out.append(spins)
+    return out
+
+
+def reference_solver(engine: str, model: SDModel, L: int, moments: int, distance: int,
+                     comm):
+    """``(energy_and_fields on this rank's tile, tile slices)`` of the reference engine."""
+    if engine == "exact":
+        from distllg.electrons.exact import ExactSolver
+
+        return ExactSolver(model).energy_and_fields, (slice(None),) * 2
+    from distllg.electrons.kpm import KPMSolver
+    from distllg.parallel.decomposition import Decomposition
+
+    deco = Decomposition(comm, (L, L), halo=1)
+    tiles = [(t.y0, t.y1, t.x0, t.x1) for t in deco.tiles]
+    solver = KPMSolver(model, (L, L), moments=moments, probe_distance=distance or None,
+                       comm=deco.cart, tiles=tiles)
+    return solver.energy_and_fields, deco.tile.slices
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m distllg.validate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="model file or 'default'")
+    parser.add_argument("--engine", choices=("kpm", "exact"), default="kpm")
+    parser.add_argument("--L", type=int, default=96)
+    parser.add_argument("--states", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=200, help="CNN-LLG steps spanned")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--moments", type=int, default=512)
+    parser.add_argument("--probe-distance", type=int, default=12)
+    parser.add_argument("--kT", type=float, default=None, help="electron temperature")
+    parser.add_argument("--out", default="out/validate")
+    args = parser.parse_args(argv)
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    root = comm.Get_rank() == 0
+    try:
+        model = modelio.load_model(args.model)
+        parameters = SDModel(**model.metadata["model"])
+        if args.kT is not None:
+            parameters = dataclasses.replace(parameters, kT=args.kT)
+        if args.engine == "exact" and (comm.Get_size() > 1 or args.L > 36):
+            raise ValueError("--engine exact runs on one rank and L <= 36")
+        modelio.check_compatible(model.metadata, model.metadata["model"], (args.L, args.L),
+                                 source=f"model {args.model!r}")
+    except ValueError as error:
+        if root:
+            print(f"error: {error}", file=sys.stderr)
+        return 2
+    snapshots = states(model, args.L, args.states, args.steps, args.seed)  # every rank alike
+    solve, tile = reference_solver(args.engine, parameters, args.L, args.moments,
+                                   args.probe_distance, comm)
+    start = time.perf_counter()
+    true, predicted = [], []
+    cnn = PeriodicCNNFields(model).energy_and_fields
+    for spins in snapshots:
+        local = spins[(slice(None),) + tile]
+        _, fields = solve(local)
+        true.append(torques(local, fields))
+        predicted.append(torques(spins, cnn(spins)[1])[(slice(None),) + tile])
+    true = np.concatenate(comm.allgather(np.stack(true).reshape(len(snapshots), 3, -1)), -1)
+    predicted = np.concatenate(comm.allgather(np.stack(predicted).reshape(
+        len(snapshots), 3, -1)), -1)
+    if not root:
+        return 0
+    result = {"model": args.model, "engine": args.engine, "L": args.L,
+              "kT": parameters.kT, "moments": args.moments,
+              "probe_distance": args.probe_distance, "states": args.states,
+              "reference_seconds": time.perf_counter() - start, "ranks": comm.Get_size(),
+              **metrics(true[..., None], predicted[..., None])}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "validate.json").write_text(json.dumps(result, indent=2) + "\n")
+    plots.parity(np.moveaxis(true, 1, 0).reshape(3, -1),
+                 np.moveaxis(predicted, 1, 0).reshape(3, -1), out / "parity.png",
+                 title=f"{args.model} vs {args.engine}, L = {args.L}: relative RMSE "
+                       f"{result['relative_rmse']:.3f}")
+    print(f"{args.model} against {args.engine} at L = {args.L} ({args.states} states): "
+          f"torque RMSE {result['rmse']:.3e} t1, relative {result['relative_rmse']:.3f}, R^2 "
+          + ", ".join(f"{k} {v:.3f}" for k, v in result["r2"].items()) + f"; wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
