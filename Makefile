@@ -65,6 +65,9 @@ bench: setup
 	$(PY) bench/exact.py
 	$(PY) bench/llg.py
 	$(PY) bench/scaling.py
+	$(PY) bench/speedup.py
+	$(PY) bench/io.py
+	$(PY) bench/kpm.py
 
 clean:
 	rm -rf $(VENV) out *.egg-info
