@@ -147,3 +147,59 @@ def test_validate_cli_against_kpm(tmp_path):
         assert (out / "parity.png").stat().st_size > 5000
         relative[ranks] = result["relative_rmse"]
     assert relative[1] == pytest.approx(relative[2], rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_datagen_with_the_kpm_engine(tmp_path):
+    """``[engine] kind = "kpm"`` makes datagen record KPM fields, and says so in the file."""
+    import h5py
+
+    from distllg import config as configlib
+    from distllg import datagen
+
+    data = {"lattice": {"L": 6}, "model": {"kT": 0.1},
+            "engine": {"kind": "kpm", "moments": 64, "probe_distance": 3},
+            "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 1.0, "steps": 2},
+            "data": {"file": str(tmp_path / "kpm.h5"), "trajectories": 1, "record_every": 1}}
+    config = configlib.from_dict(data)
+    datagen.generate(config)
+    solver = KPMSolver(SDModel(kT=0.1), (6, 6), moments=64, probe_distance=3)
+    with h5py.File(tmp_path / "kpm.h5", "r") as f:
+        assert f.attrs["engine"] == "kpm moments=64 probe_distance=3"
+        group = f["trajectories"][next(iter(f["trajectories"]))]
+        spins, fields = group["spins"][1], group["fields"][1]
+    np.testing.assert_allclose(fields, solver.energy_and_fields(spins)[1], rtol=0, atol=1e-12)
+
+
+def test_kpm_run_under_mpirun_equals_one_rank(tmp_path):
+    """``mpirun -n 2 python -m distllg.run`` with the KPM engine: the rank count does not
+    change the trajectory (1e-10)."""
+    from mpi_jobs import mpirun
+
+    from distllg.io import output as outputlib
+
+    finals = {}
+    for ranks in (1, 2):
+        config = tmp_path / f"c{ranks}.toml"
+        config.write_text(f"""
+[lattice]
+Ly = 8
+Lx = 9
+[model]
+kT = 0.1
+[engine]
+kind = "kpm"
+moments = 64
+probe_distance = 4
+[dynamics]
+integrator = "heun"
+steps = 3
+[output]
+directory = "{tmp_path / f'n{ranks}'}"
+every = 1
+snapshots = 0
+""")
+        done, _ = mpirun(ranks, config)
+        assert done.returncode == 0, done.stderr
+        finals[ranks] = outputlib.read_frame(tmp_path / f"n{ranks}" / "output.h5")[1]
+    assert np.abs(finals[1] - finals[2]).max() <= 1e-10
