@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from distllg import spins as spinlib
-from distllg.analysis import plots
 from distllg.dynamics import llg
 from distllg.electrons import SDModel
 from distllg.electrons.exact import torques
 from distllg.model import io as modelio
 from distllg.model.provider import PeriodicCNNFields
-from distllg.model.train import metrics
+from distllg.model.train import describe, metrics, parity_plot
 
 
 def states(model, L: int, count: int, steps: int, seed: int) -> list[np.ndarray]:
@@ -116,13 +115,10 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "validate.json").write_text(json.dumps(result, indent=2) + "\n")
-    plots.parity(np.moveaxis(true, 1, 0).reshape(3, -1),
-                 np.moveaxis(predicted, 1, 0).reshape(3, -1), out / "parity.png",
-                 title=f"{args.model} vs {args.engine}, L = {args.L}: relative RMSE "
-                       f"{result['relative_rmse']:.3f}")
+    parity_plot(true, predicted, out / "parity.png", f"{args.model} vs {args.engine}, L = "
+                f"{args.L}: relative RMSE {result['relative_rmse']:.3f}")
     print(f"{args.model} against {args.engine} at L = {args.L} ({args.states} states): "
-          f"torque RMSE {result['rmse']:.3e} t1, relative {result['relative_rmse']:.3f}, R^2 "
-          + ", ".join(f"{k} {v:.3f}" for k, v in result["r2"].items()) + f"; wrote {out}")
+          f"{describe(result)}; wrote {out}")
     return 0
 
 

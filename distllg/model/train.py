@@ -126,6 +126,18 @@ def metrics(true: np.ndarray, predicted: np.ndarray) -> dict:
             "r2": dict(zip("xyz", r2.tolist(), strict=True)), "sites": int(t.shape[1])}
 
 
+def describe(result: dict) -> str:
+    """One line of :func:`metrics`: RMSE, relative RMSE and R^2 per component."""
+    return (f"torque RMSE {result['rmse']:.3e} t1, relative {result['relative_rmse']:.4f}, "
+            "R^2 " + ", ".join(f"{k} {v:.5f}" for k, v in result["r2"].items()))
+
+
+def parity_plot(true: np.ndarray, predicted: np.ndarray, path, title: str):
+    """Parity PNG of torques ``(n, 3, ...)``: predicted against true, per component."""
+    return plots.parity(np.moveaxis(true, 1, 0).reshape(3, -1),
+                        np.moveaxis(predicted, 1, 0).reshape(3, -1), path, title=title)
+
+
 def _loss(model, groups, scale: float) -> float:
     total, count = 0.0, 0
     for spins, torques in groups:
@@ -261,12 +273,9 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
                       "validation": np.array(history["validation_loss"])},
                      out / "loss_curve.png", "epoch", "MSE / scale^2", "CNN torque loss",
                      logy=True)
-    plots.parity(np.moveaxis(true, 1, 0).reshape(3, -1),
-                 np.moveaxis(predicted, 1, 0).reshape(3, -1), out / "parity.png",
-                 title=f"held-out trajectories {val_names}: relative RMSE "
-                       f"{result['relative_rmse']:.4f}")
-    print(f"done ({stopped}): best epoch {best['epoch']}, held-out torque RMSE "
-          f"{result['rmse']:.3e} t1, relative {result['relative_rmse']:.4f}, R^2 "
-          + ", ".join(f"{k} {v:.5f}" for k, v in result["r2"].items())
-          + f"; wrote {cfg.model_file} and {out}", file=stream, flush=True)
+    parity_plot(true, predicted, out / "parity.png",
+                f"held-out trajectories {val_names}: relative RMSE "
+                f"{result['relative_rmse']:.4f}")
+    print(f"done ({stopped}): best epoch {best['epoch']}, held-out {describe(result)}; "
+          f"wrote {cfg.model_file} and {out}", file=stream, flush=True)
     return report
