@@ -5,7 +5,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
 
     [lattice]   L (or Lx and Ly)                         sites along a1 and a2
     [model]     t1 t2 t3 J mu h kT                       s-d model (units of t1)
-    [engine]    kind model device process_grid moments probe_distance   the fields
+    [engine]    kind model device process_grid moments probe_distance probe_sets
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
     [initial]   state seed noise file                    starting spins
     [output]    directory every log_every checkpoint_every checkpoint_minutes
@@ -48,6 +48,7 @@ class EngineConfig:
     model: str = "default"  # model file for kind = "cnn"; "default" is the shipped one
     moments: int = 2048  # kind = "kpm": Chebyshev moments M
     probe_distance: int = 0  # kind = "kpm": probing distance in sites; 0 = exact traces
+    probe_sets: int = 0  # kind = "kpm": 0 = plain probes; S = S random-sign sets, averaged
     device: str = "auto"  # auto | cpu | cuda: auto takes this rank's GPU when there is one
     process_grid: tuple[int, ...] = ()  # [Py, Px] ranks along y and x; () = MPI.Compute_dims
 
@@ -134,7 +135,8 @@ class Config:
         physics["engine"] = {"kind": self.engine.kind}
         if self.engine.kind == "kpm":  # the KPM estimate depends on its moments and probes
             physics["engine"].update(moments=self.engine.moments,
-                                     probe_distance=self.engine.probe_distance)
+                                     probe_distance=self.engine.probe_distance,
+                                     probe_sets=self.engine.probe_sets)
         physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
         text = json.dumps(physics, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -182,9 +184,10 @@ def _check(config: Config) -> None:
     if grid and (len(grid) != 2 or min(grid) < 0):
         raise ConfigError(f"'engine.process_grid' must be [Py, Px] (0 = let MPI choose), "
                           f"got {list(grid)}")
-    if config.engine.probe_distance < 0:
-        raise ConfigError(f"'engine.probe_distance' must be >= 0 (0 = exact traces), got "
-                          f"{config.engine.probe_distance}")
+    for key in ("probe_distance", "probe_sets"):
+        if getattr(config.engine, key) < 0:
+            raise ConfigError(f"'engine.{key}' must be >= 0, got "
+                              f"{getattr(config.engine, key)}")
     if config.engine.device not in DEVICES:
         raise ConfigError(f"'engine.device' = {config.engine.device!r}; choose one of {DEVICES}")
     from distllg.dynamics import llg

@@ -39,7 +39,8 @@ def engine_name(config: configlib.Config) -> str:
     """Which fields the data holds: ``"exact"`` (ED) or the KPM settings."""
     engine = config.engine
     if engine.kind == "kpm":
-        return f"kpm moments={engine.moments} probe_distance={engine.probe_distance}"
+        return (f"kpm moments={engine.moments} probe_distance={engine.probe_distance} "
+                f"probe_sets={engine.probe_sets}")
     return "exact"
 
 
@@ -49,7 +50,8 @@ def field_solver(config: configlib.Config):
         from distllg.electrons.kpm import KPMSolver
 
         return KPMSolver(config.model, config.lattice.shape, moments=config.engine.moments,
-                         probe_distance=config.engine.probe_distance or None)
+                         probe_distance=config.engine.probe_distance or None,
+                         probe_sets=config.engine.probe_sets)
     return ExactSolver(config.model)
 
 

@@ -274,7 +274,8 @@ def field_provider(config: configlib.Config, domain: Domain):
         tiles = [(t.y0, t.y1, t.x0, t.x1) for t in domain.decomposition.tiles]
         return KPMSolver(config.model, domain.shape, moments=config.engine.moments,
                          probe_distance=config.engine.probe_distance or None,
-                         comm=domain.cart, tiles=tiles).energy_and_fields
+                         probe_sets=config.engine.probe_sets, comm=domain.cart,
+                         tiles=tiles).energy_and_fields
     from distllg.model import io as modelio
     from distllg.model.provider import TiledCNNFields
     from distllg.parallel import device as devicelib

@@ -5,10 +5,11 @@ Spin states: ``--states`` snapshots of a CNN-driven relaxation from random spins
 ``--seed``; the model's own dynamics, so the states are the textures the model meets in a
 run: disordered at first, then |q| = pi/3 textures), taken evenly over ``--steps`` midpoint
 steps (dt = 0.2, alpha = 1). Reference torques ``S x H`` from ``--engine kpm`` (PETSc,
-``--moments``, ``--probe-distance``; runs under mpirun too: rows split over the ranks) or
-``exact`` (ED, L <= 36), for the Hamiltonian parameters stored in the model file (``--kT``
-overrides the temperature: KPM converges at kT > 0, docs/physics.md). Prints torque RMSE,
-relative RMSE and R^2 per component, writes ``validate.json`` and ``parity.png`` to ``--out``.
+``--moments``, ``--probe-distance``, ``--probe-sets``; runs under mpirun too: rows split
+over the ranks) or ``exact`` (ED, L <= 36), for the Hamiltonian parameters stored in the
+model file (``--kT`` overrides the temperature: KPM converges at kT > 0, docs/physics.md).
+Prints torque RMSE, relative RMSE and R^2 per component, writes ``validate.json`` and
+``parity.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def states(model, L: int, count: int, steps: int, seed: int) -> list[np.ndarray]
 
 
 def reference_solver(engine: str, model: SDModel, L: int, moments: int, distance: int,
-                     comm):
+                     sets: int, comm):
     """``(energy_and_fields on this rank's tile, tile slices)`` of the reference engine."""
     if engine == "exact":
         from distllg.electrons.exact import ExactSolver
@@ -56,7 +57,7 @@ def reference_solver(engine: str, model: SDModel, L: int, moments: int, distance
     deco = Decomposition(comm, (L, L), halo=1)
     tiles = [(t.y0, t.y1, t.x0, t.x1) for t in deco.tiles]
     solver = KPMSolver(model, (L, L), moments=moments, probe_distance=distance or None,
-                       comm=deco.cart, tiles=tiles)
+                       probe_sets=sets, comm=deco.cart, tiles=tiles)
     return solver.energy_and_fields, deco.tile.slices
 
 
@@ -71,6 +72,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--moments", type=int, default=512)
     parser.add_argument("--probe-distance", type=int, default=12)
+    parser.add_argument("--probe-sets", type=int, default=4,
+                        help="random-sign probe sets averaged (0: plain probes)")
     parser.add_argument("--kT", type=float, default=None, help="electron temperature")
     parser.add_argument("--out", default="out/validate")
     args = parser.parse_args(argv)
@@ -93,7 +96,7 @@ def main(argv=None) -> int:
         return 2
     snapshots = states(model, args.L, args.states, args.steps, args.seed)  # every rank alike
     solve, tile = reference_solver(args.engine, parameters, args.L, args.moments,
-                                   args.probe_distance, comm)
+                                   args.probe_distance, args.probe_sets, comm)
     start = time.perf_counter()
     true, predicted = [], []
     cnn = PeriodicCNNFields(model).energy_and_fields
@@ -109,7 +112,8 @@ def main(argv=None) -> int:
         return 0
     result = {"model": args.model, "engine": args.engine, "L": args.L,
               "kT": parameters.kT, "moments": args.moments,
-              "probe_distance": args.probe_distance, "states": args.states,
+              "probe_distance": args.probe_distance, "probe_sets": args.probe_sets,
+              "states": args.states,
               "reference_seconds": time.perf_counter() - start, "ranks": comm.Get_size(),
               **metrics(true[..., None], predicted[..., None])}
     out = Path(args.out)

@@ -30,12 +30,12 @@ def test_spectral_bounds_contain_the_ed_spectrum(rng):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("kT, distance", [(0.0, 2), (0.1, 3)])
-def test_fields_are_minus_the_gradient_of_the_kpm_energy(rng, kT, distance):
+@pytest.mark.parametrize("kT, distance, sets", [(0.0, 2, 0), (0.1, 3, 0), (0.1, 3, 2)])
+def test_fields_are_minus_the_gradient_of_the_kpm_energy(rng, kT, distance, sets):
     """Same moments, same probes: central differences of E agree with H to 1e-6."""
     model = SDModel(kT=kT, h=0.05)
     spins = spinlib.random(6, 6, rng)
-    solver = KPMSolver(model, (6, 6), moments=64, probe_distance=distance)
+    solver = KPMSolver(model, (6, 6), moments=64, probe_distance=distance, probe_sets=sets)
     _, fields = solver.energy_and_fields(spins)
     step = 1e-5
     for component, y, x in [(0, 2, 3), (1, 0, 5), (2, 4, 1)]:
@@ -86,12 +86,12 @@ def test_the_same_fields_on_any_rank_count():
     shape = (8, 9)
     model = SDModel(kT=0.1)
     spins = spinlib.random(*shape, np.random.default_rng(4))
-    serial_energy, serial_fields = KPMSolver(model, shape, moments=64, probe_distance=4
-                                             ).energy_and_fields(spins)
+    serial_energy, serial_fields = KPMSolver(model, shape, moments=64, probe_distance=4,
+                                             probe_sets=2).energy_and_fields(spins)
     deco = Decomposition(comm, shape, halo=1)
     tiles = [(t.y0, t.y1, t.x0, t.x1) for t in deco.tiles]
-    solver = KPMSolver(model, shape, moments=64, probe_distance=4, comm=deco.cart,
-                       tiles=tiles)
+    solver = KPMSolver(model, shape, moments=64, probe_distance=4, probe_sets=2,
+                       comm=deco.cart, tiles=tiles)
     energy, fields = solver.energy_and_fields(spins[(slice(None),) + deco.tile.slices])
     assert abs(energy - serial_energy) <= 1e-10 * abs(serial_energy)
     np.testing.assert_allclose(fields, serial_fields[(slice(None),) + deco.tile.slices],
@@ -136,7 +136,8 @@ def test_validate_cli_against_kpm(tmp_path):
         out = tmp_path / f"n{ranks}"
         command = [sys.executable, "-m", "distllg.validate", "default", "--engine", "kpm",
                    "--L", "12", "--states", "2", "--steps", "10", "--moments", "64",
-                   "--probe-distance", "6", "--kT", "0.1", "--out", str(out)]
+                   "--probe-distance", "6", "--probe-sets", "1", "--kT", "0.1", "--out",
+                   str(out)]
         if ranks > 1:
             command = [MPIRUN, "--bind-to", "none", "-n", str(ranks)] + command
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=ENV)
@@ -165,7 +166,7 @@ def test_datagen_with_the_kpm_engine(tmp_path):
     datagen.generate(config)
     solver = KPMSolver(SDModel(kT=0.1), (6, 6), moments=64, probe_distance=3)
     with h5py.File(tmp_path / "kpm.h5", "r") as f:
-        assert f.attrs["engine"] == "kpm moments=64 probe_distance=3"
+        assert f.attrs["engine"] == "kpm moments=64 probe_distance=3 probe_sets=0"
         group = f["trajectories"][next(iter(f["trajectories"]))]
         spins, fields = group["spins"][1], group["fields"][1]
     np.testing.assert_allclose(fields, solver.energy_and_fields(spins)[1], rtol=0, atol=1e-12)
