@@ -158,7 +158,12 @@ class KPMSolver:
         self.scale = (self.upper - self.lower) / 2.0
         self.center = (self.upper + self.lower) / 2.0
         resolution = np.pi * self.scale / self.moments
-        if resolution > RESOLUTION_WARNING:
+        if model.kT == 0.0:
+            warnings.warn("KPM at kT = 0 converges slowly in the fields (1.6 % at M = 2048 on "
+                          "L = 12, docs/physics.md): the Fermi step is resolved only to "
+                          "pi a / M; use an electron temperature kT > 0 for ground truth",
+                          stacklevel=2)
+        elif resolution > RESOLUTION_WARNING:
             warnings.warn(f"KPM with {moments} moments resolves energies only to "
                           f"{resolution:.3f} t1 (pi a / M, spectrum half-width a = "
                           f"{self.scale:.2f}): use more moments", stacklevel=2)
