@@ -132,7 +132,7 @@ class KPMSolver:
     probe_seed : seed of the random signs
     """
 
-    def __init__(self, model: SDModel, shape: tuple[int, int], moments: int = 1024,
+    def __init__(self, model: SDModel, shape: tuple[int, int], moments: int = 2048,
                  probe_distance: int | None = None, comm=None, tiles=None, bounds=None,
                  probe_sets: int = 0, probe_seed: int = 0):
         from mpi4py import MPI
