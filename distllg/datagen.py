@@ -32,7 +32,7 @@ from distllg import config as configlib
 from distllg.dynamics import llg
 from distllg.electrons.exact import ExactSolver
 from distllg.model import data as datalib
-from distllg.run import initial_spins
+from distllg.run import initial_spins, kpm_solver
 
 
 def engine_name(config: configlib.Config) -> str:
@@ -47,11 +47,7 @@ def engine_name(config: configlib.Config) -> str:
 def field_solver(config: configlib.Config):
     """The serial field provider of datagen: ED, or KPM for ``engine.kind = "kpm"``."""
     if config.engine.kind == "kpm":
-        from distllg.electrons.kpm import KPMSolver
-
-        return KPMSolver(config.model, config.lattice.shape, moments=config.engine.moments,
-                         probe_distance=config.engine.probe_distance or None,
-                         probe_sets=config.engine.probe_sets)
+        return kpm_solver(config)
     return ExactSolver(config.model)
 
 

@@ -130,15 +130,16 @@ def _check(config: configlib.Config, size: int, restart: str | None,
     is already in the output directory. Changes nothing on disk."""
     from distllg.parallel.decomposition import grid_dims, split
 
-    plan = {"radius": 1, "model_hash": "", "restart": None, "clear": False}
+    plan = {"radius": 1, "model_hash": "", "model_metadata": {}, "restart": None,
+            "clear": False}
     shape = config.lattice.shape
+    if config.engine.kind in ("exact", "kpm"):  # the whole Hamiltonian: its hopping shells
+        lattice.check_size(*shape, tuple(config.model.hoppings))
     if config.engine.kind == "exact":
         if size > 1:
             raise configlib.ConfigError(f"'engine.kind' = \"exact\" (ED) runs on one rank; "
                                         f"this job has {size}. Use kind = \"cnn\" or one rank")
-        lattice.check_size(*shape, tuple(config.model.hoppings))
     elif config.engine.kind == "kpm":
-        lattice.check_size(*shape, tuple(config.model.hoppings))
         from distllg.electrons.kpm import MIN_MOMENTS
 
         if config.engine.moments < MIN_MOMENTS:
@@ -151,7 +152,7 @@ def _check(config: configlib.Config, size: int, restart: str | None,
         modelio.check_compatible(meta, config.model.as_dict(), shape,
                                  source=f"'engine.model' = {config.engine.model!r}")
         plan.update(radius=max(int(meta["receptive_radius"]), 1),
-                    model_hash=meta["weights_sha256"])
+                    model_hash=meta["weights_sha256"], model_metadata=meta)
         try:
             dims = grid_dims(size, shape, config.engine.process_grid or None)
         except ValueError as error:
@@ -178,7 +179,7 @@ def _check(config: configlib.Config, size: int, restart: str | None,
         _check_checkpoint(state, path, config, plan)
         plan["restart"] = (path, state)
     else:
-        existing = [p.name for p in (out / "output.h5",) if p.exists()] + \
+        existing = (["output.h5"] if (out / "output.h5").exists() else []) + \
             [f"{ckpt.directory(out).name}/{p.name}" for p in ckpt.complete(out)]
         if existing and not overwrite and restart != "auto":
             raise configlib.ConfigError(
@@ -258,8 +259,16 @@ class Domain:
     def scatter(self, spins: np.ndarray | None) -> np.ndarray:
         return np.ascontiguousarray(self.decomposition.scatter(spins))
 
-    def gather(self, spins: np.ndarray) -> np.ndarray | None:
-        return self.decomposition.gather(spins)
+
+def kpm_solver(config: configlib.Config, comm=None, tiles=None):
+    """The KPM solver of ``[engine]`` (moments, probe_distance, probe_sets) for the whole
+    lattice on one rank, or on ``comm`` with every rank's ``tiles``."""
+    from distllg.electrons.kpm import KPMSolver
+
+    engine = config.engine
+    return KPMSolver(config.model, config.lattice.shape, moments=engine.moments,
+                     probe_distance=engine.probe_distance or None,
+                     probe_sets=engine.probe_sets, comm=comm, tiles=tiles)
 
 
 def field_provider(config: configlib.Config, domain: Domain):
@@ -269,13 +278,8 @@ def field_provider(config: configlib.Config, domain: Domain):
 
         return ExactSolver(config.model).energy_and_fields
     if config.engine.kind == "kpm":
-        from distllg.electrons.kpm import KPMSolver
-
         tiles = [(t.y0, t.y1, t.x0, t.x1) for t in domain.decomposition.tiles]
-        return KPMSolver(config.model, domain.shape, moments=config.engine.moments,
-                         probe_distance=config.engine.probe_distance or None,
-                         probe_sets=config.engine.probe_sets, comm=domain.cart,
-                         tiles=tiles).energy_and_fields
+        return kpm_solver(config, comm=domain.cart, tiles=tiles).energy_and_fields
     from distllg.model import io as modelio
     from distllg.model.provider import TiledCNNFields
     from distllg.parallel import device as devicelib
@@ -343,7 +347,7 @@ class Run:
         self.rng_state = comm.bcast(json.dumps(self.rng.bit_generator.state), root=0)
         self.signal_received = 0
         self.io_seconds = 0.0  # this rank's wall time in frame writes and checkpoints
-        self.latest = None  # (step, observables) of the newest frame
+        self.latest = None  # observables of the newest frame
 
     def say(self, text: str) -> None:
         if self.root:
@@ -394,7 +398,7 @@ class Run:
         self.output.write_frame(step, step * self.config.dynamics.dt, self._wall(), spins,
                                 values)
         self.io_seconds += time.perf_counter() - start
-        self.latest = (step, values)
+        self.latest = values
 
     def _checkpoint(self, done: int, fault: tuple | None) -> Path:
         """Flush the output (its frames before ``done`` are then on disk), then write the
@@ -429,12 +433,8 @@ class Run:
         if restart_step is not None and not path.is_file():
             self.say(f"warning: {path} is missing; a new one starts at step {self.start}")
             restart_step = None
-        model = "{}"
-        if config.engine.kind == "cnn":
-            from distllg.model import io as modelio
-
-            model = json.dumps(modelio.read_metadata(config.engine.model))
-        attributes = {"config": json.dumps(config.as_dict()), "model": model,
+        attributes = {"config": json.dumps(config.as_dict()),
+                      "model": json.dumps(self.plan["model_metadata"]),
                       "run_hash": self.run_hash, "source": config.source}
         self.output = OutputFile(path, self.domain.cart, self.domain.shape, self.domain.tile,
                                  self.domain.chunk, config.dynamics.steps,
@@ -496,7 +496,7 @@ class Run:
             done = step + 1
             if (done % out.log_every == 0 or done == dyn.steps) and self.latest:
                 rate = (done - self.start) / (time.perf_counter() - self.wall0)
-                self.say(_progress(done, dyn.dt, self.latest[1], rate,
+                self.say(_progress(done, dyn.dt, self.latest, rate,
                                    (dyn.steps - done) / rate))
             if done == dyn.steps:
                 return False

@@ -89,6 +89,8 @@ class OutputFile:
     chunk : ``(ny, nx)`` chunk of ``tasks/spins`` (the largest tile)
     steps, every : the run's length and frame cadence
     attributes : root attributes of a new file (``config``, ``model`` JSON, ``run_hash``)
+
+    Reserve frame slots (:meth:`reserve`) and :meth:`flush` before writing frames.
     """
 
     def __init__(self, path, comm, shape, tile, chunk, steps: int, every: int,
@@ -102,7 +104,6 @@ class OutputFile:
         else:
             self.file = self._reopen(shape, attributes, restart_step)
         self._note_leg(restart_step or 0)
-        self.file.flush()
 
     def reserve(self, last_step: int) -> None:
         """Make frame slots for every frame up to step ``last_step`` (at most the run's end);
