@@ -5,7 +5,8 @@ With ``[engine] kind = "kpm"`` the fields come from the kernel polynomial method
 beyond the reach of ED. The file records which engine made it.
 
 Runs ``[data] trajectories`` relaxations from random states (seeds ``initial.seed``,
-``initial.seed + 1``, ...) with the config's model, lattice and ``[dynamics]``, and records
+``initial.seed + 1``, ...; or from ``initial.state`` plus ``initial.noise`` drawn with those
+seeds, e.g. a noisy triple-Q crystal for data near the crystal) with the config's model, lattice and ``[dynamics]``, and records
 the spins and the exact fields every ``[data] record_every`` steps into ``[data] file``
 (layout: :mod:`distllg.model.data`). The frames go from disorder through intermediate
 textures into the skyrmion crystal. A finished trajectory is marked ``complete``; running the
@@ -150,9 +151,11 @@ def generate(config: configlib.Config) -> str:
 
 
 def _generate(config: configlib.Config) -> str:
-    if config.initial.state != "random":
-        raise configlib.ConfigError("'initial.state' must be \"random\" for datagen "
-                                    f"(got {config.initial.state!r})")
+    init = config.initial
+    if init.state != "random" and init.noise <= 0:
+        raise configlib.ConfigError(
+            f"'initial.state' = {init.state!r} with 'initial.noise' = {init.noise}: every "
+            "trajectory would be the same; datagen needs state = \"random\" or noise > 0")
     solver = field_solver(config)
     seeds = [config.initial.seed + i for i in range(config.data.trajectories)]
     with _open(config) as f:

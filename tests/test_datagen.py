@@ -36,6 +36,25 @@ def test_datagen_writes_exact_frames_with_provenance(tmp_path):
     assert np.all(np.diff(t["energy"]) < 0)  # damped relaxation
 
 
+def test_datagen_noisy_crystal_starts_differ_by_seed(tmp_path):
+    import dataclasses
+    config = data_config(tmp_path, trajectories=2)
+    crystal = dataclasses.replace(config, initial=dataclasses.replace(
+        config.initial, state="triple-q", noise=0.3), lattice=config.lattice)
+    datagen.generate(crystal)
+    t = datalib.read(config.data.file)["trajectories"]
+    first, second = t["0007"]["spins"][0], t["0008"]["spins"][0]
+    assert not np.allclose(first, second)
+    from distllg import spins as spinlib
+    ideal = spinlib.triple_q(6, 6)
+    assert np.mean(np.sum(first * ideal, axis=0)) > 0.7  # near the crystal, not random
+    without_noise = dataclasses.replace(crystal, initial=dataclasses.replace(
+        crystal.initial, noise=0.0), data=dataclasses.replace(
+        crystal.data, file=str(tmp_path / "other.h5")))
+    with pytest.raises(configlib.ConfigError, match="initial.noise"):
+        datagen.generate(without_noise)
+
+
 def test_datagen_continues_an_interrupted_file(tmp_path):
     config = data_config(tmp_path)
     datagen.generate(config)
