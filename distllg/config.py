@@ -5,7 +5,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
 
     [lattice]   L (or Lx and Ly)                         sites along a1 and a2
     [model]     t1 t2 t3 J mu h kT                       s-d model (units of t1)
-    [engine]    kind model device process_grid moments probe_distance probe_sets
+    [engine]    kind model device precision process_grid moments probe_distance probe_sets
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
     [initial]   state seed noise file                    starting spins
     [output]    directory every log_every checkpoint_every checkpoint_minutes
@@ -50,6 +50,7 @@ class EngineConfig:
     probe_distance: int = 0  # kind = "kpm": probing distance in sites; 0 = exact traces
     probe_sets: int = 0  # kind = "kpm": 0 = plain probes; S = S random-sign sets, averaged
     device: str = "auto"  # auto | cpu | cuda: auto takes this rank's GPU when there is one
+    precision: str = "float64"  # kind = "cnn": float64 | float32 arithmetic of the network
     process_grid: tuple[int, ...] = ()  # [Py, Px] ranks along y and x; () = MPI.Compute_dims
 
 
@@ -133,6 +134,8 @@ class Config:
         # Only the kind decides the trajectory (device and process grid do not); the run adds
         # the model's own hash.
         physics["engine"] = {"kind": self.engine.kind}
+        if self.engine.kind == "cnn" and self.engine.precision != "float64":
+            physics["engine"]["precision"] = self.engine.precision  # other round-off
         if self.engine.kind == "kpm":  # the KPM estimate depends on its moments and probes
             physics["engine"].update(moments=self.engine.moments,
                                      probe_distance=self.engine.probe_distance,
@@ -144,6 +147,7 @@ class Config:
 
 ENGINES = ("exact", "cnn", "kpm")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("float64", "float32")
 INITIAL_STATES = ("random", "uniform", "triple-q", "file")
 
 
@@ -190,6 +194,9 @@ def _check(config: Config) -> None:
                               f"{getattr(config.engine, key)}")
     if config.engine.device not in DEVICES:
         raise ConfigError(f"'engine.device' = {config.engine.device!r}; choose one of {DEVICES}")
+    if config.engine.precision not in PRECISIONS:
+        raise ConfigError(f"'engine.precision' = {config.engine.precision!r}; choose one of "
+                          f"{PRECISIONS}")
     from distllg.dynamics import llg
 
     if config.dynamics.integrator not in llg.INTEGRATORS:

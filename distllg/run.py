@@ -288,7 +288,10 @@ def field_provider(config: configlib.Config, domain: Domain):
     device = devicelib.choose(domain.cart, config.engine.device)
     model = modelio.load_model(config.engine.model)
     halo = HaloExchange(domain.cart, domain.tile.shape, model.receptive_radius)
-    return TiledCNNFields(model, halo, device=device).energy_and_fields
+    import torch
+
+    dtype = getattr(torch, config.engine.precision)
+    return TiledCNNFields(model, halo, device=device, dtype=dtype).energy_and_fields
 
 
 # ---------------------------------------------------------------------------------------

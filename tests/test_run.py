@@ -40,6 +40,7 @@ def small_config(tmp_path, steps=30, **dynamics):
         ({"dynamics": {"integrator": "euler"}}, "'dynamics.integrator' = 'euler'"),
         ({"dynamics": {"dt": 0}}, "'dynamics.dt' must be > 0"),
         ({"engine": {"kind": "magic"}}, "'engine.kind' = 'magic'"),
+        ({"engine": {"precision": "half"}}, "'engine.precision' = 'half'"),
         ({"initial": {"state": "file", "file": "/nonexistent.npy"}}, "'initial.file'"),
     ],
 )
