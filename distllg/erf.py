@@ -3,8 +3,8 @@ next to the same sensitivity of the exact (ED) torques.
 
 Spin states are frames of a datagen file (spread over its trajectories, disordered to
 skyrmion crystal). For each, the sensitivity ``|dT_c / dS_j|`` of the torque on the centre
-site to every spin is taken by autograd (CNN) and by finite differences of ED (``--exact``,
-on by default; about 10 s per state at L = 12). Writes to ``--out``: ``erf.json`` (radial
+site to every spin is taken by autograd (CNN) and by the exact linear response of ED (one
+full diagonalisation per state: about 2 s at L = 24; ``--no-exact`` skips it). Writes to ``--out``: ``erf.json`` (radial
 profiles, the radii holding 99 % of the sensitivity in Cartesian distance and in grid steps,
 and the model's architectural radius), ``erf_map.png`` (log heat maps) and
 ``erf_profile.png`` (radial profiles). Method: :mod:`distllg.analysis.erf`.
@@ -42,7 +42,7 @@ def measure(model, states: np.ndarray, exact: bool) -> dict:
     for index, spins in enumerate(states):
         maps["cnn"] += erf.cnn_sensitivity(model, spins, centre) / len(states)
         if exact:
-            maps["exact"] += erf.exact_sensitivity(solver, spins, centre) / len(states)
+            maps["exact"] += erf.response_sensitivity(solver, spins, centre) / len(states)
         print(f"state {index + 1}/{len(states)} done", flush=True)
     return maps
 
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", required=True, help="datagen HDF5 file with spin states")
     parser.add_argument("--states", type=int, default=6, help="number of spin states")
     parser.add_argument("--no-exact", action="store_true",
-                        help="skip the ED finite-difference comparison")
+                        help="skip the exact (ED linear-response) comparison")
     parser.add_argument("--out", default="out/erf", help="output directory")
     args = parser.parse_args(argv)
     try:

@@ -55,3 +55,18 @@ def test_exact_torques_feel_far_spins_less_at_finite_temperature(rng):
     warm = erf.far_spin_influence(ExactSolver(SDModel(kT=0.2)), s, (6, 6), 4, 0.3, 3,
                                   np.random.default_rng(0))
     assert 0 < warm < cold
+
+
+def test_exact_linear_response_equals_finite_differences(rng):
+    """The ED Kubo response (one diagonalisation) against central finite differences of the
+    ED torques (4 N diagonalisations), at kT > 0 and kT = 0, including the centre site."""
+    from distllg.electrons import SDModel
+    from distllg.electrons.exact import ExactSolver
+
+    s = spinlib.random(6, 6, rng)
+    for kT in (0.1, 0.0):
+        solver = ExactSolver(SDModel(kT=kT))
+        response = erf.response_sensitivity(solver, s, (2, 3))
+        finite = erf.exact_sensitivity(solver, s, (2, 3), eps=1e-5)
+        np.testing.assert_allclose(response, finite, rtol=1e-7, atol=1e-9)
+        assert response[2, 3] > 0 and np.all(response > 0)

@@ -5,8 +5,11 @@ of the 3 x 2 matrix ``dT_c / dS_j`` taken along the two directions tangent to ``
 spins can only move there), averaged over states. Two ways to get it:
 
 * CNN: autograd through the periodic model (:func:`cnn_sensitivity`);
-* exact: central finite differences of the ED torque ``T_c = S_c x H_c``, rotating ``S_j``
-  by ``+-eps`` about each tangent direction (:func:`exact_sensitivity`).
+* exact: the ED linear response ``dH_c / dS_j`` (Kubo formula, one diagonalisation per
+  state: :meth:`ExactSolver.field_response`) turned into ``dT_c / dS_j``
+  (:func:`response_sensitivity`);
+* any field provider: central finite differences of ``T_c = S_c x H_c``, moving ``S_j`` by
+  ``+-eps`` along each tangent direction (:func:`exact_sensitivity`; the check of both).
 
 The map is shifted so the centre sits at the origin, binned by Cartesian distance (minimum
 image on the torus) into a radial profile, and :func:`radius_holding` gives the distance
@@ -68,6 +71,22 @@ def exact_sensitivity(solver, spins: np.ndarray, centre: tuple[int, int],
                 columns.append((torques[0] - torques[1]) / (2 * eps))
             out[y, x] = np.linalg.norm(np.array(columns))
     return out
+
+
+def response_sensitivity(solver, spins: np.ndarray, centre: tuple[int, int]) -> np.ndarray:
+    """``|dT_c / dS_j|`` of the exact torques from the ED linear response, ``(Ly, Lx)``.
+
+    ``dT_c/dS_j = S_c x dH_c/dS_j``, plus ``-H_c x`` (the derivative of ``S_c`` itself) at
+    ``j = c``; projected on the tangent directions of ``S_j`` like the finite differences.
+    """
+    cy, cx = centre
+    response = solver.field_response(spins, centre)  # (a, b, y, x)
+    frames = tangent_frames(spins)  # (t, b, y, x)
+    field_change = np.einsum("abyx,tbyx->tayx", response, frames)
+    torque_change = np.cross(spins[None, :, cy, cx, None, None], field_change, axis=1)
+    _, fields = solver.energy_and_fields(spins)
+    torque_change[:, :, cy, cx] += np.cross(frames[:, :, cy, cx], fields[:, cy, cx])
+    return np.sqrt(np.sum(torque_change**2, axis=(0, 1)))
 
 
 def centred(values: np.ndarray, centre: tuple[int, int]) -> np.ndarray:
