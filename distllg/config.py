@@ -96,6 +96,7 @@ class TrainingConfig:
     directory: str = "out/training"  # checkpoint, loss curves, report, parity plot
     kind: str = "cnn"  # cnn (SpinCNN) | equivariant (EquivariantSpinCNN), see model/cnn.py
     window: int = 3  # equivariant only: offsets |dx|, |dy| <= window in the torque sum
+    dots: int = 1  # equivariant only: features S_i . S_j for j within dots lattice steps
     channels: int = 32
     layers: int = 5
     kernel: int = 3
@@ -222,7 +223,7 @@ def _check(config: Config) -> None:
     for section, keys in (("data", ("trajectories", "record_every")),
                           ("training", ("channels", "layers", "kernel", "epochs", "batch",
                                         "validation_trajectories", "patience",
-                                        "window"))):
+                                        "window", "dots"))):
         for key in keys:
             if getattr(getattr(config, section), key) < 1:
                 raise ConfigError(f"'{section}.{key}' must be >= 1")

@@ -30,7 +30,8 @@ def test_receptive_radius_is_derived_and_exact(layers, kernel, radius):
 
 @pytest.mark.parametrize("kind, architecture", [
     ("cnn", {"layers": 3, "kernel": 3, "channels": 8}),
-    ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 3})])
+    ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 3}),
+    ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 2, "dots": 3})])
 @pytest.mark.parametrize("shape, tile", [((12, 12), (slice(0, 12), slice(0, 12))),
                                          ((14, 17), (slice(3, 9), slice(10, 17))),
                                          ((13, 9), (slice(12, 13), slice(0, 5)))])
@@ -65,9 +66,11 @@ def test_bad_architecture(kwargs, message):
         SpinCNN(**kwargs)
 
 
-@pytest.mark.parametrize("layers, window, radius", [(2, 1, 3), (2, 5, 5), (4, 3, 5)])
-def test_equivariant_receptive_radius_is_exact(layers, window, radius, rng):
-    model = random_model(kind="equivariant", layers=layers, window=window, channels=4)
+@pytest.mark.parametrize("layers, window, dots, radius",
+                         [(2, 1, 1, 3), (2, 5, 1, 5), (4, 3, 1, 5), (2, 2, 3, 5)])
+def test_equivariant_receptive_radius_is_exact(layers, window, dots, radius, rng):
+    model = random_model(kind="equivariant", layers=layers, window=window, dots=dots,
+                         channels=4)
     assert model.receptive_radius == radius
     L = 2 * radius + 5
     x = torch.from_numpy(spinlib.random(L, L, rng)[None]).requires_grad_(True)
@@ -78,7 +81,7 @@ def test_equivariant_receptive_radius_is_exact(layers, window, radius, rng):
 
 
 def test_equivariant_model_rotates_with_the_spins_exactly(rng):
-    model = random_model(kind="equivariant", layers=2, window=2, channels=6)
+    model = random_model(kind="equivariant", layers=2, window=2, channels=6, dots=2)
     s = spinlib.random(9, 11, rng)
     rotation = datalib.random_rotation(rng)
     with torch.no_grad():

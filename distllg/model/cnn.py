@@ -116,6 +116,18 @@ def _shifted(x: torch.Tensor, dx: int, dy: int, margin: int) -> torch.Tensor:
     return x[..., margin + dy:H - margin + dy, margin + dx:W - margin + dx]
 
 
+def _window(w: int) -> list[tuple[int, int]]:
+    """Offsets ``(dx, dy) != (0, 0)`` with ``|dx|, |dy| <= w``."""
+    return [(dx, dy) for dy in range(-w, w + 1) for dx in range(-w, w + 1) if (dx, dy) != (0, 0)]
+
+
+def _hexagon(u: int) -> list[tuple[int, int]]:
+    """Offsets within ``u`` lattice steps (``max(|dx|, |dy|, |dx + dy|) <= u``): the 6
+    nearest neighbours first (in ``NEAREST`` order), then the farther ones."""
+    farther = [(dx, dy) for dx, dy in _window(u) if 1 < max(abs(dx), abs(dy), abs(dx + dy)) <= u]
+    return list(NEAREST) + farther
+
+
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(dim=-3)
 
@@ -123,9 +135,10 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 class EquivariantSpinCNN(ConvStack):
     """Torque model that is exactly equivariant under global spin rotations (SO(3)).
 
-    1. Rotation-invariant features of every site: ``S_i . S_j`` for its 6 nearest
-       neighbours and the scalar chirality ``S_a . (S_b x S_c)`` of its up and down triangles
-       (8 channels, reach 1).
+    1. Rotation-invariant features of every site: ``S_i . S_{i+d}`` for the offsets of a
+       hexagon of ``u = dots`` lattice steps (the 6 nearest neighbours for u = 1, 18 sites for
+       u = 2) and the scalar chirality ``S_a . (S_b x S_c)`` of its up and down triangles
+       (``3 u (u + 1) + 2`` channels, reach u).
     2. A CNN of ``layers`` ``kernel x kernel`` convolutions on the features gives, per site,
        2 invariant coefficients for every offset ``d`` of a ``(2w + 1)^2`` window (w =
        ``window``): ``c_d(i)`` and ``e_d(i)``.
@@ -133,37 +146,43 @@ class EquivariantSpinCNN(ConvStack):
 
     Invariant coefficients times vectors that rotate with the spins make ``T`` rotate with
     them exactly, and ``T_i`` is perpendicular to ``S_i`` by construction. Receptive radius
-    ``r = max(1 + layers (kernel - 1) / 2, window)``. Periodic and tiled modes share
+    ``r = max(dots + layers (kernel - 1) / 2, window)``. Periodic and tiled modes share
     :meth:`forward_tile`: periodic = circular padding by ``r``, then the tiled computation.
     """
 
     def __init__(self, channels: int = 32, layers: int = 4, kernel: int = 3, window: int = 3,
-                 activation: str = "gelu", predicts: str = "torque"):
-        if window < 1:
-            raise ValueError(f"window must be >= 1, got {window}")
+                 activation: str = "gelu", predicts: str = "torque", dots: int = 1):
+        if window < 1 or dots < 1:
+            raise ValueError(f"window and dots must be >= 1, got {window}, {dots}")
         if predicts != "torque":
             raise ValueError("EquivariantSpinCNN predicts torques only")
-        offsets = [(dx, dy) for dy in range(-window, window + 1)
-                   for dx in range(-window, window + 1) if (dx, dy) != (0, 0)]
-        super().__init__(len(NEAREST) + 2, 2 * len(offsets), channels, layers, kernel,
+        offsets, dot_offsets = _window(window), _hexagon(dots)
+        super().__init__(len(dot_offsets) + 2, 2 * len(offsets), channels, layers, kernel,
                          activation)
-        self.offsets = offsets
+        self.offsets, self.dot_offsets = offsets, dot_offsets
         self.architecture = {"kind": "equivariant", "channels": channels, "layers": layers,
-                             "kernel": kernel, "window": window, "activation": activation,
-                             "predicts": predicts}
+                             "kernel": kernel, "window": window, "dots": dots,
+                             "activation": activation, "predicts": predicts}
+
+    @property
+    def reach(self) -> int:
+        """How far the invariant coefficients see: ``dots + n (k - 1) / 2``."""
+        a = self.architecture
+        return a["dots"] + a["layers"] * (a["kernel"] - 1) // 2
 
     @property
     def receptive_radius(self) -> int:
-        """``max(1 + n (k - 1) / 2, window)`` sites along each grid axis."""
-        a = self.architecture
-        return max(1 + a["layers"] * (a["kernel"] - 1) // 2, a["window"])
+        """``max(dots + n (k - 1) / 2, window)`` sites along each grid axis."""
+        return max(self.reach, self.architecture["window"])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Invariant features ``(B, 8, H - 2, W - 2)`` of the sites one away from the edge."""
-        centre = _shifted(x, 0, 0, 1)
-        dots = [_dot(centre, _shifted(x, dx, dy, 1)) for dx, dy in NEAREST]
-        right, above = _shifted(x, 1, 0, 1), _shifted(x, 0, 1, 1)
-        above_right = _shifted(x, 1, 1, 1)
+        """Invariant features ``(B, F, H - 2u, W - 2u)`` of the sites ``u = dots`` away from
+        the edge."""
+        u = self.architecture["dots"]
+        centre = _shifted(x, 0, 0, u)
+        dots = [_dot(centre, _shifted(x, dx, dy, u)) for dx, dy in self.dot_offsets]
+        right, above = _shifted(x, 1, 0, u), _shifted(x, 0, 1, u)
+        above_right = _shifted(x, 1, 1, u)
         up = _dot(centre, torch.linalg.cross(right, above, dim=-3))
         down = _dot(right, torch.linalg.cross(above_right, above, dim=-3))
         return torch.stack(dots + [up, down], dim=-3)
@@ -173,8 +192,7 @@ class EquivariantSpinCNN(ConvStack):
         self._check_padded(padded)
         r = self.receptive_radius
         h = self.stack(self.features(padded))
-        reach = 1 + self.architecture["layers"] * (self.architecture["kernel"] - 1) // 2
-        trim = r - reach  # coefficients exist at margin `reach`; the output sits at margin r
+        trim = r - self.reach  # coefficients exist at margin `reach`; the output sits at margin r
         if trim:
             h = h[..., trim:h.shape[-2] - trim, trim:h.shape[-1] - trim]
         n = len(self.offsets)

@@ -169,7 +169,7 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     architecture = {"kind": cfg.kind, "channels": cfg.channels, "layers": cfg.layers,
                     "kernel": cfg.kernel, "activation": cfg.activation, "predicts": "torque"}
     if cfg.kind == "equivariant":
-        architecture["window"] = cfg.window
+        architecture.update(window=cfg.window, dots=cfg.dots)
     model = build(architecture).to(TRAIN_DTYPE)
     model.output_scale.fill_(scale)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
