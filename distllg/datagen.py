@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import pathlib
 import platform
 import signal
 import sys
@@ -60,6 +61,7 @@ def _open(config: configlib.Config):
     identity = {"format": datalib.FORMAT, "model": json.dumps(config.model.as_dict()),
                 "lattice": list(config.lattice.shape), "engine": engine_name(config)}
     try:
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         f = h5py.File(path, "a")
     except OSError as error:
         raise configlib.ConfigError(f"'data.file' = {path!r} cannot be opened: {error}") from None

@@ -40,9 +40,10 @@ def test_datagen_noisy_crystal_starts_differ_by_seed(tmp_path):
     import dataclasses
     config = data_config(tmp_path, trajectories=2)
     crystal = dataclasses.replace(config, initial=dataclasses.replace(
-        config.initial, state="triple-q", noise=0.3), lattice=config.lattice)
-    datagen.generate(crystal)
-    t = datalib.read(config.data.file)["trajectories"]
+        config.initial, state="triple-q", noise=0.3), data=dataclasses.replace(
+        config.data, file=str(tmp_path / "new" / "folder" / "d.h5")))
+    datagen.generate(crystal)  # creates the data file's folder
+    t = datalib.read(crystal.data.file)["trajectories"]
     first, second = t["0007"]["spins"][0], t["0008"]["spins"][0]
     assert not np.allclose(first, second)
     from distllg import spins as spinlib

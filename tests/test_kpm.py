@@ -136,7 +136,7 @@ def test_validate_cli_against_kpm(tmp_path):
     for ranks in (1, 2):
         out = tmp_path / f"n{ranks}"
         command = [sys.executable, "-m", "distllg.validate", "default", "--engine", "kpm",
-                   "--L", "12", "--states", "2", "--steps", "10", "--moments", "64",
+                   "--L", "24", "--states", "2", "--steps", "10", "--moments", "64",
                    "--probe-distance", "6", "--probe-sets", "1", "--kT", "0.1", "--out",
                    str(out)]
         if ranks > 1:
@@ -144,7 +144,7 @@ def test_validate_cli_against_kpm(tmp_path):
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=ENV)
         assert done.returncode == 0, done.stderr
         result = json.loads((out / "validate.json").read_text())
-        assert result["ranks"] == ranks and result["sites"] == 2 * 144
+        assert result["ranks"] == ranks and result["sites"] == 2 * 576
         assert set(result["r2"]) == {"x", "y", "z"} and 0 < result["relative_rmse"] < 2
         assert (out / "parity.png").stat().st_size > 5000
         relative[ranks] = result["relative_rmse"]
