@@ -54,7 +54,7 @@ def main(argv=None) -> int:
               for dtype in (torch.float64, torch.float32)}
     per_site = flops_per_site(models[torch.float64])
     peak = {torch.float64: matmul_rate(torch.float64), torch.float32: matmul_rate(torch.float32)}
-    solver = ExactSolver(SDModel())
+    solver = ExactSolver(SDModel(**models[torch.float64].metadata["model"]))  # its parameters
     rows = []
     for L in args.sizes:
         s = spinlib.random(L, L, rng)
