@@ -6,9 +6,10 @@ beyond the reach of ED. The file records which engine made it.
 
 Runs ``[data] trajectories`` relaxations from random states (seeds ``initial.seed``,
 ``initial.seed + 1``, ...; or from ``initial.state`` plus ``initial.noise`` drawn with those
-seeds, e.g. a noisy triple-Q crystal for data near the crystal) with the config's model, lattice and ``[dynamics]``, and records
-the spins and the exact fields every ``[data] record_every`` steps into ``[data] file``
-(layout: :mod:`distllg.model.data`). The frames go from disorder through intermediate
+seeds, e.g. a noisy triple-Q crystal for data near the crystal) with the config's model,
+lattice and ``[dynamics]``, and records the spins and the exact fields every
+``[data] record_every`` steps into ``[data] file`` (layout: :mod:`distllg.model.data`; its
+folder is created). The frames go from disorder through intermediate
 textures into the skyrmion crystal. A finished trajectory is marked ``complete``; running the
 command again continues an interrupted file: complete trajectories are kept, an incomplete
 one is redone. A file made for other parameters is refused, never overwritten. SIGTERM (what

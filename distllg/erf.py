@@ -4,10 +4,11 @@ next to the same sensitivity of the exact (ED) torques.
 Spin states are frames of a datagen file (spread over its trajectories, disordered to
 skyrmion crystal). For each, the sensitivity ``|dT_c / dS_j|`` of the torque on the centre
 site to every spin is taken by autograd (CNN) and by the exact linear response of ED (one
-full diagonalisation per state: about 2 s at L = 24; ``--no-exact`` skips it). Writes to ``--out``: ``erf.json`` (radial
-profiles, the radii holding 99 % of the sensitivity in Cartesian distance and in grid steps,
-and the model's architectural radius), ``erf_map.png`` (log heat maps) and
-``erf_profile.png`` (radial profiles). Method: :mod:`distllg.analysis.erf`.
+full diagonalisation per state: about 2 s at L = 24; ``--no-exact`` skips it). Writes to
+``--out``: ``erf.json`` (radial profiles, the radii holding 99 % of the sensitivity in
+Cartesian distance and in grid steps, and the model's architectural radius),
+``erf_map.png`` (log heat maps) and ``erf_profile.png`` (radial profiles). Method:
+:mod:`distllg.analysis.erf`.
 """
 
 from __future__ import annotations
