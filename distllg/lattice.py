@@ -134,13 +134,16 @@ def k_peaks(values: np.ndarray, k_frac: np.ndarray, count: int = 6,
     """Strongest local maxima of a function on a periodic k-grid.
 
     ``values`` ``(Nky, Nkx)`` sampled at grid fractions ``k_frac`` ``(Nky, Nkx, 2)``. A point
-    is a local maximum when no nearest neighbour on the (periodic) grid is larger. Returns at
-    most ``count`` peaks with value ``>= relative * max``, strongest first, as
+    is a local maximum when no nearest neighbour on the (periodic) grid is larger by more
+    than round-off (1e-12 of the largest value: symmetry-equal neighbours, as the six pi/3
+    maxima of chi0 on a 12 x 12 grid, are all peaks on any BLAS). Returns at most ``count``
+    peaks with value ``>= relative * max``, strongest first, as
     ``(values (P,), Cartesian k folded into the first Brillouin zone (P, 2))``.
     """
     is_peak = np.ones(values.shape, dtype=bool)
+    tolerance = 1e-12 * np.abs(values).max()
     for dx, dy in NEIGHBOUR_OFFSETS[1]:
-        is_peak &= values >= np.roll(values, (-dy, -dx), axis=(0, 1))
+        is_peak &= values >= np.roll(values, (-dy, -dx), axis=(0, 1)) - tolerance
     index = np.flatnonzero(is_peak & (values >= relative * values.max()))
     index = index[np.argsort(values.ravel()[index])[::-1]][:count]
     k_cart = fold_to_brillouin_zone(k_cartesian(k_frac.reshape(-1, 2)[index]))

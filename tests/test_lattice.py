@@ -95,6 +95,19 @@ def test_k_peaks_finds_planted_maxima():
     np.testing.assert_allclose(k[:2, 1], 0.0, atol=1e-12)
 
 
+
+def test_k_peaks_keeps_neighbours_equal_to_round_off():
+    """Adjacent symmetry-equal maxima (chi0's six pi/3 peaks on a 12 x 12 grid) are both
+    peaks even when summation round-off makes one 1 ulp smaller; a real step is not."""
+    frac = lattice.k_fractions(12, 12)
+    values = np.zeros((12, 12))
+    values[1, 2] = 3.0
+    values[2, 1] = np.nextafter(3.0, 0.0)  # grid neighbour of (1, 2), one ulp lower
+    assert len(lattice.k_peaks(values, frac, count=6, relative=0.5)[0]) == 2
+    values[2, 1] = 2.999
+    assert len(lattice.k_peaks(values, frac, count=6, relative=0.5)[0]) == 1
+
+
 @pytest.mark.parametrize("Ly, Lx", [(4, 12), (12, 3), (1, 1)])
 def test_too_small_lattice_is_rejected(Ly, Lx):
     with pytest.raises(ValueError, match="too small for neighbour shells"):
