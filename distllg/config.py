@@ -104,7 +104,8 @@ class TrainingConfig:
     epochs: int = 40
     batch: int = 16
     learning_rate: float = 2e-3
-    validation_trajectories: int = 2  # whole trajectories held out (no leakage)
+    validation_trajectories: int = 2  # whole trajectories held out (no leakage), by seed
+    validation: tuple[str, ...] = ()  # or these, named "<data index>/<seed>", e.g. "0/0200"
     patience: int = 8  # epochs without validation improvement before stopping
     seed: int = 0
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit

@@ -89,6 +89,12 @@ def test_split_is_by_whole_trajectories():
     assert len(val) == 3 and not set(train) & set(val) and sorted(train + val) == names
     with pytest.raises(configlib.ConfigError, match="validation_trajectories"):
         trainlib.split(names[:2], 2, seed=1)
+    train, val = trainlib.split(names, 3, seed=1, chosen=("0/0004", "0/0001"))
+    assert val == ["0/0001", "0/0004"] and sorted(train + val) == names
+    with pytest.raises(configlib.ConfigError, match=r"'training.validation' names \['1/0004'\]"):
+        trainlib.split(names, 3, seed=1, chosen=("0/0004", "1/0004"))
+    with pytest.raises(configlib.ConfigError, match="every trajectory"):
+        trainlib.split(names[:2], 1, seed=1, chosen=tuple(names[:2]))
 
 
 def test_metrics_against_hand_values():

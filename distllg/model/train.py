@@ -1,8 +1,8 @@
 """Training of the CNN torque model on exact (ED) trajectories.
 
 * Split by trajectory: ``[training] validation_trajectories`` whole trajectories (chosen by
-  ``seed``) are held out, so no frame of a validation trajectory, nor its neighbours in
-  time, is seen in training.
+  ``seed``), or the ones named in ``validation``, are held out, so no frame of a validation
+  trajectory, nor its neighbours in time, is seen in training.
 * Target: the exact torques ``T = S x H`` in units of ``output_scale`` (their standard
   deviation over the training frames), mean-squared error.
 * Augmentation by the symmetries the CNN does not have by construction but the s-d model
@@ -58,8 +58,19 @@ def load_datasets(config: configlib.Config) -> tuple[dict, list[dict]]:
     return trajectories, datasets
 
 
-def split(names: list[str], held_out: int, seed: int) -> tuple[list[str], list[str]]:
-    """``(training, validation)`` trajectory names; validation = ``held_out`` whole ones."""
+def split(names: list[str], held_out: int, seed: int,
+          chosen: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """``(training, validation)`` trajectory names; validation = the ``chosen`` ones when
+    given (``[training] validation``), else ``held_out`` whole ones picked with ``seed``."""
+    if chosen:
+        missing = sorted(set(chosen) - set(names))
+        if missing:
+            raise configlib.ConfigError(
+                f"'training.validation' names {missing}, which the data do not hold; "
+                f"trajectories are named <data index>/<seed>: {sorted(names)}")
+        if len(set(chosen)) >= len(names):
+            raise configlib.ConfigError("'training.validation' holds out every trajectory")
+        return sorted(set(names) - set(chosen)), sorted(set(chosen))
     if held_out >= len(names):
         raise configlib.ConfigError(f"'training.validation_trajectories' = {held_out} leaves "
                                     f"no training data ({len(names)} trajectories)")
@@ -161,7 +172,8 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     trajectories, datasets = load_datasets(config)
     data_hash = datalib.content_sha256(datasets)
-    train_names, val_names = split(list(trajectories), cfg.validation_trajectories, cfg.seed)
+    train_names, val_names = split(list(trajectories), cfg.validation_trajectories, cfg.seed,
+                                  cfg.validation)
     train_set, val_set = frames(trajectories, train_names), frames(trajectories, val_names)
     scale = float(np.sqrt(np.mean(np.concatenate([t.ravel() for _, t in train_set]) ** 2)))
     shapes = sorted({s.shape[-2:] for s, _ in train_set})
