@@ -92,6 +92,30 @@ def test_equivariant_model_rotates_with_the_spins_exactly(rng):
     np.testing.assert_allclose(spinlib.dot(torque, s), 0.0, atol=1e-13)  # T perpendicular to S
 
 
+def test_equivariant_torque_is_the_documented_sum(rng):
+    """T_i = sum_d c_d(i) S_i x S_{i+d} + e_d(i) S_i x (S_i x S_{i+d}), evaluated site by
+    site and offset by offset from the network's coefficients, equals the model output."""
+    model = random_model(kind="equivariant", layers=2, window=2, channels=6, dots=1)
+    assert model.receptive_radius == model.reach == 3  # coefficients line up with the sites
+    Ly, Lx = 7, 8
+    s = spinlib.random(Ly, Lx, rng)
+    x = torch.nn.functional.pad(torch.from_numpy(s[None]), (3, 3, 3, 3), mode="circular")
+    with torch.no_grad():
+        coefficients = model.stack(model.features(x))[0].numpy() * float(model.output_scale)
+        torque = model(torch.from_numpy(s[None]))[0].numpy()
+    n = len(model.offsets)
+    expected = np.zeros_like(s)
+    for y in range(Ly):
+        for x_ in range(Lx):
+            si = s[:, y, x_]
+            for k, (dx, dy) in enumerate(model.offsets):
+                pair = np.cross(si, s[:, (y + dy) % Ly, (x_ + dx) % Lx])
+                expected[:, y, x_] += (coefficients[k, y, x_] * pair
+                                       + coefficients[n + k, y, x_] * np.cross(si, pair))
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_allclose(torque, expected, atol=1e-13)
+
+
 def test_build_refuses_unknown_kinds():
     with pytest.raises(ValueError, match="unknown model kind"):
         build({"kind": "transformer"})

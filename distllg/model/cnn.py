@@ -195,14 +195,19 @@ class EquivariantSpinCNN(ConvStack):
         trim = r - self.reach  # coefficients exist at margin `reach`; the output sits at margin r
         if trim:
             h = h[..., trim:h.shape[-2] - trim, trim:h.shape[-1] - trim]
+        # The cross products are linear in S_{i+d}: T_i = S_i x A_i + S_i x (S_i x B_i) with
+        # A_i = sum_d c_d(i) S_{i+d}, B_i = sum_d e_d(i) S_{i+d} (two cross products per site
+        # instead of two per offset).
         n = len(self.offsets)
         centre = _shifted(padded, 0, 0, r)
-        torque = torch.zeros_like(centre)
+        a, b = torch.zeros_like(centre), torch.zeros_like(centre)
         for index, (dx, dy) in enumerate(self.offsets):
-            pair = torch.linalg.cross(centre, _shifted(padded, dx, dy, r), dim=-3)
-            torque = torque + h[:, index:index + 1] * pair + h[:, n + index:n + index + 1] * \
-                torch.linalg.cross(centre, pair, dim=-3)
-        return torque * self.output_scale
+            neighbour = _shifted(padded, dx, dy, r)
+            a = a.addcmul_(h[:, index:index + 1], neighbour)
+            b = b.addcmul_(h[:, n + index:n + index + 1], neighbour)
+        pair = torch.linalg.cross(centre, a, dim=-3)
+        twice = torch.linalg.cross(centre, torch.linalg.cross(centre, b, dim=-3), dim=-3)
+        return (pair + twice) * self.output_scale
 
 ARCHITECTURES = {"cnn": SpinCNN, "equivariant": EquivariantSpinCNN}
 
