@@ -16,10 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def size_arguments(doc: str, sizes: list[int], argv=None) -> argparse.Namespace:
-    """Parse the options every benchmark takes: ``--sizes L ...`` and ``--repeats R``."""
+def size_arguments(doc: str, sizes: list[int], argv=None, extra=None) -> argparse.Namespace:
+    """Parse the options every benchmark takes: ``--sizes L ...`` and ``--repeats R``;
+    ``extra(parser)`` adds a benchmark's own."""
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("--sizes", type=int, nargs="+", default=sizes, help="lattice sizes L")
     parser.add_argument("--repeats", type=int, default=3, help="timings per point (best kept)")
     return parser.parse_args(argv)

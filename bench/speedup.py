@@ -10,7 +10,8 @@ Target: CNN >= 1000x faster than ED at L = 36; CNN time per spin flat in L.
 Writes bench/results/speedup.json, the table in docs/PERFORMANCE.md and
 docs/img/speedup.png (log-log time per step against the number of spins).
 
-Usage: ``python bench/speedup.py [--sizes ...] [--repeats 3]``.
+Usage: ``python bench/speedup.py [--sizes ...] [--repeats 3] [--also MODEL]``; ``--also``
+times a second model file (float64 step) in the same run, for choosing between models.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ def matmul_rate(dtype) -> float:
 
 
 def main(argv=None) -> int:
-    args = size_arguments(__doc__, [12, 18, 24, 30, 36, 96, 256, 512, 1024], argv)
+    args = size_arguments(
+        __doc__, [12, 18, 24, 30, 36, 96, 256, 512, 1024], argv,
+        lambda parser: parser.add_argument("--also", help="a second model file to time"))
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     models = {dtype: modelio.load_model("default", dtype=dtype)
               for dtype in (torch.float64, torch.float32)}
+    if args.also:
+        models["also"] = modelio.load_model(args.also, dtype=torch.float64)
     per_site = flops_per_site(models[torch.float64])
     peak = {torch.float64: matmul_rate(torch.float64), torch.float32: matmul_rate(torch.float32)}
     solver = ExactSolver(SDModel(**models[torch.float64].metadata["model"]))  # its parameters
@@ -59,18 +64,23 @@ def main(argv=None) -> int:
     for L in args.sizes:
         s = spinlib.random(L, L, rng)
         row = {"L": L, "spins": L * L}
-        for dtype, name in ((torch.float64, "cnn"), (torch.float32, "cnn32")):
-            provider = PeriodicCNNFields(models[dtype], dtype=dtype).energy_and_fields
+        for key, dtype, name in ((torch.float64, torch.float64, "cnn"),
+                                 (torch.float32, torch.float32, "cnn32"),
+                                 ("also", torch.float64, "also"))[:3 if args.also else 2]:
+            provider = PeriodicCNNFields(models[key], dtype=dtype).energy_and_fields
             step = best_time(lambda p=provider, s=s: llg.midpoint_step(s, p, 0.2, 1.0),
                              args.repeats)
             row[f"{name}_step_s"] = step
             row[f"{name}_ns_per_spin"] = 1e9 * step / (L * L)
             eval_time = best_time(lambda p=provider, s=s: p(s), args.repeats)
-            row[f"{name}_flop_fraction"] = per_site * L * L / eval_time / peak[dtype]
+            flops = flops_per_site(models[key]) if key == "also" else per_site
+            row[f"{name}_flop_fraction"] = flops * L * L / eval_time / peak[dtype]
         row["ed_step_s"] = (best_time(lambda s=s: llg.midpoint_step(s, solver.energy_and_fields,
                                                                  0.2, 1.0), args.repeats)
                             if L <= ED_LIMIT else float("nan"))
         row["speedup"] = row["ed_step_s"] / row["cnn_step_s"]
+        if args.also:
+            row["also_speedup"] = row["ed_step_s"] / row["also_step_s"]
         rows.append(row)
         print(row, flush=True)
     columns = [("L", "L", "d"), ("spins", "spins", "d"), ("ed_step_s", "ED s/step", ".3g"),
@@ -79,10 +89,15 @@ def main(argv=None) -> int:
                ("cnn32_ns_per_spin", "CNN ns/spin (f32)", ".0f"),
                ("cnn_flop_fraction", "CNN FLOP rate / matmul (f64)", ".2f"),
                ("cnn32_flop_fraction", "(f32)", ".2f")]
+    if args.also:
+        columns += [("also_ns_per_spin", "--also ns/spin (f64)", ".0f"),
+                    ("also_speedup", "ED / --also", ".0f")]
     publish("speedup", rows, columns, extra={
         "model_flops_per_site": per_site, "matmul_flops_per_s": {
             "float64": peak[torch.float64], "float32": peak[torch.float32]},
-        "integrator": "midpoint (2 evaluations per step)", "threads": 1})
+        "integrator": "midpoint (2 evaluations per step)", "threads": 1,
+        "also": args.also and {"file": args.also,
+                               "architecture": models["also"].metadata["architecture"]}})
     n = np.array([r["spins"] for r in rows], dtype=float)
     ed = np.array([r["ed_step_s"] for r in rows])
     plots.curves(n, {"ED": ed, "CNN float64": np.array([r["cnn_step_s"] for r in rows]),
