@@ -121,3 +121,19 @@ def test_build_refuses_unknown_kinds():
         build({"kind": "transformer"})
     with pytest.raises(ValueError, match="torques only"):
         EquivariantSpinCNN(predicts="field")
+
+
+def test_point_group_average_is_exactly_lattice_equivariant(rng):
+    """The group-averaged prediction (distllg.analysis.symmetry) moves with the lattice
+    operations; the plain network, which learns them only by augmentation, does not."""
+    from distllg.analysis.symmetry import group_average
+    from distllg.model.train import predict
+
+    model = random_model(kind="equivariant", layers=2, window=2, channels=6, dots=1)
+    s = spinlib.random(9, 9, rng)[None]
+    for matrix in datalib.point_group((9, 9))[1:]:
+        iy, ix = datalib.site_permutation(matrix, (9, 9))
+        moved = np.ascontiguousarray(s[..., iy, ix])
+        np.testing.assert_allclose(group_average(model, moved),
+                                   group_average(model, s)[..., iy, ix], atol=1e-14)
+        assert np.abs(predict(model, moved) - predict(model, s)[..., iy, ix]).max() > 1e-4
