@@ -55,8 +55,10 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     models = {dtype: modelio.load_model("default", dtype=dtype)
               for dtype in (torch.float64, torch.float32)}
+    variants = [(torch.float64, torch.float64, "cnn"), (torch.float32, torch.float32, "cnn32")]
     if args.also:
         models["also"] = modelio.load_model(args.also, dtype=torch.float64)
+        variants.append(("also", torch.float64, "also"))
     per_site = flops_per_site(models[torch.float64])
     peak = {torch.float64: matmul_rate(torch.float64), torch.float32: matmul_rate(torch.float32)}
     solver = ExactSolver(SDModel(**models[torch.float64].metadata["model"]))  # its parameters
@@ -64,17 +66,15 @@ def main(argv=None) -> int:
     for L in args.sizes:
         s = spinlib.random(L, L, rng)
         row = {"L": L, "spins": L * L}
-        for key, dtype, name in ((torch.float64, torch.float64, "cnn"),
-                                 (torch.float32, torch.float32, "cnn32"),
-                                 ("also", torch.float64, "also"))[:3 if args.also else 2]:
+        for key, dtype, name in variants:
             provider = PeriodicCNNFields(models[key], dtype=dtype).energy_and_fields
             step = best_time(lambda p=provider, s=s: llg.midpoint_step(s, p, 0.2, 1.0),
                              args.repeats)
             row[f"{name}_step_s"] = step
             row[f"{name}_ns_per_spin"] = 1e9 * step / (L * L)
             eval_time = best_time(lambda p=provider, s=s: p(s), args.repeats)
-            flops = flops_per_site(models[key]) if key == "also" else per_site
-            row[f"{name}_flop_fraction"] = flops * L * L / eval_time / peak[dtype]
+            row[f"{name}_flop_fraction"] = (flops_per_site(models[key]) * L * L / eval_time
+                                            / peak[dtype])
         row["ed_step_s"] = (best_time(lambda s=s: llg.midpoint_step(s, solver.energy_and_fields,
                                                                  0.2, 1.0), args.repeats)
                             if L <= ED_LIMIT else float("nan"))

@@ -29,12 +29,6 @@ from distllg.io import checkpoint as checkpointlib
 from distllg.io import output as outputlib
 
 
-def energy_text(energy: float, end: str = ", ") -> str:
-    """``"E/N = -0.385753<end>"``, or nothing when the energy is not known (CNN runs: the
-    model predicts torques, not energies; the files hold NaN)."""
-    return f"E/N = {energy:.6f}{end}" if np.isfinite(energy) else ""
-
-
 def kind_of(path) -> str:
     """``"output"`` or ``"checkpoint"``; ValueError naming the file otherwise."""
     try:
@@ -152,7 +146,7 @@ def _text(summary: dict) -> str:
                                  for leg in summary["legs"]))
         if "last_step" in summary:
             lines.append(f"  last frame: step {summary['last_step']}, t = {summary['time']:.2f}"
-                         f", {energy_text(summary['energy_per_site'])}wall "
+                         f", {obs.energy_text(summary['energy_per_site'])}wall "
                          f"{summary['wall_time_s']:.1f} s")
     else:
         lines.append(f"  step {summary['step']}, t = {summary['time']:.2f}, "

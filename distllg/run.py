@@ -300,10 +300,8 @@ def field_provider(config: configlib.Config, domain: Domain):
 
 def _progress(step: int, dt: float, values: dict, rate: float, eta: float) -> str:
     """One progress line: step, time, the latest recorded observables, speed and ETA."""
-    from distllg import inspect
-
     m = np.linalg.norm(values["magnetization"])
-    energy = inspect.energy_text(values["energy_per_site"], end="  ")
+    energy = obs.energy_text(values["energy_per_site"], end="  ")
     return (f"step {step:7d}  t = {step * dt:9.2f}  {energy}"
             f"Q = {values['skyrmion_number']:+7.3f}  |m| = {m:.4f}  {rate:.2f} steps/s  "
             f"ETA {eta / 60:.1f} min")
@@ -536,7 +534,7 @@ class Run:
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         inspect.write_output_plots(path, self.out, config.output.snapshots)
         peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
-        self.say(f"done: {inspect.energy_text(summary['energy_per_site'])}Q = "
+        self.say(f"done: {obs.energy_text(summary['energy_per_site'])}Q = "
                  f"{summary['skyrmion_number']:+.3f}, S(q) peaks at |q| = {peaks}; wall "
                  f"{wall:.1f} s; wrote {self.out}")
         return summary

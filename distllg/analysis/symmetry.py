@@ -40,10 +40,8 @@ def group_average(model, spins: np.ndarray) -> np.ndarray:
 
 def held_out(config: configlib.Config) -> tuple[np.ndarray, np.ndarray]:
     """``(spins, torques)`` of the config's validation trajectories, frames stacked."""
-    cfg = config.training
     trajectories, _ = trainlib.load_datasets(config)
-    _, names = trainlib.split(list(trajectories), cfg.validation_trajectories, cfg.seed,
-                              cfg.validation)
+    _, names = trainlib.split_by_config(config, list(trajectories))
     pairs = trainlib.frames(trajectories, names)
     return np.concatenate([s for s, _ in pairs]), np.concatenate([t for _, t in pairs])
 

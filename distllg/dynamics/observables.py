@@ -63,6 +63,12 @@ def energy_per_site(energy: float, spins: np.ndarray) -> float:
     return float(energy) / (spins.shape[1] * spins.shape[2])
 
 
+def energy_text(energy: float, end: str = ", ") -> str:
+    """``"E/N = -0.385753<end>"``, or nothing when the energy is not known (CNN runs: the
+    model predicts torques, not energies; the files hold NaN)."""
+    return f"E/N = {energy:.6f}{end}" if np.isfinite(energy) else ""
+
+
 def structure_factor(spins: np.ndarray) -> np.ndarray:
     """Spin structure factor ``S(q) = (1/N) sum_a |sum_i S_i^a exp(-i q.r_i)|^2``, ``(Ly, Lx)``.
 

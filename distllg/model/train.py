@@ -78,6 +78,12 @@ def split(names: list[str], held_out: int, seed: int,
     return sorted(order[held_out:].tolist()), sorted(order[:held_out].tolist())
 
 
+def split_by_config(config: configlib.Config, names: list[str]) -> tuple[list[str], list[str]]:
+    """:func:`split` with the config's ``[training]`` validation settings."""
+    cfg = config.training
+    return split(names, cfg.validation_trajectories, cfg.seed, cfg.validation)
+
+
 def frames(trajectories: dict, names: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(spins, torques)`` pairs, each ``(n, 3, Ly, Lx)``, one per trajectory."""
     return [(t["spins"], datalib.torques(t["spins"], t["fields"]))
@@ -172,8 +178,7 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     trajectories, datasets = load_datasets(config)
     data_hash = datalib.content_sha256(datasets)
-    train_names, val_names = split(list(trajectories), cfg.validation_trajectories, cfg.seed,
-                                  cfg.validation)
+    train_names, val_names = split_by_config(config, list(trajectories))
     train_set, val_set = frames(trajectories, train_names), frames(trajectories, val_names)
     scale = float(np.sqrt(np.mean(np.concatenate([t.ravel() for _, t in train_set]) ** 2)))
     shapes = sorted({s.shape[-2:] for s, _ in train_set})
