@@ -87,6 +87,9 @@ class DataConfig:
     file: str = "data/train.h5"  # HDF5 file that python -m distllg.datagen writes
     trajectories: int = 8  # relaxations from random states, seeds initial.seed + 0, 1, ...
     record_every: int = 10  # steps between recorded (spins, fields) frames
+    perturb: tuple[str, ...] = ()  # instead: datagen files whose frames are perturbed
+    noise: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)  # perturb: widths, frame by frame
+    exclude: tuple[str, ...] = ()  # perturb: source trajectories left out, e.g. "0200"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,9 +97,10 @@ class TrainingConfig:
     data: tuple[str, ...] = ("data/train.h5",)  # datagen files (same s-d parameters)
     model_file: str = "out/model.npz"  # where the trained model goes
     directory: str = "out/training"  # checkpoint, loss curves, report, parity plot
-    kind: str = "cnn"  # cnn (SpinCNN) | equivariant (EquivariantSpinCNN), see model/cnn.py
-    window: int = 3  # equivariant only: offsets |dx|, |dy| <= window in the torque sum
-    dots: int = 1  # equivariant only: features S_i . S_j for j within dots lattice steps
+    kind: str = "cnn"  # cnn | equivariant | symmetric (classes in distllg/model/cnn.py)
+    window: int = 3  # equivariant/symmetric: torque-sum offsets |dx|, |dy| <= window /
+    #                  within window lattice steps
+    dots: int = 1  # equivariant/symmetric: features S_i . S_j for j within dots lattice steps
     channels: int = 32
     layers: int = 5
     kernel: int = 3
@@ -109,6 +113,8 @@ class TrainingConfig:
     patience: int = 8  # epochs without validation improvement before stopping
     seed: int = 0
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
+    gradient_clip: float = 1.0  # largest gradient norm of one step (loss in units of the
+    #                             torque scale squared); 0 = no clipping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,13 +234,20 @@ def _check(config: Config) -> None:
         for key in keys:
             if getattr(getattr(config, section), key) < 1:
                 raise ConfigError(f"'{section}.{key}' must be >= 1")
-    if config.training.kind not in ("cnn", "equivariant"):
-        raise ConfigError(f"'training.kind' = {config.training.kind!r}; choose \"cnn\" or "
-                          f"\"equivariant\"")
+    if config.training.kind not in TRAINING_KINDS:
+        raise ConfigError(f"'training.kind' = {config.training.kind!r}; choose one of "
+                          f"{TRAINING_KINDS}")
+    if config.training.kind == "symmetric" and config.training.channels % 12:
+        raise ConfigError(f"'training.channels' = {config.training.channels}: kind "
+                          f"\"symmetric\" needs a multiple of 12 (the lattice point group's "
+                          f"order)")
+    if config.training.gradient_clip < 0:
+        raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
     if config.training.kernel % 2 == 0:
         raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
 
 
+TRAINING_KINDS = ("cnn", "equivariant", "symmetric")
 SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
             "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,
             "data": DataConfig, "training": TrainingConfig}

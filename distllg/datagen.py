@@ -15,6 +15,16 @@ command again continues an interrupted file: complete trajectories are kept, an 
 one is redone. A file made for other parameters is refused, never overwritten. SIGTERM (what
 ``kill`` and SLURM send) closes the HDF5 file cleanly before exiting, so the finished
 trajectories survive.
+
+With ``[data] perturb = [FILE, ...]`` it makes no trajectories but labels new states near the
+visited ones: every ``record_every``-th frame of each trajectory of those datagen files
+(except the ones named in ``[data] exclude``, e.g. held-out trajectories) with Gaussian noise
+of width ``noise[k]`` (frame ``k`` of the cycle through ``[data] noise``) added to every spin,
+renormalised, and its exact fields; one output trajectory per source trajectory, same name,
+seeded by ``initial.seed`` and the name. Such frames decorrelate the local environments of
+consecutive frames and show the network states just off the relaxation paths (what a
+CNN-driven run reaches once its torques are slightly wrong). Continuation and refusal work
+as for trajectories.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import numpy as np
 
 import distllg
 from distllg import config as configlib
+from distllg import spins as spinlib
 from distllg.dynamics import llg
 from distllg.electrons.exact import ExactSolver
 from distllg.model import data as datalib
@@ -153,7 +164,90 @@ def generate(config: configlib.Config) -> str:
         signal.signal(signal.SIGTERM, previous)
 
 
+def perturbed_sources(config: configlib.Config) -> list[tuple[str, str, dict]]:
+    """``(file, name, trajectory)`` of the trajectories that ``[data] perturb`` names, after
+    ``exclude``; each file checked against the config's s-d parameters and lattice."""
+    sources, seen = [], set()
+    for path in config.data.perturb:
+        try:
+            data = datalib.read(path)
+        except (OSError, ValueError) as error:
+            raise configlib.ConfigError(f"'data.perturb' file {path}: {error}") from None
+        found = (data["attrs"]["model"], list(data["attrs"]["lattice"]))
+        if found != (config.model.as_dict(), list(config.lattice.shape)):
+            raise configlib.ConfigError(
+                f"'data.perturb' file {path} holds data for s-d parameters and lattice "
+                f"{found}, not this config's")
+        for name, trajectory in sorted(data["trajectories"].items()):
+            if name in seen:
+                raise configlib.ConfigError(f"'data.perturb': trajectory {name} appears in "
+                                            f"two files; names must be unique")
+            seen.add(name)
+            if name not in config.data.exclude:
+                sources.append((path, name, trajectory))
+    unknown = sorted(set(config.data.exclude) - seen)
+    if unknown:
+        raise configlib.ConfigError(f"'data.exclude' names {unknown}, which the 'data.perturb' "
+                                    f"files do not hold")
+    return sources
+
+
+def perturb_trajectory(config: configlib.Config, solver, source: tuple[str, str, dict],
+                       group, progress: Progress, counted: int) -> int:
+    """Perturbed frames of one source trajectory with their exact fields into ``group``;
+    returns the number of frames."""
+    path, name, trajectory = source
+    picked = np.arange(0, len(trajectory["spins"]), config.data.record_every)
+    widths = np.array(config.data.noise)[np.arange(len(picked)) % len(config.data.noise)]
+    shape = (len(picked),) + trajectory["spins"].shape[1:]
+    spins_ds = group.create_dataset("spins", shape, dtype="f8")
+    fields_ds = group.create_dataset("fields", shape, dtype="f8")
+    energy_ds = group.create_dataset("energy", (len(picked),), dtype="f8")
+    group.create_dataset("step", data=trajectory["step"][picked])
+    group.create_dataset("time", data=trajectory["time"][picked])
+    group.create_dataset("noise", data=widths)
+    group.attrs.update(seed=config.initial.seed, alpha=trajectory["alpha"], source_file=path,
+                       source_trajectory=name, complete=False)
+    rng = np.random.default_rng([config.initial.seed, int(name) if name.isdigit() else 0])
+    for k, (frame, width) in enumerate(zip(picked, widths, strict=True)):
+        spins = trajectory["spins"][frame]
+        spins = spinlib.normalize(spins + width * rng.standard_normal(spins.shape))
+        energy_ds[k], fields_ds[k] = solver.energy_and_fields(spins)
+        spins_ds[k] = spins
+        progress.update(counted + k + 1, f"{name}: frame {frame} + noise {width:g}")
+    group.attrs["complete"] = True
+    group.file.flush()
+    return len(picked)
+
+
+def _generate_perturbed(config: configlib.Config) -> str:
+    if not config.data.noise or min(config.data.noise) <= 0:
+        raise configlib.ConfigError(f"'data.noise' = {list(config.data.noise)}: give one or "
+                                    f"more widths > 0")
+    sources = perturbed_sources(config)
+    solver = field_solver(config)
+    with _open(config) as f:
+        groups = f["trajectories"]
+        todo = [s for s in sources if not (s[1] in groups
+                                           and groups[s[1]].attrs.get("complete", False))]
+        sizes = [-(-len(s[2]["spins"]) // config.data.record_every) for s in todo]
+        print(f"distllg datagen: {config.data.file}: perturbed frames of {len(sources)} "
+              f"trajectories, {len(sources) - len(todo)} done, {sum(sizes)} frames to go "
+              f"(noise {list(config.data.noise)})", flush=True)
+        progress = Progress(sum(sizes))
+        counted = 0
+        for source in todo:
+            if source[1] in groups:
+                del groups[source[1]]  # an interrupted one is redone from its start
+            counted += perturb_trajectory(config, solver, source,
+                                          groups.create_group(source[1]), progress, counted)
+        progress.close()
+    return config.data.file
+
+
 def _generate(config: configlib.Config) -> str:
+    if config.data.perturb:
+        return _generate_perturbed(config)
     init = config.initial
     if init.state != "random" and init.noise <= 0:
         raise configlib.ConfigError(

@@ -31,7 +31,8 @@ def test_receptive_radius_is_derived_and_exact(layers, kernel, radius):
 @pytest.mark.parametrize("kind, architecture", [
     ("cnn", {"layers": 3, "kernel": 3, "channels": 8}),
     ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 3}),
-    ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 2, "dots": 3})])
+    ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 2, "dots": 3}),
+    ("symmetric", {"layers": 2, "kernel": 3, "channels": 12, "window": 3, "dots": 2})])
 @pytest.mark.parametrize("shape, tile", [((12, 12), (slice(0, 12), slice(0, 12))),
                                          ((14, 17), (slice(3, 9), slice(10, 17))),
                                          ((13, 9), (slice(12, 13), slice(0, 5)))])
@@ -66,11 +67,11 @@ def test_bad_architecture(kwargs, message):
         SpinCNN(**kwargs)
 
 
+@pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
 @pytest.mark.parametrize("layers, window, dots, radius",
                          [(2, 1, 1, 3), (2, 5, 1, 5), (4, 3, 1, 5), (2, 2, 3, 5)])
-def test_equivariant_receptive_radius_is_exact(layers, window, dots, radius, rng):
-    model = random_model(kind="equivariant", layers=layers, window=window, dots=dots,
-                         channels=4)
+def test_equivariant_receptive_radius_is_exact(layers, window, dots, radius, kind, rng):
+    model = random_model(kind=kind, layers=layers, window=window, dots=dots, channels=12)
     assert model.receptive_radius == radius
     L = 2 * radius + 5
     x = torch.from_numpy(spinlib.random(L, L, rng)[None]).requires_grad_(True)
@@ -80,8 +81,9 @@ def test_equivariant_receptive_radius_is_exact(layers, window, dots, radius, rng
     assert (reach - L // 2).abs().max().item() == radius
 
 
-def test_equivariant_model_rotates_with_the_spins_exactly(rng):
-    model = random_model(kind="equivariant", layers=2, window=2, channels=6, dots=2)
+@pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
+def test_equivariant_model_rotates_with_the_spins_exactly(kind, rng):
+    model = random_model(kind=kind, layers=2, window=2, channels=12, dots=2)
     s = spinlib.random(9, 11, rng)
     rotation = datalib.random_rotation(rng)
     with torch.no_grad():
@@ -92,10 +94,11 @@ def test_equivariant_model_rotates_with_the_spins_exactly(rng):
     np.testing.assert_allclose(spinlib.dot(torque, s), 0.0, atol=1e-13)  # T perpendicular to S
 
 
-def test_equivariant_torque_is_the_documented_sum(rng):
+@pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
+def test_equivariant_torque_is_the_documented_sum(kind, rng):
     """T_i = sum_d c_d(i) S_i x S_{i+d} + e_d(i) S_i x (S_i x S_{i+d}), evaluated site by
     site and offset by offset from the network's coefficients, equals the model output."""
-    model = random_model(kind="equivariant", layers=2, window=2, channels=6, dots=1)
+    model = random_model(kind=kind, layers=2, window=2, channels=12, dots=1)
     assert model.receptive_radius == model.reach == 3  # coefficients line up with the sites
     Ly, Lx = 7, 8
     s = spinlib.random(Ly, Lx, rng)
@@ -137,3 +140,24 @@ def test_point_group_average_is_exactly_lattice_equivariant(rng):
         np.testing.assert_allclose(group_average(model, moved),
                                    group_average(model, s)[..., iy, ix], atol=1e-14)
         assert np.abs(predict(model, moved) - predict(model, s)[..., iy, ix]).max() > 1e-4
+
+
+@pytest.mark.parametrize("shape", [(9, 9), (12, 12)])
+def test_symmetric_model_moves_with_every_lattice_operation(shape, rng):
+    """SymmetricSpinCNN (random weights) commutes with all 12 point-group operations of the
+    triangular lattice exactly: torque(g S) = g torque(S), sites moved, spins unchanged."""
+    from distllg.model.train import predict
+
+    model = random_model(kind="symmetric", layers=3, window=3, channels=24, dots=2)
+    s = spinlib.random(*shape, rng)[None]
+    torque = predict(model, s)
+    assert np.abs(torque).max() > 1e-2
+    for matrix in datalib.point_group(shape):
+        iy, ix = datalib.site_permutation(matrix, shape)
+        moved = predict(model, np.ascontiguousarray(s[..., iy, ix]))
+        np.testing.assert_allclose(moved, torque[..., iy, ix], atol=1e-13)
+
+
+def test_symmetric_model_needs_whole_regular_representations():
+    with pytest.raises(ValueError, match="multiple of 12"):
+        build({"kind": "symmetric", "channels": 16})

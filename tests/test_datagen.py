@@ -56,6 +56,41 @@ def test_datagen_noisy_crystal_starts_differ_by_seed(tmp_path):
         datagen.generate(without_noise)
 
 
+def test_datagen_perturbs_frames_of_other_files_with_exact_fields(tmp_path):
+    source = data_config(tmp_path)
+    datagen.generate(source)
+    spec = {"lattice": {"L": 6}, "model": {"kT": 0.02}, "initial": {"seed": 3},
+            "data": {"file": str(tmp_path / "p.h5"), "perturb": [source.data.file],
+                     "exclude": ["0008"], "noise": [0.1, 0.4], "record_every": 2}}
+    perturbed = configlib.from_dict(spec)
+    datagen.generate(perturbed)
+    d = datalib.read(perturbed.data.file)["trajectories"]
+    original = datalib.read(source.data.file)["trajectories"]
+    assert sorted(d) == ["0007", "0009"]  # 0008 held out
+    t, o = d["0009"], original["0009"]
+    assert t["spins"].shape == (2, 3, 6, 6) and list(t["step"]) == [0, 8]
+    np.testing.assert_allclose(np.sum(t["spins"] ** 2, axis=1), 1.0, atol=1e-14)
+    # the perturbed spins' exact fields, not the source frame's
+    energy, fields = ExactSolver(perturbed.model).energy_and_fields(t["spins"][1])
+    np.testing.assert_allclose(t["fields"][1], fields, atol=1e-12)
+    assert t["energy"][1] == pytest.approx(energy)
+    # widths in turn: the angle moved grows with the width
+    moved = [np.mean(np.arccos(np.clip(np.sum(t["spins"][k] * o["spins"][2 * k], axis=0),
+                                       -1, 1))) for k in (0, 1)]
+    assert 0.03 < moved[0] < 0.15 < moved[1] < 0.6
+    before = (tmp_path / "p.h5").read_bytes()
+    datagen.generate(perturbed)  # complete: nothing redone
+    assert (tmp_path / "p.h5").read_bytes() == before
+    elsewhere = {**spec["data"], "file": str(tmp_path / "q.h5")}
+    wrong = configlib.from_dict({**spec, "data": {**elsewhere, "exclude": ["0200"]}})
+    with pytest.raises(configlib.ConfigError, match=r"'data.exclude' names \['0200'\]"):
+        datagen.generate(wrong)
+    other = configlib.from_dict({**spec, "model": {"kT": 0.1}, "data": elsewhere})
+    with pytest.raises(configlib.ConfigError, match="'data.perturb' file"):
+        datagen.generate(other)
+    assert not (tmp_path / "q.h5").exists()
+
+
 def test_datagen_continues_an_interrupted_file(tmp_path):
     config = data_config(tmp_path)
     datagen.generate(config)
@@ -107,10 +142,12 @@ def test_metrics_against_hand_values():
     assert noisy["relative_rmse"] == pytest.approx(0.1 / true.std())
 
 
-def test_training_learns_resumes_and_writes_a_loadable_model(tmp_path):
+@pytest.mark.parametrize("architecture", [{"channels": 8}, {"kind": "symmetric", "channels": 12,
+                                                            "window": 1}])
+def test_training_learns_resumes_and_writes_a_loadable_model(architecture, tmp_path):
     datagen.generate(data_config(tmp_path, trajectories=3))
     training = {"data": [str(tmp_path / "d.h5")], "model_file": str(tmp_path / "m.npz"),
-                "directory": str(tmp_path / "t"), "channels": 8, "layers": 2,
+                "directory": str(tmp_path / "t"), "layers": 2, **architecture,
                 "validation_trajectories": 1, "batch": 2, "learning_rate": 5e-3}
     base = {"lattice": {"L": 6}, "model": {"kT": 0.02}}
     trainlib.train(configlib.from_dict({**base, "training": {**training, "epochs": 3}}),
@@ -123,7 +160,9 @@ def test_training_learns_resumes_and_writes_a_loadable_model(tmp_path):
     assert history["epoch"] == [1, 2, 3, 4, 5, 6]
     assert history["train_loss"][:3] == first["train_loss"]
     assert history["train_loss"][-1] < history["train_loss"][0]
+    assert len(history["gradient_norm"]) == 6
     model = modelio.load_model(tmp_path / "m.npz")
+    assert model.architecture.get("kind", "cnn") == architecture.get("kind", "cnn")
     assert model.metadata["metrics"] == report["validation"]
     assert model.metadata["data_sha256"] == report["data_sha256"]
     for name in ("loss_curve.png", "parity.png"):

@@ -96,14 +96,15 @@ def test_default_model_ships_and_loads():
     assert modelio.resolve("default").stat().st_size < 5e6
 
 
-def test_equivariant_model_round_trip(tmp_path):
-    from distllg.model.cnn import EquivariantSpinCNN
+@pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
+def test_equivariant_model_round_trip(kind, tmp_path):
+    from distllg.model.cnn import ARCHITECTURES
 
     torch.manual_seed(5)
-    model = EquivariantSpinCNN(channels=4, layers=2, window=2).double()
+    model = ARCHITECTURES[kind](channels=12, layers=2, window=2).double()
     modelio.save_model(model, tmp_path / "e.npz", model=SDModel().as_dict())
     loaded = modelio.load_model(tmp_path / "e.npz")
-    assert isinstance(loaded, EquivariantSpinCNN) and loaded.receptive_radius == 3
+    assert type(loaded) is ARCHITECTURES[kind] and loaded.receptive_radius == 3
     x = torch.randn(1, 3, 8, 8, dtype=torch.float64)
     with torch.no_grad():
         np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())

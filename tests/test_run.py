@@ -42,6 +42,9 @@ def small_config(tmp_path, steps=30, **dynamics):
         ({"engine": {"kind": "magic"}}, "'engine.kind' = 'magic'"),
         ({"engine": {"precision": "half"}}, "'engine.precision' = 'half'"),
         ({"initial": {"state": "file", "file": "/nonexistent.npy"}}, "'initial.file'"),
+        ({"training": {"kind": "gcnn"}}, "'training.kind' = 'gcnn'"),
+        ({"training": {"kind": "symmetric", "channels": 16}}, "'training.channels' = 16"),
+        ({"training": {"gradient_clip": -1.0}}, "'training.gradient_clip'"),
     ],
 )
 def test_bad_config_names_the_key(change, message):

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from distllg.model.point_group import ORDER, ChannelAction, TiedConv2d, hexagon
+
 ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
 
@@ -34,7 +36,10 @@ class ConvStack(nn.Module):
     """
 
     def __init__(self, inputs: int, outputs: int, channels: int, layers: int, kernel: int,
-                 activation: str):
+                 activation: str, actions: tuple[ChannelAction, ChannelAction] | None = None):
+        """``actions``: how the point group moves the input and the output channels; then
+        every convolution commutes with it (:class:`TiedConv2d`, hexagonal kernels) and the
+        hidden channels are ``channels / 12`` copies of its regular representation."""
         super().__init__()
         if kernel < 1 or kernel % 2 == 0:
             raise ValueError(f"kernel must be a positive odd integer, got {kernel}")
@@ -44,8 +49,17 @@ class ConvStack(nn.Module):
             raise ValueError(f"activation {activation!r} unknown; choose from "
                              f"{sorted(ACTIVATIONS)}")
         widths = [inputs] + [channels] * (layers - 1) + [outputs]
-        self.convs = nn.ModuleList(
-            nn.Conv2d(widths[i], widths[i + 1], kernel, padding=0) for i in range(layers))
+        if actions is None:
+            self.convs = nn.ModuleList(
+                nn.Conv2d(widths[i], widths[i + 1], kernel, padding=0) for i in range(layers))
+        else:
+            if channels % ORDER:
+                raise ValueError(f"channels must be a multiple of {ORDER} (the point group's "
+                                 f"regular representation), got {channels}")
+            chain = ([actions[0]] + [ChannelAction.regular(channels // ORDER)] * (layers - 1)
+                     + [actions[1]])
+            self.convs = nn.ModuleList(TiedConv2d(chain[i], chain[i + 1], kernel)
+                                       for i in range(layers))
         self.activation = ACTIVATIONS[activation]()
         self.register_buffer("output_scale", torch.ones((), dtype=torch.float64))
 
@@ -209,7 +223,56 @@ class EquivariantSpinCNN(ConvStack):
         twice = torch.linalg.cross(centre, torch.linalg.cross(centre, b, dim=-3), dim=-3)
         return (pair + twice) * self.output_scale
 
-ARCHITECTURES = {"cnn": SpinCNN, "equivariant": EquivariantSpinCNN}
+
+
+class SymmetricSpinCNN(EquivariantSpinCNN):
+    """:class:`EquivariantSpinCNN` that is also exactly equivariant under the 12 point-group
+    operations of the triangular lattice (:mod:`distllg.model.point_group`).
+
+    The same three steps with every piece closed under the group: features ``S_i . S_{i+d}``
+    for the offsets within ``dots`` lattice steps and the scalar chiralities of the 6
+    triangles around site i (counterclockwise; mirrors flip their sign); convolutions with
+    weights tied over the group on hexagonal kernels, hidden channels ``channels / 12``
+    copies of the regular representation; torque offsets ``d`` within ``window`` lattice
+    steps (a hexagon, not a square), coefficients ``c_d, e_d`` that move with ``d``. The
+    receptive radius is :class:`EquivariantSpinCNN`'s.
+    """
+
+    def __init__(self, channels: int = 48, layers: int = 4, kernel: int = 3, window: int = 3,
+                 activation: str = "gelu", predicts: str = "torque", dots: int = 1):
+        if window < 1 or dots < 1:
+            raise ValueError(f"window and dots must be >= 1, got {window}, {dots}")
+        if predicts != "torque":
+            raise ValueError("SymmetricSpinCNN predicts torques only")
+        offsets, dot_offsets = hexagon(window), hexagon(dots)
+        coefficients = ChannelAction.offsets(offsets)
+        # triangle k is labelled by the direction n_k + n_{k+1} of its centre
+        triangles = [(a[0] + b[0], a[1] + b[1])
+                     for a, b in zip(NEAREST, NEAREST[1:] + NEAREST[:1], strict=True)]
+        features = ChannelAction.stack(ChannelAction.offsets(dot_offsets),
+                                       ChannelAction.offsets(triangles, pseudo=True))
+        ConvStack.__init__(self, features.size, 2 * len(offsets), channels, layers, kernel,
+                           activation, (features, ChannelAction.stack(coefficients,
+                                                                      coefficients)))
+        self.offsets, self.dot_offsets = offsets, dot_offsets
+        self.architecture = {"kind": "symmetric", "channels": channels, "layers": layers,
+                             "kernel": kernel, "window": window, "dots": dots,
+                             "activation": activation, "predicts": predicts}
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Invariant features ``(B, F, H - 2u, W - 2u)``: the dots, then the chirality of
+        the triangle ``(i, i + n_k, i + n_{k+1})`` for the nearest neighbours ``n_k``."""
+        u = self.architecture["dots"]
+        centre = _shifted(x, 0, 0, u)
+        dots = [_dot(centre, _shifted(x, dx, dy, u)) for dx, dy in self.dot_offsets]
+        ring = [_shifted(x, dx, dy, u) for dx, dy in NEAREST]
+        chiralities = [_dot(centre, torch.linalg.cross(ring[k], ring[(k + 1) % 6], dim=-3))
+                       for k in range(6)]
+        return torch.stack(dots + chiralities, dim=-3)
+
+
+ARCHITECTURES = {"cnn": SpinCNN, "equivariant": EquivariantSpinCNN,
+                 "symmetric": SymmetricSpinCNN}
 
 
 def build(architecture: dict) -> nn.Module:

@@ -29,11 +29,10 @@ import json
 
 import numpy as np
 
+from distllg.model.point_group import ELEMENTS
 from distllg.spins import cross
 
 FORMAT = "distllg-data-1"
-ROTATION_60 = np.array([[0, -1], [1, 1]])  # acts on (x, y)
-MIRROR = np.array([[0, 1], [1, 0]])
 
 
 def point_group(shape: tuple[int, int]) -> list[np.ndarray]:
@@ -41,8 +40,7 @@ def point_group(shape: tuple[int, int]) -> list[np.ndarray]:
     torus onto itself: all 12 of the triangular point group when square, else ``+-1``."""
     if shape[0] != shape[1]:
         return [np.eye(2, dtype=int), -np.eye(2, dtype=int)]
-    rotations = [np.linalg.matrix_power(ROTATION_60, n) for n in range(6)]
-    return rotations + [r @ MIRROR for r in rotations]
+    return list(ELEMENTS)
 
 
 def site_permutation(matrix: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
