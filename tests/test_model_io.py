@@ -94,6 +94,11 @@ def test_default_model_ships_and_loads():
     assert meta["predicts"] == "torque"
     assert meta["model"] == SDModel(kT=0.1).as_dict()  # the shipped parameters (docs)
     assert modelio.resolve("default").stat().st_size < 5e6
+    # the default is exactly point-group equivariant; the earlier default stays loadable
+    assert modelio.shipped()[0] == "default" and meta["architecture"]["kind"] == "symmetric"
+    earlier = modelio.load_model("equivariant_v1")
+    assert earlier.architecture["kind"] == "equivariant"
+    assert earlier.metadata["model"] == meta["model"]
 
 
 @pytest.mark.parametrize("kind", ["equivariant", "symmetric"])

@@ -11,7 +11,8 @@ never run code) holding
   ``distllg_version``, ``created`` and ``weights_sha256`` (a checksum of the weights that
   catches truncated or edited files).
 
-``load_model("default")`` loads the model shipped in ``distllg/model/pretrained/``.
+``load_model("default")`` loads the model shipped in ``distllg/model/pretrained/``; the
+other files there (earlier defaults, kept for comparison) load by their names too.
 """
 
 from __future__ import annotations
@@ -46,10 +47,17 @@ def _weights_sha256(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def shipped() -> list[str]:
+    """Names of the models shipped in ``distllg/model/pretrained/`` (``"default"`` first)."""
+    names = sorted(p.stem for p in PRETRAINED.glob("*.npz"))
+    return sorted(names, key=lambda name: name != DEFAULT_NAME)
+
+
 def resolve(path_or_name) -> Path:
-    """The file behind ``path_or_name``: a path, or ``"default"`` for the shipped model."""
-    if str(path_or_name) == DEFAULT_NAME:
-        return PRETRAINED / f"{DEFAULT_NAME}.npz"
+    """The file behind ``path_or_name``: a path, or the name of a shipped model
+    (``"default"``, or an earlier one kept for comparison, see :func:`shipped`)."""
+    if str(path_or_name) in shipped():
+        return PRETRAINED / f"{path_or_name}.npz"
     return Path(path_or_name)
 
 

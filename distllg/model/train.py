@@ -7,8 +7,9 @@
   deviation over the training frames), mean-squared error.
 * Augmentation by the symmetries the CNN does not have by construction but the s-d model
   has: the 12 point-group operations of the triangular lattice and global spin rotations
-  (see :mod:`distllg.model.data`); translations are built into the convolutions. (Exact
-  for the equivariant kinds: they change nothing there but the order of round-off.)
+  (see :mod:`distllg.model.data`); translations are built into the convolutions. (Spin
+  rotations are exact symmetries of the equivariant kinds, the point group of the symmetric
+  kind: augmenting by them changes only round-off there.)
 * Adam with the gradient norm clipped at ``gradient_clip`` (one outlier batch once blew a
   training up: train loss 36 at epoch 17) and the learning rate halved after 3 epochs
   without improvement, early stopping after ``patience`` epochs without improvement; the
