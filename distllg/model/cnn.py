@@ -164,19 +164,28 @@ class EquivariantSpinCNN(ConvStack):
     :meth:`forward_tile`: periodic = circular padding by ``r``, then the tiled computation.
     """
 
+    KIND = "equivariant"
+
     def __init__(self, channels: int = 32, layers: int = 4, kernel: int = 3, window: int = 3,
                  activation: str = "gelu", predicts: str = "torque", dots: int = 1):
-        if window < 1 or dots < 1:
-            raise ValueError(f"window and dots must be >= 1, got {window}, {dots}")
-        if predicts != "torque":
-            raise ValueError("EquivariantSpinCNN predicts torques only")
+        self._check_torque_arguments(window, dots, predicts)
         offsets, dot_offsets = _window(window), _hexagon(dots)
         super().__init__(len(dot_offsets) + 2, 2 * len(offsets), channels, layers, kernel,
                          activation)
+        self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
+                     window=window, dots=dots, activation=activation, predicts=predicts)
+
+    @classmethod
+    def _check_torque_arguments(cls, window: int, dots: int, predicts: str) -> None:
+        if window < 1 or dots < 1:
+            raise ValueError(f"window and dots must be >= 1, got {window}, {dots}")
+        if predicts != "torque":
+            raise ValueError(f"{cls.__name__} predicts torques only")
+
+    def _record(self, offsets, dot_offsets, **architecture) -> None:
+        """Keep the offsets and the ``architecture`` dict (with ``kind``) of the model."""
         self.offsets, self.dot_offsets = offsets, dot_offsets
-        self.architecture = {"kind": "equivariant", "channels": channels, "layers": layers,
-                             "kernel": kernel, "window": window, "dots": dots,
-                             "activation": activation, "predicts": predicts}
+        self.architecture = {"kind": self.KIND, **architecture}
 
     @property
     def reach(self) -> int:
@@ -238,12 +247,11 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
     receptive radius is :class:`EquivariantSpinCNN`'s.
     """
 
+    KIND = "symmetric"
+
     def __init__(self, channels: int = 48, layers: int = 4, kernel: int = 3, window: int = 3,
                  activation: str = "gelu", predicts: str = "torque", dots: int = 1):
-        if window < 1 or dots < 1:
-            raise ValueError(f"window and dots must be >= 1, got {window}, {dots}")
-        if predicts != "torque":
-            raise ValueError("SymmetricSpinCNN predicts torques only")
+        self._check_torque_arguments(window, dots, predicts)
         offsets, dot_offsets = hexagon(window), hexagon(dots)
         coefficients = ChannelAction.offsets(offsets)
         # triangle k is labelled by the direction n_k + n_{k+1} of its centre
@@ -254,10 +262,8 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         ConvStack.__init__(self, features.size, 2 * len(offsets), channels, layers, kernel,
                            activation, (features, ChannelAction.stack(coefficients,
                                                                       coefficients)))
-        self.offsets, self.dot_offsets = offsets, dot_offsets
-        self.architecture = {"kind": "symmetric", "channels": channels, "layers": layers,
-                             "kernel": kernel, "window": window, "dots": dots,
-                             "activation": activation, "predicts": predicts}
+        self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
+                     window=window, dots=dots, activation=activation, predicts=predicts)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Invariant features ``(B, F, H - 2u, W - 2u)``: the dots, then the chirality of
