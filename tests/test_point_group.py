@@ -102,4 +102,5 @@ def test_dense_weight_cache_follows_the_free_weights():
         assert not torch.allclose(first, second)
         fresh = torch.nn.functional.conv2d(x, *conv.dense())
         torch.testing.assert_close(second, fresh, rtol=0, atol=0)
+        assert conv.weight.shape == (out.size, inp.size, 3, 3)  # as Conv2d.weight
         assert conv.float()(x.float()).dtype == torch.float32

@@ -168,6 +168,12 @@ class TiedConv2d(nn.Module):
         return (expand(self.weight_free, self.weight_orbit, self.weight_sign).view(self.shape),
                 expand(self.bias_free, self.bias_orbit, self.bias_sign))
 
+    @property
+    def weight(self) -> torch.Tensor:
+        """The dense ``(out, in, k, k)`` weight, as ``Conv2d.weight`` (what the layer computes
+        with, kernel corners outside the hexagon included as zeros)."""
+        return self.dense()[0]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled():
             weight, bias = self.dense()
