@@ -98,8 +98,8 @@ class TrainingConfig:
     model_file: str = "out/model.npz"  # where the trained model goes
     directory: str = "out/training"  # checkpoint, loss curves, report, parity plot
     kind: str = "cnn"  # cnn | equivariant | symmetric (classes in distllg/model/cnn.py)
-    window: int = 3  # equivariant/symmetric: torque-sum offsets |dx|, |dy| <= window /
-    #                  within window lattice steps
+    window: int = 3  # torque-sum offsets: |dx|, |dy| <= window (equivariant), within window
+    #                  lattice steps (symmetric)
     dots: int = 1  # equivariant/symmetric: features S_i . S_j for j within dots lattice steps
     channels: int = 32
     layers: int = 5
