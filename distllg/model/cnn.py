@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distllg.model.point_group import ORDER, ChannelAction, TiedConv2d, hexagon
+from distllg.model.point_group import ORDER, ChannelAction, TiedConv2d, hex_distance, hexagon
 
 ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
@@ -138,7 +138,7 @@ def _window(w: int) -> list[tuple[int, int]]:
 def _hexagon(u: int) -> list[tuple[int, int]]:
     """Offsets within ``u`` lattice steps (``max(|dx|, |dy|, |dx + dy|) <= u``): the 6
     nearest neighbours first (in ``NEAREST`` order), then the farther ones."""
-    farther = [(dx, dy) for dx, dy in _window(u) if 1 < max(abs(dx), abs(dy), abs(dx + dy)) <= u]
+    farther = [(dx, dy) for dx, dy in _window(u) if 1 < hex_distance(dx, dy) <= u]
     return list(NEAREST) + farther
 
 

@@ -44,9 +44,10 @@ def element_index(matrix: np.ndarray) -> int:
     raise ValueError(f"{matrix.tolist()} is not in the triangular point group")
 
 
-def hex_distance(dx: int, dy: int) -> int:
-    """Lattice steps between sites ``(dx, dy)`` apart on the triangular lattice."""
-    return max(abs(dx), abs(dy), abs(dx + dy))
+def hex_distance(dx, dy):
+    """Lattice steps between sites ``(dx, dy)`` apart on the triangular lattice (integers or
+    integer arrays)."""
+    return np.maximum(np.maximum(np.abs(dx), np.abs(dy)), np.abs(dx + dy))
 
 
 def hexagon(radius: int) -> list[tuple[int, int]]:
@@ -129,7 +130,7 @@ def tied_weight_orbits(out: ChannelAction, inp: ChannelAction, kernel: int):
     images, signs = [], []
     for g, matrix in enumerate(ELEMENTS):
         dx, dy = np.tensordot(matrix, np.stack([kx - u, ky - u]), axes=1)
-        inside = np.maximum(np.maximum(np.abs(dx), np.abs(dy)), np.abs(dx + dy)) <= u
+        inside = hex_distance(dx, dy) <= u
         flat = ((out.perm[g, o] * inp.size + inp.perm[g, c]) * kernel + dy + u) * kernel + dx + u
         images.append(np.where(inside, flat, -1))
         signs.append(out.sign[g, o] * inp.sign[g, c])
