@@ -247,6 +247,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
 
 
+# The keys of distllg.model.cnn.ARCHITECTURES (this module does not import torch; a test
+# keeps the two equal).
 TRAINING_KINDS = ("cnn", "equivariant", "symmetric")
 SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
             "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,

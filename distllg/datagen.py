@@ -192,12 +192,17 @@ def perturbed_sources(config: configlib.Config) -> list[tuple[str, str, dict]]:
     return sources
 
 
+def _picked_frames(config: configlib.Config, trajectory: dict) -> np.ndarray:
+    """Indices of the source frames that get perturbed copies (every ``record_every``-th)."""
+    return np.arange(0, len(trajectory["spins"]), config.data.record_every)
+
+
 def perturb_trajectory(config: configlib.Config, solver, source: tuple[str, str, dict],
                        group, progress: Progress, counted: int) -> int:
     """Perturbed frames of one source trajectory with their exact fields into ``group``;
     returns the number of frames."""
     path, name, trajectory = source
-    picked = np.arange(0, len(trajectory["spins"]), config.data.record_every)
+    picked = _picked_frames(config, trajectory)
     widths = np.array(config.data.noise)[np.arange(len(picked)) % len(config.data.noise)]
     shape = (len(picked),) + trajectory["spins"].shape[1:]
     spins_ds = group.create_dataset("spins", shape, dtype="f8")
@@ -230,7 +235,7 @@ def _generate_perturbed(config: configlib.Config) -> str:
         groups = f["trajectories"]
         todo = [s for s in sources if not (s[1] in groups
                                            and groups[s[1]].attrs.get("complete", False))]
-        sizes = [-(-len(s[2]["spins"]) // config.data.record_every) for s in todo]
+        sizes = [len(_picked_frames(config, s[2])) for s in todo]
         print(f"distllg datagen: {config.data.file}: perturbed frames of {len(sources)} "
               f"trajectories, {len(sources) - len(todo)} done, {sum(sizes)} frames to go "
               f"(noise {list(config.data.noise)})", flush=True)

@@ -101,6 +101,14 @@ def test_default_model_ships_and_loads():
     assert earlier.metadata["model"] == meta["model"]
 
 
+def test_config_knows_every_architecture():
+    """``config`` names the kinds without importing torch; they must be ``cnn``'s."""
+    from distllg.config import TRAINING_KINDS
+    from distllg.model.cnn import ARCHITECTURES
+
+    assert TRAINING_KINDS == tuple(ARCHITECTURES)
+
+
 @pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
 def test_equivariant_model_round_trip(kind, tmp_path):
     from distllg.model.cnn import ARCHITECTURES
