@@ -101,6 +101,7 @@ class TrainingConfig:
     window: int = 3  # torque-sum offsets: |dx|, |dy| <= window (equivariant), within window
     #                  lattice steps (symmetric)
     dots: int = 1  # equivariant/symmetric: features S_i . S_j for j within dots lattice steps
+    tail: int = 0  # symmetric: constant couplings for window < |d| <= tail (0 = none)
     channels: int = 32
     layers: int = 5
     kernel: int = 3
@@ -241,6 +242,11 @@ def _check(config: Config) -> None:
         raise ConfigError(f"'training.channels' = {config.training.channels}: kind "
                           f"\"symmetric\" needs a multiple of 12 (the lattice point group's "
                           f"order)")
+    tail, window = config.training.tail, config.training.window
+    if tail and (config.training.kind != "symmetric" or tail <= window):
+        raise ConfigError(f"'training.tail' = {tail}: constant couplings beyond the window need "
+                          f"kind = \"symmetric\" and tail > 'training.window' = {window} "
+                          f"(0 = none)")
     if config.training.gradient_clip < 0:
         raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
     if config.training.kernel % 2 == 0:

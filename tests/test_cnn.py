@@ -11,7 +11,11 @@ from distllg.model.cnn import EquivariantSpinCNN, SpinCNN, build
 
 def random_model(seed=0, kind="cnn", **architecture):
     torch.manual_seed(seed)
-    return build({"kind": kind, **architecture}).double().eval()
+    model = build({"kind": kind, **architecture}).double().eval()
+    if architecture.get("tail"):
+        with torch.no_grad():  # constant couplings start at zero; make them count
+            model.tail_couplings.normal_(0.0, 0.3)
+    return model
 
 
 @pytest.mark.parametrize("layers, kernel, radius", [(6, 3, 6), (4, 5, 8), (1, 1, 0), (3, 7, 9)])
@@ -32,7 +36,9 @@ def test_receptive_radius_is_derived_and_exact(layers, kernel, radius):
     ("cnn", {"layers": 3, "kernel": 3, "channels": 8}),
     ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 3}),
     ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 2, "dots": 3}),
-    ("symmetric", {"layers": 2, "kernel": 3, "channels": 12, "window": 3, "dots": 2})])
+    ("symmetric", {"layers": 2, "kernel": 3, "channels": 12, "window": 3, "dots": 2}),
+    ("symmetric", {"layers": 2, "kernel": 3, "channels": 12, "window": 2, "dots": 1,
+                   "tail": 4})])
 @pytest.mark.parametrize("shape, tile", [((12, 12), (slice(0, 12), slice(0, 12))),
                                          ((14, 17), (slice(3, 9), slice(10, 17))),
                                          ((13, 9), (slice(12, 13), slice(0, 5)))])
@@ -72,6 +78,12 @@ def test_bad_architecture(kwargs, message):
                          [(2, 1, 1, 3), (2, 5, 1, 5), (4, 3, 1, 5), (2, 2, 3, 5)])
 def test_equivariant_receptive_radius_is_exact(layers, window, dots, radius, kind, rng):
     model = random_model(kind=kind, layers=layers, window=window, dots=dots, channels=12)
+    assert_reach(model, radius, rng)
+
+
+def assert_reach(model, radius, rng):
+    """The architectural radius is ``radius`` and the centre torque's gradient reaches
+    exactly that far."""
     assert model.receptive_radius == radius
     L = 2 * radius + 5
     x = torch.from_numpy(spinlib.random(L, L, rng)[None]).requires_grad_(True)
@@ -81,9 +93,18 @@ def test_equivariant_receptive_radius_is_exact(layers, window, dots, radius, kin
     assert (reach - L // 2).abs().max().item() == radius
 
 
-@pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
-def test_equivariant_model_rotates_with_the_spins_exactly(kind, rng):
-    model = random_model(kind=kind, layers=2, window=2, channels=12, dots=2)
+@pytest.mark.parametrize("layers, window, dots, tail, radius",
+                         [(2, 1, 1, 5, 5), (2, 2, 1, 3, 3), (4, 1, 1, 3, 5)])
+def test_receptive_radius_with_constant_tail_is_exact(layers, window, dots, tail, radius, rng):
+    model = random_model(kind="symmetric", layers=layers, window=window, dots=dots,
+                         channels=12, tail=tail)
+    assert_reach(model, radius, rng)
+
+
+@pytest.mark.parametrize("kind, tail", [("equivariant", 0), ("symmetric", 0), ("symmetric", 4)])
+def test_equivariant_model_rotates_with_the_spins_exactly(kind, tail, rng):
+    model = random_model(kind=kind, layers=2, window=2, channels=12, dots=2,
+                         **({"tail": tail} if tail else {}))
     s = spinlib.random(9, 11, rng)
     rotation = datalib.random_rotation(rng)
     with torch.no_grad():
@@ -119,6 +140,37 @@ def test_equivariant_torque_is_the_documented_sum(kind, rng):
     np.testing.assert_allclose(torque, expected, atol=1e-13)
 
 
+def test_constant_tail_is_a_texture_independent_coupling(rng):
+    """With the CNN's coefficients switched off, the model is the fixed coupling
+    T_i = S_i x sum_t c_|t| S_{i+t} + S_i x (S_i x sum_t e_|t| S_{i+t}) over the offsets
+    window < |t| <= tail, one (c, e) per orbit: the 6 bond-direction offsets of each shell
+    share theirs (a second orbit per shell starts at distance 2)."""
+    from distllg.model.point_group import hex_distance
+
+    model = random_model(kind="symmetric", layers=2, window=1, channels=12, dots=1, tail=3)
+    with torch.no_grad():
+        model.convs[-1].weight_free.zero_()
+        model.convs[-1].bias_free.zero_()
+    # distance 2: (2, 0)-type and (1, 1)-type; distance 3: (3, 0)-type and 12 others
+    assert model.tail_couplings.shape == (2, 4) and len(model.tail_offsets) == 12 + 18
+    Ly, Lx = 8, 7
+    s = spinlib.random(Ly, Lx, rng)
+    with torch.no_grad():
+        torque = model(torch.from_numpy(s[None]))[0].numpy()
+    c, e = (model.tail_couplings * model.output_scale).detach().numpy()
+    expected = np.zeros_like(s)
+    for (dx, dy), orbit in zip(model.tail_offsets, model.tail_orbit.tolist(), strict=True):
+        assert 1 < hex_distance(dx, dy) <= 3
+        neighbour = np.roll(s, (-dy, -dx), axis=(1, 2))
+        pair = np.cross(s, neighbour, axis=0)
+        expected += c[orbit] * pair + e[orbit] * np.cross(s, pair, axis=0)
+    bonds = [model.tail_orbit[model.tail_offsets.index(d)].item()
+             for d in [(2, 0), (0, 2), (-2, 2), (-2, 0), (0, -2), (2, -2)]]
+    assert len(set(bonds)) == 1
+    assert np.abs(expected).max() > 1e-2
+    np.testing.assert_allclose(torque, expected, atol=1e-13)
+
+
 def test_build_refuses_unknown_kinds():
     with pytest.raises(ValueError, match="unknown model kind"):
         build({"kind": "transformer"})
@@ -142,13 +194,13 @@ def test_point_group_average_is_exactly_lattice_equivariant(rng):
         assert np.abs(predict(model, moved) - predict(model, s)[..., iy, ix]).max() > 1e-4
 
 
-@pytest.mark.parametrize("shape", [(9, 9), (12, 12)])
-def test_symmetric_model_moves_with_every_lattice_operation(shape, rng):
+@pytest.mark.parametrize("shape, tail", [((9, 9), 0), ((12, 12), 0), ((12, 12), 5)])
+def test_symmetric_model_moves_with_every_lattice_operation(shape, tail, rng):
     """SymmetricSpinCNN (random weights) commutes with all 12 point-group operations of the
     triangular lattice exactly: torque(g S) = g torque(S), sites moved, spins unchanged."""
     from distllg.model.train import predict
 
-    model = random_model(kind="symmetric", layers=3, window=3, channels=24, dots=2)
+    model = random_model(kind="symmetric", layers=3, window=3, channels=24, dots=2, tail=tail)
     s = spinlib.random(*shape, rng)[None]
     torque = predict(model, s)
     assert np.abs(torque).max() > 1e-2

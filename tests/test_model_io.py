@@ -109,15 +109,20 @@ def test_config_knows_every_architecture():
     assert TRAINING_KINDS == tuple(ARCHITECTURES)
 
 
-@pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
-def test_equivariant_model_round_trip(kind, tmp_path):
+@pytest.mark.parametrize("kind, extra, radius", [("equivariant", {}, 3), ("symmetric", {}, 3),
+                                                 ("symmetric", {"tail": 4}, 4)])
+def test_equivariant_model_round_trip(kind, extra, radius, tmp_path):
     from distllg.model.cnn import ARCHITECTURES
 
     torch.manual_seed(5)
-    model = ARCHITECTURES[kind](channels=12, layers=2, window=2).double()
+    model = ARCHITECTURES[kind](channels=12, layers=2, window=2, **extra)
+    if extra:
+        with torch.no_grad():
+            model.tail_couplings.normal_()
+    model = model.double()  # from float32 weights: the files hold float32
     modelio.save_model(model, tmp_path / "e.npz", model=SDModel().as_dict())
     loaded = modelio.load_model(tmp_path / "e.npz")
-    assert type(loaded) is ARCHITECTURES[kind] and loaded.receptive_radius == 3
+    assert type(loaded) is ARCHITECTURES[kind] and loaded.receptive_radius == radius
     x = torch.randn(1, 3, 8, 8, dtype=torch.float64)
     with torch.no_grad():
         np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())

@@ -45,6 +45,9 @@ def small_config(tmp_path, steps=30, **dynamics):
         ({"training": {"kind": "gcnn"}}, "'training.kind' = 'gcnn'"),
         ({"training": {"kind": "symmetric", "channels": 16}}, "'training.channels' = 16"),
         ({"training": {"gradient_clip": -1.0}}, "'training.gradient_clip'"),
+        ({"training": {"kind": "symmetric", "channels": 12, "window": 4, "tail": 3}},
+         "'training.tail' = 3"),
+        ({"training": {"kind": "equivariant", "tail": 6}}, "'training.tail' = 6"),
     ],
 )
 def test_bad_config_names_the_key(change, message):

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distllg.model.point_group import ORDER, ChannelAction, TiedConv2d, hex_distance, hexagon
+from distllg.model.point_group import (ORDER, ChannelAction, TiedConv2d, hex_distance, hexagon,
+                                      orbits)
 
 ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
@@ -198,6 +199,13 @@ class EquivariantSpinCNN(ConvStack):
         """``max(dots + n (k - 1) / 2, window)`` sites along each grid axis."""
         return max(self.reach, self.architecture["window"])
 
+    def couplings(self, h: torch.Tensor) -> list[tuple[tuple[int, int], torch.Tensor,
+                                                         torch.Tensor]]:
+        """``(d, c_d(i), e_d(i))`` for every torque offset ``d``, from the CNN's output ``h``
+        (``(B, 2 n, ny, nx)``, the ``c`` then the ``e`` channels)."""
+        n = len(self.offsets)
+        return [(d, h[:, k:k + 1], h[:, n + k:n + k + 1]) for k, d in enumerate(self.offsets)]
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Invariant features ``(B, F, H - 2u, W - 2u)`` of the sites ``u = dots`` away from
         the edge."""
@@ -221,13 +229,12 @@ class EquivariantSpinCNN(ConvStack):
         # The cross products are linear in S_{i+d}: T_i = S_i x A_i + S_i x (S_i x B_i) with
         # A_i = sum_d c_d(i) S_{i+d}, B_i = sum_d e_d(i) S_{i+d} (two cross products per site
         # instead of two per offset).
-        n = len(self.offsets)
         centre = _shifted(padded, 0, 0, r)
         a, b = torch.zeros_like(centre), torch.zeros_like(centre)
-        for index, (dx, dy) in enumerate(self.offsets):
+        for (dx, dy), c, e in self.couplings(h):
             neighbour = _shifted(padded, dx, dy, r)
-            a = a.addcmul_(h[:, index:index + 1], neighbour)
-            b = b.addcmul_(h[:, n + index:n + index + 1], neighbour)
+            a = a.addcmul_(c, neighbour)
+            b = b.addcmul_(e, neighbour)
         pair = torch.linalg.cross(centre, a, dim=-3)
         twice = torch.linalg.cross(centre, torch.linalg.cross(centre, b, dim=-3), dim=-3)
         return (pair + twice) * self.output_scale
@@ -243,15 +250,23 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
     triangles around site i (counterclockwise; mirrors flip their sign); convolutions with
     weights tied over the group on hexagonal kernels, hidden channels ``channels / 12``
     copies of the regular representation; torque offsets ``d`` within ``window`` lattice
-    steps (a hexagon, not a square), coefficients ``c_d, e_d`` that move with ``d``. The
-    receptive radius is :class:`EquivariantSpinCNN`'s.
+    steps (a hexagon, not a square), coefficients ``c_d, e_d`` that move with ``d``.
+
+    ``tail > window`` adds constant couplings for the offsets ``window < |d| <= tail``: the
+    same two terms with learned texture-independent ``c_d, e_d`` (one pair per orbit of ``d``
+    under the group), the long-range RKKY-like part of the exact field at the cost of a few
+    multiply-adds per offset instead of two more output channels of the CNN. The receptive
+    radius is ``max(dots + layers (kernel - 1) / 2, window, tail)``.
     """
 
     KIND = "symmetric"
 
     def __init__(self, channels: int = 48, layers: int = 4, kernel: int = 3, window: int = 3,
-                 activation: str = "gelu", predicts: str = "torque", dots: int = 1):
+                 activation: str = "gelu", predicts: str = "torque", dots: int = 1,
+                 tail: int = 0):
         self._check_torque_arguments(window, dots, predicts)
+        if tail and tail <= window:
+            raise ValueError(f"tail must be 0 (none) or > window = {window}, got {tail}")
         offsets, dot_offsets = hexagon(window), hexagon(dots)
         coefficients = ChannelAction.offsets(offsets)
         # triangle k is labelled by the direction n_k + n_{k+1} of its centre
@@ -263,7 +278,28 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
                            activation, (features, ChannelAction.stack(coefficients,
                                                                       coefficients)))
         self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
-                     window=window, dots=dots, activation=activation, predicts=predicts)
+                     window=window, dots=dots, activation=activation, predicts=predicts,
+                     tail=tail)
+        self.tail_offsets = [d for d in hexagon(tail) if hex_distance(*d) > window]
+        self.register_parameter("tail_couplings", None)  # none in the files of tail = 0
+        if tail:
+            orbit, _, count = orbits(ChannelAction.offsets(self.tail_offsets))
+            self.tail_couplings = nn.Parameter(torch.zeros(2, count))  # (c, e) per orbit
+            self.register_buffer("tail_orbit", torch.as_tensor(orbit), persistent=False)
+
+    @property
+    def receptive_radius(self) -> int:
+        """``max(dots + n (k - 1) / 2, window, tail)`` sites along each grid axis."""
+        return max(super().receptive_radius, self.architecture["tail"])
+
+    def couplings(self, h: torch.Tensor) -> list[tuple[tuple[int, int], torch.Tensor,
+                                                         torch.Tensor]]:
+        """The CNN's ``(d, c_d, e_d)`` and then the constant tail's (0-d tensors)."""
+        if self.tail_couplings is None:
+            return super().couplings(h)
+        tail = self.tail_couplings[:, self.tail_orbit]
+        return super().couplings(h) + [(d, tail[0, k], tail[1, k])
+                                       for k, d in enumerate(self.tail_offsets)]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Invariant features ``(B, F, H - 2u, W - 2u)``: the dots, then the chirality of

@@ -121,6 +121,12 @@ def _tie(images: np.ndarray, signs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return orbit.reshape(-1), np.where(zero, 0, sign), count
 
 
+def orbits(action: ChannelAction) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(orbit id, sign, count)`` of the channels of ``action``: one free value per orbit
+    makes a per-channel constant (a bias) invariant under the group."""
+    return _tie(action.perm, action.sign)
+
+
 def tied_weight_orbits(out: ChannelAction, inp: ChannelAction, kernel: int):
     """``(orbit, sign, count)`` of the entries of a ``(out, in, kernel, kernel)`` weight."""
     u = (kernel - 1) // 2
@@ -148,7 +154,7 @@ class TiedConv2d(nn.Module):
     def __init__(self, inp: ChannelAction, out: ChannelAction, kernel: int):
         super().__init__()
         orbit, sign, count = tied_weight_orbits(out, inp, kernel)
-        bias_orbit, bias_sign, bias_count = _tie(out.perm, out.sign)
+        bias_orbit, bias_sign, bias_count = orbits(out)
         self.shape = (out.size, inp.size, kernel, kernel)
         u = (kernel - 1) // 2
         bound = 1.0 / math.sqrt(inp.size * (1 + 3 * u * (u + 1)))

@@ -190,6 +190,8 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
                     "kernel": cfg.kernel, "activation": cfg.activation, "predicts": "torque"}
     if cfg.kind in ("equivariant", "symmetric"):
         architecture.update(window=cfg.window, dots=cfg.dots)
+    if cfg.kind == "symmetric":
+        architecture.update(tail=cfg.tail)
     model = build(architecture).to(TRAIN_DTYPE)
     model.output_scale.fill_(scale)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
