@@ -19,8 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distllg.model.point_group import (ORDER, ChannelAction, TiedConv2d, hex_distance, hexagon,
-                                      orbits)
+from distllg.model.point_group import (
+    ORDER,
+    ChannelAction,
+    TiedConv2d,
+    hex_distance,
+    hexagon,
+    orbits,
+)
 
 ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
