@@ -205,12 +205,18 @@ class EquivariantSpinCNN(ConvStack):
         """``max(dots + n (k - 1) / 2, window)`` sites along each grid axis."""
         return max(self.reach, self.architecture["window"])
 
-    def couplings(self, h: torch.Tensor) -> list[tuple[tuple[int, int], torch.Tensor,
-                                                         torch.Tensor]]:
-        """``(d, c_d(i), e_d(i))`` for every torque offset ``d``, from the CNN's output ``h``
-        (``(B, 2 n, ny, nx)``, the ``c`` then the ``e`` channels)."""
-        n = len(self.offsets)
-        return [(d, h[:, k:k + 1], h[:, n + k:n + k + 1]) for k, d in enumerate(self.offsets)]
+    def sums(self, padded: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``A_i = sum_d c_d(i) S_{i+d}`` and ``B_i = sum_d e_d(i) S_{i+d}``, each
+        ``(B, 3, ny, nx)``, from the tile plus halo and the CNN's coefficients ``h``
+        (``(B, 2 n, ny, nx)``: the ``c`` channels, then the ``e`` channels)."""
+        r, n = self.receptive_radius, len(self.offsets)
+        a = torch.zeros_like(_shifted(padded, 0, 0, r))
+        b = torch.zeros_like(a)
+        for k, (dx, dy) in enumerate(self.offsets):
+            neighbour = _shifted(padded, dx, dy, r)
+            a = a.addcmul_(h[:, k:k + 1], neighbour)
+            b = b.addcmul_(h[:, n + k:n + k + 1], neighbour)
+        return a, b
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Invariant features ``(B, F, H - 2u, W - 2u)`` of the sites ``u = dots`` away from
@@ -236,11 +242,7 @@ class EquivariantSpinCNN(ConvStack):
         # A_i = sum_d c_d(i) S_{i+d}, B_i = sum_d e_d(i) S_{i+d} (two cross products per site
         # instead of two per offset).
         centre = _shifted(padded, 0, 0, r)
-        a, b = torch.zeros_like(centre), torch.zeros_like(centre)
-        for (dx, dy), c, e in self.couplings(h):
-            neighbour = _shifted(padded, dx, dy, r)
-            a = a.addcmul_(c, neighbour)
-            b = b.addcmul_(e, neighbour)
+        a, b = self.sums(padded, h)
         pair = torch.linalg.cross(centre, a, dim=-3)
         twice = torch.linalg.cross(centre, torch.linalg.cross(centre, b, dim=-3), dim=-3)
         return (pair + twice) * self.output_scale
@@ -298,14 +300,29 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         """``max(dots + n (k - 1) / 2, window, tail)`` sites along each grid axis."""
         return max(super().receptive_radius, self.architecture["tail"])
 
-    def couplings(self, h: torch.Tensor) -> list[tuple[tuple[int, int], torch.Tensor,
-                                                         torch.Tensor]]:
-        """The CNN's ``(d, c_d, e_d)`` and then the constant tail's (0-d tensors)."""
+    def tail_kernel(self) -> torch.Tensor:
+        """The constant couplings as a ``(2, 1, 2 t + 1, 2 t + 1)`` correlation kernel (``c``
+        then ``e``; entry ``(t + dy, t + dx)`` multiplies ``S_{i+d}``), zero inside the
+        window."""
+        t = self.architecture["tail"]
+        kernel = self.tail_couplings.new_zeros(2, (2 * t + 1) ** 2)
+        where = torch.tensor([(t + dy) * (2 * t + 1) + t + dx for dx, dy in self.tail_offsets],
+                             device=kernel.device)
+        kernel = kernel.index_copy(1, where, self.tail_couplings[:, self.tail_orbit])
+        return kernel.view(2, 1, 2 * t + 1, 2 * t + 1)
+
+    def sums(self, padded: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`EquivariantSpinCNN.sums` plus the constant tail: one correlation of every
+        spin component with :meth:`tail_kernel`."""
+        a, b = super().sums(padded, h)
         if self.tail_couplings is None:
-            return super().couplings(h)
-        tail = self.tail_couplings[:, self.tail_orbit]
-        return super().couplings(h) + [(d, tail[0, k], tail[1, k])
-                                       for k, d in enumerate(self.tail_offsets)]
+            return a, b
+        r, t = self.receptive_radius, self.architecture["tail"]
+        batch, _, height, width = padded.shape
+        inner = padded[..., r - t:height - (r - t), r - t:width - (r - t)]
+        tail = F.conv2d(inner.reshape(batch * 3, 1, *inner.shape[-2:]), self.tail_kernel())
+        tail = tail.view(batch, 3, 2, *a.shape[-2:])
+        return a + tail[:, :, 0], b + tail[:, :, 1]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Invariant features ``(B, F, H - 2u, W - 2u)``: the dots, then the chirality of
