@@ -234,10 +234,9 @@ class EquivariantSpinCNN(ConvStack):
         """Tiled mode: ``(B, 3, ny + 2r, nx + 2r) -> (B, 3, ny, nx)``, no padding."""
         self._check_padded(padded)
         r = self.receptive_radius
-        h = self.stack(self.features(padded))
-        trim = r - self.reach  # coefficients exist at margin `reach`; the output sits at margin r
-        if trim:
-            h = h[..., trim:h.shape[-2] - trim, trim:h.shape[-1] - trim]
+        trim = r - self.reach  # the coefficients need a margin `reach` around the output only
+        inner = padded[..., trim:padded.shape[-2] - trim, trim:padded.shape[-1] - trim]
+        h = self.stack(self.features(inner))
         # The cross products are linear in S_{i+d}: T_i = S_i x A_i + S_i x (S_i x B_i) with
         # A_i = sum_d c_d(i) S_{i+d}, B_i = sum_d e_d(i) S_{i+d} (two cross products per site
         # instead of two per offset).
