@@ -83,13 +83,15 @@ def test_equivariant_receptive_radius_is_exact(layers, window, dots, radius, kin
 
 def assert_reach(model, radius, rng):
     """The architectural radius is ``radius`` and the centre torque's gradient reaches
-    exactly that far."""
+    exactly that far (beyond round-off: the constant tail is summed by FFT, which spreads
+    1e-16 relative noise over the block)."""
     assert model.receptive_radius == radius
     L = 2 * radius + 5
     x = torch.from_numpy(spinlib.random(L, L, rng)[None]).requires_grad_(True)
     out = model(x)[0, :, L // 2, L // 2].sum()
     (grad,) = torch.autograd.grad(out, x)
-    reach = torch.nonzero(grad.abs().sum(dim=(0, 1)) > 0)
+    sensitivity = grad.abs().sum(dim=(0, 1))
+    reach = torch.nonzero(sensitivity > 1e-12 * sensitivity.max())
     assert (reach - L // 2).abs().max().item() == radius
 
 

@@ -311,16 +311,22 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         return kernel.view(2, 1, 2 * t + 1, 2 * t + 1)
 
     def sums(self, padded: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`EquivariantSpinCNN.sums` plus the constant tail: one correlation of every
-        spin component with :meth:`tail_kernel`."""
+        """:meth:`EquivariantSpinCNN.sums` plus the constant tail: the correlation of every
+        spin component with :meth:`tail_kernel`, by FFT (a direct ``conv2d`` with a
+        ``(2 t + 1)^2`` kernel on one input channel runs 30-50 x slower on CPUs in float64).
+        The block is cropped to the output plus a margin ``t``, so the circular correlation
+        of the FFT never wraps onto the output sites."""
         a, b = super().sums(padded, h)
         if self.tail_couplings is None:
             return a, b
         r, t = self.receptive_radius, self.architecture["tail"]
-        batch, _, height, width = padded.shape
-        inner = padded[..., r - t:height - (r - t), r - t:width - (r - t)]
-        tail = F.conv2d(inner.reshape(batch * 3, 1, *inner.shape[-2:]), self.tail_kernel())
-        tail = tail.view(batch, 3, 2, *a.shape[-2:])
+        height, width = padded.shape[-2] - 2 * (r - t), padded.shape[-1] - 2 * (r - t)
+        inner = padded[..., r - t:r - t + height, r - t:r - t + width]
+        kernel = inner.new_zeros(2, height, width)
+        kernel[:, :2 * t + 1, :2 * t + 1] = self.tail_kernel()[:, 0].to(inner.dtype)
+        # correlation: out[y, x] = sum_{j, k} kernel[j, k] inner[y + j, x + k]
+        spectrum = torch.fft.rfft2(inner)[:, :, None] * torch.fft.rfft2(kernel).conj()
+        tail = torch.fft.irfft2(spectrum, s=(height, width))[..., :a.shape[-2], :a.shape[-1]]
         return a + tail[:, :, 0], b + tail[:, :, 1]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
