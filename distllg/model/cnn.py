@@ -261,9 +261,9 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
 
     ``tail > window`` adds constant couplings for the offsets ``window < |d| <= tail``: the
     same two terms with learned texture-independent ``c_d, e_d`` (one pair per orbit of ``d``
-    under the group), the long-range RKKY-like part of the exact field at the cost of a few
-    multiply-adds per offset instead of two more output channels of the CNN. The receptive
-    radius is ``max(dots + layers (kernel - 1) / 2, window, tail)``.
+    under the group), the long-range RKKY-like part of the exact field, at the cost of one
+    FFT correlation per block instead of two more CNN output channels per offset. The
+    receptive radius is ``max(dots + layers (kernel - 1) / 2, window, tail)``.
     """
 
     KIND = "symmetric"
