@@ -234,9 +234,8 @@ class EquivariantSpinCNN(ConvStack):
         """Tiled mode: ``(B, 3, ny + 2r, nx + 2r) -> (B, 3, ny, nx)``, no padding."""
         self._check_padded(padded)
         r = self.receptive_radius
-        trim = r - self.reach  # the coefficients need a margin `reach` around the output only
-        inner = padded[..., trim:padded.shape[-2] - trim, trim:padded.shape[-1] - trim]
-        h = self.stack(self.features(inner))
+        # the coefficients need a margin `reach` around the output only
+        h = self.stack(self.features(_shifted(padded, 0, 0, r - self.reach)))
         # The cross products are linear in S_{i+d}: T_i = S_i x A_i + S_i x (S_i x B_i) with
         # A_i = sum_d c_d(i) S_{i+d}, B_i = sum_d e_d(i) S_{i+d} (two cross products per site
         # instead of two per offset).
@@ -293,6 +292,8 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
             orbit, _, count = orbits(ChannelAction.offsets(self.tail_offsets))
             self.tail_couplings = nn.Parameter(torch.zeros(2, count))  # (c, e) per orbit
             self.register_buffer("tail_orbit", torch.as_tensor(orbit), persistent=False)
+            where = [(tail + dy) * (2 * tail + 1) + tail + dx for dx, dy in self.tail_offsets]
+            self.register_buffer("tail_index", torch.tensor(where), persistent=False)
 
     @property
     def receptive_radius(self) -> int:
@@ -300,15 +301,13 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         return max(super().receptive_radius, self.architecture["tail"])
 
     def tail_kernel(self) -> torch.Tensor:
-        """The constant couplings as a ``(2, 1, 2 t + 1, 2 t + 1)`` correlation kernel (``c``
+        """The constant couplings as a ``(2, 2 t + 1, 2 t + 1)`` correlation kernel (``c``
         then ``e``; entry ``(t + dy, t + dx)`` multiplies ``S_{i+d}``), zero inside the
         window."""
         t = self.architecture["tail"]
         kernel = self.tail_couplings.new_zeros(2, (2 * t + 1) ** 2)
-        where = torch.tensor([(t + dy) * (2 * t + 1) + t + dx for dx, dy in self.tail_offsets],
-                             device=kernel.device)
-        kernel = kernel.index_copy(1, where, self.tail_couplings[:, self.tail_orbit])
-        return kernel.view(2, 1, 2 * t + 1, 2 * t + 1)
+        kernel = kernel.index_copy(1, self.tail_index, self.tail_couplings[:, self.tail_orbit])
+        return kernel.view(2, 2 * t + 1, 2 * t + 1)
 
     def sums(self, padded: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`EquivariantSpinCNN.sums` plus the constant tail: the correlation of every
@@ -319,11 +318,11 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         a, b = super().sums(padded, h)
         if self.tail_couplings is None:
             return a, b
-        r, t = self.receptive_radius, self.architecture["tail"]
-        height, width = padded.shape[-2] - 2 * (r - t), padded.shape[-1] - 2 * (r - t)
-        inner = padded[..., r - t:r - t + height, r - t:r - t + width]
+        t = self.architecture["tail"]
+        inner = _shifted(padded, 0, 0, self.receptive_radius - t)
+        height, width = inner.shape[-2:]
         kernel = inner.new_zeros(2, height, width)
-        kernel[:, :2 * t + 1, :2 * t + 1] = self.tail_kernel()[:, 0].to(inner.dtype)
+        kernel[:, :2 * t + 1, :2 * t + 1] = self.tail_kernel().to(inner.dtype)
         # correlation: out[y, x] = sum_{j, k} kernel[j, k] inner[y + j, x + k]
         spectrum = torch.fft.rfft2(inner)[:, :, None] * torch.fft.rfft2(kernel).conj()
         tail = torch.fft.irfft2(spectrum, s=(height, width))[..., :a.shape[-2], :a.shape[-1]]
