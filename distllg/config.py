@@ -87,6 +87,8 @@ class DataConfig:
     file: str = "data/train.h5"  # HDF5 file that python -m distllg.datagen writes
     trajectories: int = 8  # relaxations from random states, seeds initial.seed + 0, 1, ...
     record_every: int = 10  # steps between recorded (spins, fields) frames
+    propagate: str = ""  # model file whose fields drive the trajectories ("default": the
+    #                      shipped one); the recorded frames still get exact fields. "": ED
     perturb: tuple[str, ...] = ()  # instead: datagen files whose frames are perturbed
     noise: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)  # perturb: widths, frame by frame
     exclude: tuple[str, ...] = ()  # perturb: source trajectories left out, e.g. "0200"

@@ -16,6 +16,12 @@ one is redone. A file made for other parameters is refused, never overwritten. S
 ``kill`` and SLURM send) closes the HDF5 file cleanly before exiting, so the finished
 trajectories survive.
 
+With ``[data] propagate = MODEL`` (a model file, or ``"default"``) the CNN's fields drive
+the trajectories and only the recorded frames are solved exactly: states along the paths a
+CNN-driven run takes, one ED per frame instead of ``record_every`` x the integrator's
+evaluations. Each trajectory records what drove it (``propagated_by``). The step after a
+recorded frame of an exact trajectory starts from that frame's fields (no second ED).
+
 With ``[data] perturb = [FILE, ...]`` it makes no trajectories but labels new states near the
 visited ones: every ``record_every``-th frame of each trajectory of those datagen files
 (except the ones named in ``[data] exclude``, e.g. held-out trajectories) with Gaussian noise
@@ -122,9 +128,36 @@ class Progress:
             print(file=self.stream)
 
 
+def propagator(config: configlib.Config, solver):
+    """``(energy_and_fields, name)`` that drives the trajectories: the exact ``solver``, or
+    the CNN of ``[data] propagate`` (checked against the config's parameters and lattice)."""
+    if not config.data.propagate:
+        return solver.energy_and_fields, "exact"
+    from distllg.model import io as modelio
+    from distllg.model.provider import PeriodicCNNFields
+
+    source = f"'data.propagate' = {config.data.propagate!r}"
+    try:
+        meta = modelio.read_metadata(config.data.propagate)
+        modelio.check_compatible(meta, config.model.as_dict(), config.lattice.shape, source)
+        model = modelio.load_model(config.data.propagate)
+    except modelio.ModelFileError as error:
+        raise configlib.ConfigError(str(error)) from None
+    return PeriodicCNNFields(model).energy_and_fields, f"cnn {meta['weights_sha256']}"
+
+
+def _known_first(spins: np.ndarray, result: tuple, field_fn):
+    """``field_fn``, except that a call with the array ``spins`` itself returns ``result``:
+    the step after a recorded frame starts with that frame's fields, not a second ED."""
+    return lambda s: result if s is spins else field_fn(s)
+
+
 def generate_trajectory(config: configlib.Config, solver, group,
-                        progress: Progress, counted: int) -> None:
-    """Integrate one trajectory, writing frames into the HDF5 ``group``, then mark it complete."""
+                        progress: Progress, counted: int, propagate=None) -> None:
+    """Integrate one trajectory, writing frames into the HDF5 ``group``, then mark it complete.
+
+    ``propagate`` is ``(energy_and_fields, name)`` of what drives it (default: ``solver``);
+    the recorded frames always get ``solver``'s fields."""
     dyn = config.dynamics
     every = config.data.record_every
     frames = dyn.steps // every + 1
@@ -134,8 +167,9 @@ def generate_trajectory(config: configlib.Config, solver, group,
     energy_ds = group.create_dataset("energy", (frames,), dtype="f8")
     step_ds = group.create_dataset("step", (frames,), dtype="i8")
     time_ds = group.create_dataset("time", (frames,), dtype="f8")
+    drive, driver = propagate or (solver.energy_and_fields, "exact")
     group.attrs.update(seed=config.initial.seed, alpha=dyn.alpha, dt=dyn.dt,
-                       integrator=dyn.integrator, complete=False)
+                       integrator=dyn.integrator, propagated_by=driver, complete=False)
     step_fn = llg.integrator(dyn.integrator)
     spins = initial_spins(config)
     for frame in range(frames):
@@ -145,8 +179,10 @@ def generate_trajectory(config: configlib.Config, solver, group,
         energy_ds[frame], step_ds[frame], time_ds[frame] = energy, step, step * dyn.dt
         progress.update(counted + step, f"trajectory seed {config.initial.seed}, step {step}")
         if frame < frames - 1:
+            field_fn = drive if driver != "exact" else _known_first(spins, (energy, fields),
+                                                                    drive)
             for _ in range(every):
-                spins, _ = step_fn(spins, solver.energy_and_fields, dyn.dt, dyn.alpha)
+                spins, _ = step_fn(spins, field_fn, dyn.dt, dyn.alpha)
     group.attrs["complete"] = True
     group.file.flush()
 
@@ -259,6 +295,7 @@ def _generate(config: configlib.Config) -> str:
             f"'initial.state' = {init.state!r} with 'initial.noise' = {init.noise}: every "
             "trajectory would be the same; datagen needs state = \"random\" or noise > 0")
     solver = field_solver(config)
+    propagate = propagator(config, solver)
     seeds = [config.initial.seed + i for i in range(config.data.trajectories)]
     with _open(config) as f:
         groups = f["trajectories"]
@@ -275,7 +312,7 @@ def _generate(config: configlib.Config) -> str:
             one = dataclasses.replace(config, initial=dataclasses.replace(config.initial,
                                                                           seed=seed))
             generate_trajectory(one, solver, groups.create_group(name), progress,
-                                index * config.dynamics.steps)
+                                index * config.dynamics.steps, propagate)
         progress.close()
     return config.data.file
 

@@ -36,6 +36,63 @@ def test_datagen_writes_exact_frames_with_provenance(tmp_path):
     assert np.all(np.diff(t["energy"]) < 0)  # damped relaxation
 
 
+def test_datagen_frames_follow_an_independent_llg_loop(tmp_path):
+    """The first stage of the step after a recorded frame reuses that frame's exact fields:
+    the trajectory must still equal a plain loop that evaluates everything afresh."""
+    from distllg.dynamics import llg
+    from distllg.run import initial_spins
+
+    config = data_config(tmp_path, trajectories=1)
+    datagen.generate(config)
+    t = datalib.read(config.data.file)["trajectories"]["0007"]
+    solver, step = ExactSolver(config.model), llg.integrator("heun")
+    spins = initial_spins(config)
+    for frame in range(4):
+        np.testing.assert_allclose(t["spins"][frame], spins, rtol=0, atol=1e-13)
+        for _ in range(4):
+            spins, _ = step(spins, solver.energy_and_fields, 0.2, 0.5)
+
+
+def test_datagen_propagated_by_a_cnn_labels_its_frames_exactly(tmp_path, model_file):
+    from distllg.dynamics import llg
+    from distllg.model.provider import PeriodicCNNFields
+    from distllg.run import initial_spins
+
+    settings = {"lattice": {"L": 8},
+                "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 6},
+                "initial": {"seed": 3},
+                "data": {"file": str(tmp_path / "d.h5"), "trajectories": 2, "record_every": 3,
+                         "propagate": str(model_file)}}
+    config = configlib.from_dict(settings)
+    datagen.generate(config)
+    t = datalib.read(config.data.file)["trajectories"]["0004"]
+    cnn = PeriodicCNNFields(modelio.load_model(model_file)).energy_and_fields
+    spins, step = initial_spins(configlib.from_dict({**settings, "initial": {"seed": 4}})), \
+        llg.integrator("heun")
+    for frame in range(3):  # the states are the CNN's LLG trajectory ...
+        np.testing.assert_allclose(t["spins"][frame], spins, rtol=0, atol=1e-12)
+        energy, fields = ExactSolver(config.model).energy_and_fields(spins)
+        np.testing.assert_allclose(t["fields"][frame], fields, atol=1e-12)  # ... labelled by ED
+        assert t["energy"][frame] == pytest.approx(energy)
+        for _ in range(3):
+            spins, _ = step(spins, cnn, 0.2, 0.5)
+    assert not np.allclose(t["spins"][2], spins)  # the CNN moved them
+    with h5py.File(config.data.file) as f:
+        sha = modelio.read_metadata(model_file)["weights_sha256"]
+        assert f["trajectories/0004"].attrs["propagated_by"] == f"cnn {sha}"
+    before = (tmp_path / "d.h5").read_bytes()
+    other = configlib.from_dict({**settings, "model": {"kT": 0.05},
+                                 "data": {**settings["data"], "file": str(tmp_path / "e.h5")}})
+    with pytest.raises(configlib.ConfigError, match="'data.propagate'.*kT"):
+        datagen.generate(other)
+    assert not (tmp_path / "e.h5").exists()
+    small = configlib.from_dict({**settings, "lattice": {"L": 6},
+                                 "data": {**settings["data"], "file": str(tmp_path / "e.h5")}})
+    with pytest.raises(configlib.ConfigError, match="receptive field of 'data.propagate'"):
+        datagen.generate(small)
+    assert (tmp_path / "d.h5").read_bytes() == before
+
+
 def test_datagen_noisy_crystal_starts_differ_by_seed(tmp_path):
     import dataclasses
     config = data_config(tmp_path, trajectories=2)

@@ -120,7 +120,9 @@ def curves(x: np.ndarray, series: dict[str, np.ndarray], path, xlabel: str, ylab
         ax.plot(x, y, label=name)
     for name, value in (marks or {}).items():
         ax.axvline(value, color="grey", ls="--", lw=0.8)
-        ax.annotate(name, (value, ax.get_ylim()[1]), ha="center", va="bottom", fontsize=8)
+        ax.annotate(name, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -4),
+                    textcoords="offset points", ha="left", va="top", rotation=90, fontsize=8,
+                    color="grey")  # inside the axes, along the line: clear of the title
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -7,7 +7,9 @@ parameters::
                                    distllg_version, numpy_version, created, host
     /trajectories/<seed>/   spins (n, 3, Ly, Lx), fields (n, 3, Ly, Lx) [t1],
                             energy (n,) [t1, total], step (n,), time (n,) [hbar/t1];
-                            attrs: seed, alpha, dt, integrator, complete (bool)
+                            attrs: seed, alpha, dt, integrator, complete (bool),
+                                   propagated_by ("exact", or "cnn <weights sha256>" when
+                                   a CNN drove the spins and ED labelled the frames)
 
 Fields are ``H_i = -dE/dS_i`` including the Zeeman part; torques are ``S x H``.
 
