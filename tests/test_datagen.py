@@ -197,6 +197,13 @@ def test_metrics_against_hand_values():
     noisy = trainlib.metrics(true, true + 0.1)
     assert noisy["rmse"] == pytest.approx(0.1)
     assert noisy["relative_rmse"] == pytest.approx(0.1 / true.std())
+    whole = np.concatenate([true, true[:2]])  # a trajectory of 6 frames
+    off = whole.copy()
+    off[4:] += 0.3  # only its last third (frames 4, 5) is wrong
+    each = trainlib.by_trajectory(["a"], [whole], [off])["a"]
+    assert each["thirds"][:2] == [0.0, 0.0]
+    assert each["thirds"][2] == pytest.approx(0.3 / whole[4:].std())
+    assert each["relative_rmse"] == pytest.approx(0.3 / np.sqrt(3) / whole.std())
 
 
 @pytest.mark.parametrize("architecture", [{"channels": 8}, {"kind": "symmetric", "channels": 12,

@@ -146,6 +146,19 @@ def metrics(true: np.ndarray, predicted: np.ndarray) -> dict:
             "r2": dict(zip("xyz", r2.tolist(), strict=True)), "sites": int(t.shape[1])}
 
 
+def by_trajectory(names: list[str], true: list[np.ndarray], predicted: list[np.ndarray]
+                  ) -> dict:
+    """Relative RMSE of each held-out trajectory against its own torque spread, whole and
+    in thirds of its frames (early, middle, late: the late frames of a relaxation have the
+    smallest torques)."""
+    result = {}
+    for name, t, p in zip(names, true, predicted, strict=True):
+        thirds = np.array_split(np.arange(len(t)), 3)
+        result[name] = {"relative_rmse": metrics(t, p)["relative_rmse"],
+                        "thirds": [metrics(t[k], p[k])["relative_rmse"] for k in thirds]}
+    return result
+
+
 def describe(result: dict) -> str:
     """One line of :func:`metrics`: RMSE, relative RMSE and R^2 per component."""
     return (f"torque RMSE {result['rmse']:.3e} t1, relative {result['relative_rmse']:.4f}, "
@@ -281,12 +294,14 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
     out = Path(cfg.directory)
     model.load_state_dict(best["state"])
     model = model.to(torch.float64).eval()
-    true = np.concatenate([t for _, t in val_set])
-    predicted = np.concatenate([predict(model, s) for s, _ in val_set])
+    each = [predict(model, s) for s, _ in val_set]
+    true, predicted = np.concatenate([t for _, t in val_set]), np.concatenate(each)
     result = metrics(true, predicted)
     report = {"stopped_by": stopped, "best_epoch": best["epoch"],
               "epochs_run": history["epoch"][-1] if history["epoch"] else 0,
               "validation_trajectories": val_names, "validation": result,
+              "validation_by_trajectory": by_trajectory(val_names, [t for _, t in val_set],
+                                                        each),
               "receptive_radius": model.receptive_radius, "data_sha256": data_hash}
     modelio.save_model(model, cfg.model_file, model=config.model.as_dict(),
                        lattice=[list(s) for s in shapes],
@@ -305,4 +320,7 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
                 f"{result['relative_rmse']:.4f}")
     print(f"done ({stopped}): best epoch {best['epoch']}, held-out {describe(result)}; "
           f"wrote {cfg.model_file} and {out}", file=stream, flush=True)
+    for name, each in report["validation_by_trajectory"].items():
+        print(f"  held-out {name}: relative RMSE {each['relative_rmse']:.4f} (thirds "
+              + " / ".join(f"{x:.3f}" for x in each["thirds"]) + ")", file=stream, flush=True)
     return report
