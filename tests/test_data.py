@@ -41,3 +41,51 @@ def test_exact_fields_follow_global_spin_rotations(h, about_z, rng):
     torque = datalib.torques(s, fields)
     np.testing.assert_allclose(datalib.torques(datalib.rotate_spins(rotation, s), rotated),
                                datalib.rotate_spins(rotation, torque), atol=1e-10)
+
+
+def test_exact_torques_are_even_under_a_global_spin_flip_at_zero_field(rng):
+    s = spinlib.random(6, 6, rng)
+    energy, fields = ExactSolver(SDModel(kT=0.02)).energy_and_fields(s)
+    flipped_energy, flipped = ExactSolver(SDModel(kT=0.02)).energy_and_fields(-s)
+    assert flipped_energy == pytest.approx(energy, rel=1e-12)
+    np.testing.assert_allclose(flipped, -fields, atol=1e-10)
+    np.testing.assert_allclose(datalib.torques(-s, flipped), datalib.torques(s, fields),
+                               atol=1e-10)
+    _, in_field = ExactSolver(SDModel(h=0.1, kT=0.02)).energy_and_fields(s)
+    _, flipped_in_field = ExactSolver(SDModel(h=0.1, kT=0.02)).energy_and_fields(-s)
+    assert np.abs(flipped_in_field + in_field).max() > 1e-2  # a field breaks it
+
+
+@pytest.mark.parametrize("h", [0.0, 0.1])
+def test_augmented_pairs_are_exact_pairs(h, rng):
+    """Every (spins, torques) pair the training augmenter makes is a state and its exact
+    torques, flips included (h = 0), and the flip is used."""
+    from distllg.model.train import Augmenter
+
+    solver = ExactSolver(SDModel(h=h, kT=0.02))
+    s = spinlib.random(6, 6, rng)
+    torque = datalib.torques(s, solver.energy_and_fields(s)[1])
+    augment = Augmenter((6, 6), about_z_only=h != 0, rng=np.random.default_rng(5))
+    signs = set()
+    for _ in range(6):
+        spins, targets = augment(s[None], torque[None])
+        np.testing.assert_allclose(
+            targets[0], datalib.torques(spins[0], solver.energy_and_fields(spins[0])[1]),
+            atol=1e-10)
+        signs.add(orientation(s, spins[0]))
+    assert signs == ({1.0, -1.0} if h == 0 else {1.0})
+
+
+def orientation(s, moved):
+    """det of the orthogonal spin map R with ``moved = R s[P]`` for the point-group
+    operation P that fits (+1: a rotation, -1: a rotation times the flip)."""
+    fits = []
+    for matrix in datalib.point_group(s.shape[-2:]):
+        iy, ix = datalib.site_permutation(matrix, s.shape[-2:])
+        a, b = s[:, iy, ix].reshape(3, -1), moved.reshape(3, -1)
+        u, _, vt = np.linalg.svd(b @ a.T)  # best orthogonal R with b ~ R a (Procrustes)
+        rotation = u @ vt
+        fits.append((np.abs(rotation @ a - b).max(), float(np.sign(np.linalg.det(rotation)))))
+    residual, sign = min(fits)
+    assert residual < 1e-12
+    return sign

@@ -21,7 +21,11 @@ so spatial operations move sites and leave spin components alone):
   ``(x, y) -> (y, x)``; on a non-square grid only the inversion ``(x, y) -> (-x, -y)`` maps
   the torus onto itself;
 * global spin rotations ``S -> R S``, ``H -> R H`` (all of SO(3) when ``h = 0``; rotations
-  about z otherwise).
+  about z otherwise);
+* at ``h = 0`` the global spin flip ``S -> -S`` (time reversal: the energy is even in the
+  spins), under which ``H -> -H`` and the torque ``S x H`` is unchanged. Spin-rotation
+  equivariant networks do not have it built in: their torque coefficients see the
+  chiralities, which are odd.
 """
 
 from __future__ import annotations

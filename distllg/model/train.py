@@ -94,7 +94,9 @@ def frames(trajectories: dict, names: list[str]) -> list[tuple[np.ndarray, np.nd
 
 
 class Augmenter:
-    """Random lattice point-group operation and global spin rotation of a batch."""
+    """Random lattice point-group operation and global spin rotation of a batch, and at
+    ``h = 0`` (``about_z_only`` false) a global spin flip in half the batches (the torque
+    stays: :mod:`distllg.model.data`)."""
 
     def __init__(self, shape: tuple[int, int], about_z_only: bool, rng: np.random.Generator):
         self.permutations = [datalib.site_permutation(m, shape)
@@ -105,7 +107,8 @@ class Augmenter:
     def __call__(self, spins: np.ndarray, targets: np.ndarray):
         iy, ix = self.permutations[self.rng.integers(len(self.permutations))]
         rotation = datalib.random_rotation(self.rng, self.about_z_only)
-        return (datalib.rotate_spins(rotation, spins[..., iy, ix]),
+        flip = -1.0 if not self.about_z_only and self.rng.random() < 0.5 else 1.0
+        return (flip * datalib.rotate_spins(rotation, spins[..., iy, ix]),
                 datalib.rotate_spins(rotation, targets[..., iy, ix]))
 
 
