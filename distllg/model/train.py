@@ -323,7 +323,7 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
                 f"{result['relative_rmse']:.4f}")
     print(f"done ({stopped}): best epoch {best['epoch']}, held-out {describe(result)}; "
           f"wrote {cfg.model_file} and {out}", file=stream, flush=True)
-    for name, each in report["validation_by_trajectory"].items():
-        print(f"  held-out {name}: relative RMSE {each['relative_rmse']:.4f} (thirds "
-              + " / ".join(f"{x:.3f}" for x in each["thirds"]) + ")", file=stream, flush=True)
+    for name, one in report["validation_by_trajectory"].items():
+        print(f"  held-out {name}: relative RMSE {one['relative_rmse']:.4f} (thirds "
+              + " / ".join(f"{x:.3f}" for x in one["thirds"]) + ")", file=stream, flush=True)
     return report
