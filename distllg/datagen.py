@@ -138,12 +138,13 @@ def propagator(config: configlib.Config, solver):
 
     source = f"'data.propagate' = {config.data.propagate!r}"
     try:
-        meta = modelio.read_metadata(config.data.propagate)
-        modelio.check_compatible(meta, config.model.as_dict(), config.lattice.shape, source)
         model = modelio.load_model(config.data.propagate)
+        modelio.check_compatible(model.metadata, config.model.as_dict(), config.lattice.shape,
+                                 source)
     except modelio.ModelFileError as error:
         raise configlib.ConfigError(str(error)) from None
-    return PeriodicCNNFields(model).energy_and_fields, f"cnn {meta['weights_sha256']}"
+    return (PeriodicCNNFields(model).energy_and_fields,
+            f"cnn {model.metadata['weights_sha256']}")
 
 
 def _known_first(spins: np.ndarray, result: tuple, field_fn):
@@ -153,10 +154,10 @@ def _known_first(spins: np.ndarray, result: tuple, field_fn):
 
 
 def generate_trajectory(config: configlib.Config, solver, group,
-                        progress: Progress, counted: int, propagate=None) -> None:
+                        progress: Progress, counted: int, propagate) -> None:
     """Integrate one trajectory, writing frames into the HDF5 ``group``, then mark it complete.
 
-    ``propagate`` is ``(energy_and_fields, name)`` of what drives it (default: ``solver``);
+    ``propagate`` is ``(energy_and_fields, name)`` of what drives it (:func:`propagator`);
     the recorded frames always get ``solver``'s fields."""
     dyn = config.dynamics
     every = config.data.record_every
@@ -167,7 +168,7 @@ def generate_trajectory(config: configlib.Config, solver, group,
     energy_ds = group.create_dataset("energy", (frames,), dtype="f8")
     step_ds = group.create_dataset("step", (frames,), dtype="i8")
     time_ds = group.create_dataset("time", (frames,), dtype="f8")
-    drive, driver = propagate or (solver.energy_and_fields, "exact")
+    drive, driver = propagate
     group.attrs.update(seed=config.initial.seed, alpha=dyn.alpha, dt=dyn.dt,
                        integrator=dyn.integrator, propagated_by=driver, complete=False)
     step_fn = llg.integrator(dyn.integrator)

@@ -297,14 +297,13 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
     out = Path(cfg.directory)
     model.load_state_dict(best["state"])
     model = model.to(torch.float64).eval()
-    each = [predict(model, s) for s, _ in val_set]
-    true, predicted = np.concatenate([t for _, t in val_set]), np.concatenate(each)
+    truths, each = [t for _, t in val_set], [predict(model, s) for s, _ in val_set]
+    true, predicted = np.concatenate(truths), np.concatenate(each)
     result = metrics(true, predicted)
     report = {"stopped_by": stopped, "best_epoch": best["epoch"],
               "epochs_run": history["epoch"][-1] if history["epoch"] else 0,
               "validation_trajectories": val_names, "validation": result,
-              "validation_by_trajectory": by_trajectory(val_names, [t for _, t in val_set],
-                                                        each),
+              "validation_by_trajectory": by_trajectory(val_names, truths, each),
               "receptive_radius": model.receptive_radius, "data_sha256": data_hash}
     modelio.save_model(model, cfg.model_file, model=config.model.as_dict(),
                        lattice=[list(s) for s in shapes],
