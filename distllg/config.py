@@ -118,6 +118,10 @@ class TrainingConfig:
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0 = no limit
     gradient_clip: float = 1.0  # largest gradient norm of one step (loss in units of the
     #                             torque scale squared); 0 = no clipping
+    schedule: str = "plateau"  # learning rate: "plateau" (halved after 3 epochs without
+    #                            improvement) or "cosine" (decays to 1 % over `epochs`)
+    initial_model: str = ""  # start from this model file's weights (same architecture), or
+    #                          "" for random weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,11 +257,15 @@ def _check(config: Config) -> None:
         raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
     if config.training.kernel % 2 == 0:
         raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
+    if config.training.schedule not in SCHEDULES:
+        raise ConfigError(f"'training.schedule' = {config.training.schedule!r}; choose one of "
+                          f"{SCHEDULES}")
 
 
 # The keys of distllg.model.cnn.ARCHITECTURES (this module does not import torch; a test
 # keeps the two equal).
 TRAINING_KINDS = ("cnn", "equivariant", "symmetric")
+SCHEDULES = ("plateau", "cosine")
 SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
             "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,
             "data": DataConfig, "training": TrainingConfig}

@@ -1,5 +1,7 @@
 """Training data generation and training: layout, continuation, no leakage, resumable."""
 
+import dataclasses
+
 import h5py
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from distllg.electrons.exact import ExactSolver
 from distllg.model import data as datalib
 from distllg.model import io as modelio
 from distllg.model import train as trainlib
+from distllg.model.cnn import build
 
 
 def data_config(tmp_path, **data):
@@ -235,6 +238,40 @@ def test_training_learns_resumes_and_writes_a_loadable_model(architecture, tmp_p
     for name in ("loss_curve.png", "parity.png"):
         assert (tmp_path / "t" / name).stat().st_size > 5000
     assert (tmp_path / "t" / "report.json").is_file()
+
+
+def test_cosine_schedule_from_a_trained_model(tmp_path):
+    datagen.generate(data_config(tmp_path, trajectories=3))
+    training = {"data": [str(tmp_path / "d.h5")], "model_file": str(tmp_path / "m.npz"),
+                "directory": str(tmp_path / "t"), "layers": 2, "channels": 8,
+                "validation_trajectories": 1, "batch": 2, "learning_rate": 5e-3, "epochs": 2}
+    base = {"lattice": {"L": 6}, "model": {"kT": 0.02}}
+    trainlib.train(configlib.from_dict({**base, "training": training}), stream=None)
+    tuned = configlib.from_dict({**base, "training": {
+        **training, "model_file": str(tmp_path / "tuned.npz"), "directory": str(tmp_path / "u"),
+        "initial_model": str(tmp_path / "m.npz"), "schedule": "cosine", "epochs": 4}})
+    # the warm start is the trained model, output scale included
+    trained = modelio.load_model(tmp_path / "m.npz")
+    fresh = build(trained.metadata["architecture"]).to(torch.float64)
+    trainlib.start_from(fresh, tuned)
+    spins = torch.from_numpy(datalib.read(tmp_path / "d.h5")["trajectories"]["0007"]["spins"])
+    assert torch.equal(fresh(spins), trained(spins))
+    trainlib.train(tuned, stream=None)
+    rates = torch.load(tmp_path / "u" / "checkpoint.pt", weights_only=True)["history"][
+        "learning_rate"]
+    low = 5e-3 / 100  # half a cosine from 5e-3 down to 1 % of it at the last epoch
+    assert rates == pytest.approx([low + (5e-3 - low) * (1 + np.cos(np.pi * e / 4)) / 2
+                                   for e in (1, 2, 3, 4)])
+    with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*architecture"):
+        trainlib.start_from(build({"channels": 8, "layers": 3, "predicts": "torque"}), tuned)
+    other = dataclasses.replace(tuned, model=dataclasses.replace(tuned.model, kT=0.05))
+    with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*s-d param"):
+        trainlib.start_from(fresh, other)
+    missing = configlib.from_dict({**base, "training": {"initial_model": "nowhere.npz"}})
+    with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*nowhere.npz"):
+        trainlib.start_from(fresh, missing)
+    with pytest.raises(configlib.ConfigError, match="'training.schedule' = 'linear'"):
+        configlib.from_dict({**base, "training": {"schedule": "linear"}})
 
 
 def test_sigterm_leaves_a_readable_file_that_continues(tmp_path):

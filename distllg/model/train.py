@@ -11,9 +11,10 @@
   rotations are exact symmetries of the equivariant kinds, the point group of the symmetric
   kind: augmenting by them changes only round-off there.)
 * Adam with the gradient norm clipped at ``gradient_clip`` (one outlier batch once blew a
-  training up: train loss 36 at epoch 17) and the learning rate halved after 3 epochs
-  without improvement, early stopping after ``patience`` epochs without improvement; the
-  best model (lowest validation loss) is the result.
+  training up: train loss 36 at epoch 17), the learning rate halved after 3 epochs without
+  improvement or decayed along a cosine (``schedule``), early stopping after ``patience``
+  epochs without improvement; the best model (lowest validation loss) is the result.
+  ``initial_model`` starts from a trained model's weights instead of random ones.
 * Resumable: ``<directory>/checkpoint.pt`` is written atomically after every epoch (weights,
   optimiser, scheduler, history, RNG states, best weights); a rerun of the same config
   continues there. ``max_minutes`` stops cleanly for a later continuation.
@@ -185,9 +186,41 @@ def _loss(model, groups, scale: float) -> float:
 
 def _fingerprint(config: configlib.Config, data_hash: str) -> str:
     training = dict(config.as_dict()["training"])
-    for key in ("epochs", "patience", "max_minutes", "model_file", "directory"):
+    for key in ("patience", "max_minutes", "model_file", "directory"):
         training.pop(key)  # may change between legs of one training
+    if config.training.schedule == "plateau":
+        training.pop("epochs")  # (the cosine schedule spans them)
     return json.dumps({"training": training, "data": data_hash}, sort_keys=True)
+
+
+def make_scheduler(optimiser: torch.optim.Optimizer, cfg: configlib.TrainingConfig):
+    """``[training] schedule``: "plateau" halves the learning rate after 3 epochs without
+    improvement of the validation loss; "cosine" lowers it every epoch along half a cosine
+    from ``learning_rate`` to 1 % of it at epoch ``epochs``."""
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimiser, T_max=cfg.epochs, eta_min=cfg.learning_rate / 100)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=3)
+
+
+def start_from(model: torch.nn.Module, config: configlib.Config) -> None:
+    """Copy the weights (and output scale) of ``[training] initial_model`` into ``model``:
+    fine-tuning a trained model on new data or with a new schedule. Its architecture and
+    s-d parameters must be the config's."""
+    name = config.training.initial_model
+    try:
+        initial = modelio.load_model(name)
+    except modelio.ModelFileError as error:
+        raise configlib.ConfigError(f"'training.initial_model' = {name!r}: {error}") from None
+    if initial.metadata["architecture"] != model.architecture:
+        raise configlib.ConfigError(
+            f"'training.initial_model' = {name!r} has the architecture "
+            f"{initial.metadata['architecture']}, [training] asks for {model.architecture}")
+    if initial.metadata["model"] != config.model.as_dict():
+        raise configlib.ConfigError(
+            f"'training.initial_model' = {name!r} was trained for s-d parameters "
+            f"{initial.metadata['model']}, the config's [model] is {config.model.as_dict()}")
+    model.load_state_dict(initial.state_dict())
 
 
 def train(config: configlib.Config, stream=sys.stdout) -> dict:
@@ -210,8 +243,10 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
         architecture.update(tail=cfg.tail)
     model = build(architecture).to(TRAIN_DTYPE)
     model.output_scale.fill_(scale)
+    if cfg.initial_model:
+        start_from(model, config)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=3)
+    scheduler = make_scheduler(optimiser, cfg)
     rng = np.random.default_rng(cfg.seed)
     history = {"epoch": [], "train_loss": [], "validation_loss": [], "learning_rate": [],
                "gradient_norm": []}
@@ -265,7 +300,7 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
             losses.append(loss.item())
         model.eval()
         val_loss = _loss(model, val_set, scale)
-        scheduler.step(val_loss)
+        scheduler.step(val_loss) if cfg.schedule == "plateau" else scheduler.step()
         history["epoch"].append(epoch)
         history["train_loss"].append(float(np.mean(losses)))
         history["validation_loss"].append(val_loss)
