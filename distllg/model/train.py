@@ -300,7 +300,10 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
             losses.append(loss.item())
         model.eval()
         val_loss = _loss(model, val_set, scale)
-        scheduler.step(val_loss) if cfg.schedule == "plateau" else scheduler.step()
+        if cfg.schedule == "plateau":
+            scheduler.step(val_loss)
+        else:
+            scheduler.step()
         history["epoch"].append(epoch)
         history["train_loss"].append(float(np.mean(losses)))
         history["validation_loss"].append(val_loss)
