@@ -93,6 +93,10 @@ def test_datagen_propagated_by_a_cnn_labels_its_frames_exactly(tmp_path, model_f
                                  "data": {**settings["data"], "file": str(tmp_path / "e.h5")}})
     with pytest.raises(configlib.ConfigError, match="receptive field of 'data.propagate'"):
         datagen.generate(small)
+    missing = configlib.from_dict({**settings, "data": {
+        **settings["data"], "file": str(tmp_path / "e.h5"), "propagate": "nowhere.npz"}})
+    with pytest.raises(configlib.ConfigError, match="'data.propagate' = 'nowhere.npz': .*exist"):
+        datagen.generate(missing)
     assert (tmp_path / "d.h5").read_bytes() == before
 
 
@@ -253,7 +257,7 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
     # the warm start is the trained model, output scale included
     trained = modelio.load_model(tmp_path / "m.npz")
     fresh = build(trained.metadata["architecture"]).to(torch.float64)
-    trainlib.start_from(fresh, tuned)
+    trainlib.start_from(fresh, tuned, (6, 6))
     spins = torch.from_numpy(datalib.read(tmp_path / "d.h5")["trajectories"]["0007"]["spins"])
     assert torch.equal(fresh(spins), trained(spins))
     trainlib.train(tuned, stream=None)
@@ -263,13 +267,15 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
     assert rates == pytest.approx([low + (5e-3 - low) * (1 + np.cos(np.pi * e / 4)) / 2
                                    for e in (1, 2, 3, 4)])
     with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*architecture"):
-        trainlib.start_from(build({"channels": 8, "layers": 3, "predicts": "torque"}), tuned)
+        trainlib.start_from(build({"channels": 8, "layers": 3, "predicts": "torque"}), tuned,
+                           (6, 6))
     other = dataclasses.replace(tuned, model=dataclasses.replace(tuned.model, kT=0.05))
-    with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*s-d param"):
-        trainlib.start_from(fresh, other)
+    with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*other Hamiltonian "
+                                                   "parameters: kT = 0.05 in the config"):
+        trainlib.start_from(fresh, other, (6, 6))
     missing = configlib.from_dict({**base, "training": {"initial_model": "nowhere.npz"}})
     with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*nowhere.npz"):
-        trainlib.start_from(fresh, missing)
+        trainlib.start_from(fresh, missing, (6, 6))
     with pytest.raises(configlib.ConfigError, match="'training.schedule' = 'linear'"):
         configlib.from_dict({**base, "training": {"schedule": "linear"}})
 

@@ -203,23 +203,25 @@ def make_scheduler(optimiser: torch.optim.Optimizer, cfg: configlib.TrainingConf
     return torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=3)
 
 
-def start_from(model: torch.nn.Module, config: configlib.Config) -> None:
+def start_from(model: torch.nn.Module, config: configlib.Config,
+               shape: tuple[int, int]) -> None:
     """Copy the weights (and output scale) of ``[training] initial_model`` into ``model``:
-    fine-tuning a trained model on new data or with a new schedule. Its architecture and
-    s-d parameters must be the config's."""
-    name = config.training.initial_model
+    fine-tuning a trained model on new data or with a new schedule. Its architecture must be
+    the config's, and it must fit the config's s-d parameters and the data's lattice
+    ``shape`` (:func:`distllg.model.io.check_compatible`)."""
+    source = f"'training.initial_model' = {config.training.initial_model!r}"
     try:
-        initial = modelio.load_model(name)
+        initial = modelio.load_model(config.training.initial_model)
     except modelio.ModelFileError as error:
-        raise configlib.ConfigError(f"'training.initial_model' = {name!r}: {error}") from None
+        raise configlib.ConfigError(f"{source}: {error}") from None
     if initial.metadata["architecture"] != model.architecture:
         raise configlib.ConfigError(
-            f"'training.initial_model' = {name!r} has the architecture "
-            f"{initial.metadata['architecture']}, [training] asks for {model.architecture}")
-    if initial.metadata["model"] != config.model.as_dict():
-        raise configlib.ConfigError(
-            f"'training.initial_model' = {name!r} was trained for s-d parameters "
-            f"{initial.metadata['model']}, the config's [model] is {config.model.as_dict()}")
+            f"{source} has the architecture {initial.metadata['architecture']}, [training] "
+            f"asks for {model.architecture}")
+    try:
+        modelio.check_compatible(initial.metadata, config.model.as_dict(), shape, source)
+    except modelio.ModelFileError as error:
+        raise configlib.ConfigError(str(error)) from None
     model.load_state_dict(initial.state_dict())
 
 
@@ -244,7 +246,7 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     model = build(architecture).to(TRAIN_DTYPE)
     model.output_scale.fill_(scale)
     if cfg.initial_model:
-        start_from(model, config)
+        start_from(model, config, min(shapes, key=min))
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     scheduler = make_scheduler(optimiser, cfg)
     rng = np.random.default_rng(cfg.seed)
