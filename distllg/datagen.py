@@ -139,6 +139,9 @@ def propagator(config: configlib.Config, solver):
     source = f"'data.propagate' = {config.data.propagate!r}"
     try:
         model = modelio.load_model(config.data.propagate)
+    except modelio.ModelFileError as error:
+        raise configlib.ConfigError(f"{source}: {error}") from None
+    try:
         modelio.check_compatible(model.metadata, config.model.as_dict(), config.lattice.shape,
                                  source)
     except modelio.ModelFileError as error:
