@@ -107,6 +107,8 @@ class TrainingConfig:
     channels: int = 32
     layers: int = 5
     kernel: int = 3
+    end_kernel: int = 0  # equivariant/symmetric: kernel of the first and last convolutions
+    #                      (1 = pointwise); 0 = kernel
     activation: str = "gelu"
     epochs: int = 40
     batch: int = 16
@@ -255,8 +257,13 @@ def _check(config: Config) -> None:
                           f"(0 = none)")
     if config.training.gradient_clip < 0:
         raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
-    if config.training.kernel % 2 == 0:
-        raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
+    for key in ("kernel", "end_kernel"):
+        size = getattr(config.training, key)
+        if size % 2 == 0 and (key == "kernel" or size):
+            raise ConfigError(f"'training.{key}' must be odd, got {size}")
+    if config.training.end_kernel < 0:
+        raise ConfigError(f"'training.end_kernel' must be >= 1 (or 0 = 'training.kernel'), "
+                          f"got {config.training.end_kernel}")
     if config.training.schedule not in SCHEDULES:
         raise ConfigError(f"'training.schedule' = {config.training.schedule!r}; choose one of "
                           f"{SCHEDULES}")

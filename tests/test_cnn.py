@@ -38,7 +38,9 @@ def test_receptive_radius_is_derived_and_exact(layers, kernel, radius):
     ("equivariant", {"layers": 2, "kernel": 3, "channels": 6, "window": 2, "dots": 3}),
     ("symmetric", {"layers": 2, "kernel": 3, "channels": 12, "window": 3, "dots": 2}),
     ("symmetric", {"layers": 2, "kernel": 3, "channels": 12, "window": 2, "dots": 1,
-                   "tail": 4})])
+                   "tail": 4}),
+    ("symmetric", {"layers": 4, "kernel": 3, "end_kernel": 1, "channels": 12, "window": 2,
+                   "dots": 2, "tail": 3})])
 @pytest.mark.parametrize("shape, tile", [((12, 12), (slice(0, 12), slice(0, 12))),
                                          ((14, 17), (slice(3, 9), slice(10, 17))),
                                          ((13, 9), (slice(12, 13), slice(0, 5)))])
@@ -93,6 +95,20 @@ def assert_reach(model, radius, rng):
     sensitivity = grad.abs().sum(dim=(0, 1))
     reach = torch.nonzero(sensitivity > 1e-12 * sensitivity.max())
     assert (reach - L // 2).abs().max().item() == radius
+
+
+@pytest.mark.parametrize("kind", ["equivariant", "symmetric"])
+@pytest.mark.parametrize("layers, end_kernel, radius", [(1, 1, 2), (2, 1, 2), (4, 1, 4),
+                                                        (3, 5, 7)])
+def test_receptive_radius_with_other_end_kernels_is_exact(kind, layers, end_kernel, radius,
+                                                          rng):
+    """The first and last convolutions of size end_kernel: ``reach = dots + (end_kernel - 1)
+    + (layers - 2) (kernel - 1) / 2`` (dots = 2, kernel 3; one layer counts once)."""
+    model = random_model(kind=kind, layers=layers, window=1, dots=2, channels=12,
+                         end_kernel=end_kernel)
+    assert [conv.weight.shape[-1] for conv in model.convs] == (
+        [end_kernel] if layers == 1 else [end_kernel] + [3] * (layers - 2) + [end_kernel])
+    assert_reach(model, radius, rng)
 
 
 @pytest.mark.parametrize("layers, window, dots, tail, radius",

@@ -48,6 +48,8 @@ def small_config(tmp_path, steps=30, **dynamics):
         ({"training": {"kind": "symmetric", "channels": 12, "window": 4, "tail": 3}},
          "'training.tail' = 3"),
         ({"training": {"kind": "equivariant", "tail": 6}}, "'training.tail' = 6"),
+        ({"training": {"end_kernel": 2}}, "'training.end_kernel' must be odd"),
+        ({"training": {"end_kernel": -1}}, "'training.end_kernel' must be >= 1"),
     ],
 )
 def test_bad_config_names_the_key(change, message):

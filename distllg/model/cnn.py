@@ -32,8 +32,8 @@ ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
 
 class ConvStack(nn.Module):
-    """``layers`` unpadded ``kernel x kernel`` convolutions, ``inputs -> channels -> ... ->
-    outputs``, with ``activation`` between them; the shared core of the models below.
+    """Unpadded convolutions ``inputs -> channels -> ... -> outputs``, one per entry of
+    ``kernels``, with ``activation`` between them; the shared core of the models below.
 
     Each model computes in the tiled mode (:meth:`forward_tile`: tile plus a halo of width r
     in, tile out, no padding); the periodic mode pads the whole lattice circularly by r and
@@ -42,31 +42,33 @@ class ConvStack(nn.Module):
     sets the scale from the data.
     """
 
-    def __init__(self, inputs: int, outputs: int, channels: int, layers: int, kernel: int,
+    def __init__(self, inputs: int, outputs: int, channels: int, kernels: list[int],
                  activation: str, actions: tuple[ChannelAction, ChannelAction] | None = None):
-        """``actions``: how the point group moves the input and the output channels; then
+        """``kernels``: the odd kernel size of each convolution, first to last.
+        ``actions``: how the point group moves the input and the output channels; then
         every convolution commutes with it (:class:`TiedConv2d`, hexagonal kernels) and the
         hidden channels are ``channels / 12`` copies of its regular representation."""
         super().__init__()
-        if kernel < 1 or kernel % 2 == 0:
-            raise ValueError(f"kernel must be a positive odd integer, got {kernel}")
-        if layers < 1 or channels < 1:
-            raise ValueError(f"layers and channels must be >= 1, got {layers}, {channels}")
+        if any(k < 1 or k % 2 == 0 for k in kernels):
+            raise ValueError(f"kernel sizes must be positive odd integers, got {kernels}")
+        if len(kernels) < 1 or channels < 1:
+            raise ValueError(f"layers and channels must be >= 1, got {len(kernels)}, {channels}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation {activation!r} unknown; choose from "
                              f"{sorted(ACTIVATIONS)}")
+        layers = len(kernels)
         widths = [inputs] + [channels] * (layers - 1) + [outputs]
         if actions is None:
             self.convs = nn.ModuleList(
-                nn.Conv2d(widths[i], widths[i + 1], kernel, padding=0) for i in range(layers))
+                nn.Conv2d(widths[i], widths[i + 1], k, padding=0) for i, k in enumerate(kernels))
         else:
             if channels % ORDER:
                 raise ValueError(f"channels must be a multiple of {ORDER} (the point group's "
                                  f"regular representation), got {channels}")
             chain = ([actions[0]] + [ChannelAction.regular(channels // ORDER)] * (layers - 1)
                      + [actions[1]])
-            self.convs = nn.ModuleList(TiedConv2d(chain[i], chain[i + 1], kernel)
-                                       for i in range(layers))
+            self.convs = nn.ModuleList(TiedConv2d(chain[i], chain[i + 1], k)
+                                       for i, k in enumerate(kernels))
         self.activation = ACTIVATIONS[activation]()
         self.register_buffer("output_scale", torch.ones((), dtype=torch.float64))
 
@@ -109,7 +111,7 @@ class SpinCNN(ConvStack):
 
     def __init__(self, channels: int = 32, layers: int = 6, kernel: int = 3,
                  activation: str = "gelu", predicts: str = "field"):
-        super().__init__(3, 3, channels, layers, kernel, activation)
+        super().__init__(3, 3, channels, [kernel] * layers, activation)
         if predicts not in ("field", "torque"):
             raise ValueError(f"predicts must be 'field' or 'torque', got {predicts!r}")
         self.architecture = {"channels": channels, "layers": layers, "kernel": kernel,
@@ -153,6 +155,14 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(dim=-3)
 
 
+def layer_kernels(layers: int, kernel: int, end_kernel: int | None) -> list[int]:
+    """Kernel size of each of ``layers`` convolutions: ``end_kernel`` for the first and the
+    last (``None``: ``kernel``), ``kernel`` between. ``end_kernel = 1`` makes the two ends
+    pointwise: they mix channels only, where the channel counts are largest."""
+    end = kernel if end_kernel is None else end_kernel
+    return [end] if layers == 1 else [end] + [kernel] * (layers - 2) + [end]
+
+
 class EquivariantSpinCNN(ConvStack):
     """Torque model that is exactly equivariant under global spin rotations (SO(3)).
 
@@ -160,27 +170,30 @@ class EquivariantSpinCNN(ConvStack):
        hexagon of ``u = dots`` lattice steps (the 6 nearest neighbours for u = 1, 18 sites for
        u = 2) and the scalar chirality ``S_a . (S_b x S_c)`` of its up and down triangles
        (``3 u (u + 1) + 2`` channels, reach u).
-    2. A CNN of ``layers`` ``kernel x kernel`` convolutions on the features gives, per site,
+    2. A CNN of ``layers`` ``kernel x kernel`` convolutions (the first and the last
+       ``end_kernel x end_kernel``, default ``kernel``) on the features gives, per site,
        2 invariant coefficients for every offset ``d`` of a ``(2w + 1)^2`` window (w =
        ``window``): ``c_d(i)`` and ``e_d(i)``.
     3. The torque ``T_i = sum_d c_d(i) S_i x S_{i+d} + e_d(i) S_i x (S_i x S_{i+d})``.
 
     Invariant coefficients times vectors that rotate with the spins make ``T`` rotate with
     them exactly, and ``T_i`` is perpendicular to ``S_i`` by construction. Receptive radius
-    ``r = max(dots + layers (kernel - 1) / 2, window)``. Periodic and tiled modes share
+    ``r = max(dots + sum over layers of (k - 1) / 2, window)``. Periodic and tiled modes share
     :meth:`forward_tile`: periodic = circular padding by ``r``, then the tiled computation.
     """
 
     KIND = "equivariant"
 
     def __init__(self, channels: int = 32, layers: int = 4, kernel: int = 3, window: int = 3,
-                 activation: str = "gelu", predicts: str = "torque", dots: int = 1):
+                 activation: str = "gelu", predicts: str = "torque", dots: int = 1,
+                 end_kernel: int | None = None):
         self._check_torque_arguments(window, dots, predicts)
         offsets, dot_offsets = _window(window), _hexagon(dots)
-        super().__init__(len(dot_offsets) + 2, 2 * len(offsets), channels, layers, kernel,
-                         activation)
-        self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
-                     window=window, dots=dots, activation=activation, predicts=predicts)
+        kernels = layer_kernels(layers, kernel, end_kernel)
+        super().__init__(len(dot_offsets) + 2, 2 * len(offsets), channels, kernels, activation)
+        self._record(offsets, dot_offsets, kernels, channels=channels, layers=layers,
+                     kernel=kernel, end_kernel=kernels[0], window=window, dots=dots,
+                     activation=activation, predicts=predicts)
 
     @classmethod
     def _check_torque_arguments(cls, window: int, dots: int, predicts: str) -> None:
@@ -189,20 +202,20 @@ class EquivariantSpinCNN(ConvStack):
         if predicts != "torque":
             raise ValueError(f"{cls.__name__} predicts torques only")
 
-    def _record(self, offsets, dot_offsets, **architecture) -> None:
-        """Keep the offsets and the ``architecture`` dict (with ``kind``) of the model."""
-        self.offsets, self.dot_offsets = offsets, dot_offsets
+    def _record(self, offsets, dot_offsets, kernels, **architecture) -> None:
+        """Keep the offsets, the layers' kernel sizes and the ``architecture`` dict (with
+        ``kind``) of the model."""
+        self.offsets, self.dot_offsets, self.kernels = offsets, dot_offsets, kernels
         self.architecture = {"kind": self.KIND, **architecture}
 
     @property
     def reach(self) -> int:
-        """How far the invariant coefficients see: ``dots + n (k - 1) / 2``."""
-        a = self.architecture
-        return a["dots"] + a["layers"] * (a["kernel"] - 1) // 2
+        """How far the invariant coefficients see: ``dots + sum_layers (k - 1) / 2``."""
+        return self.architecture["dots"] + sum((k - 1) // 2 for k in self.kernels)
 
     @property
     def receptive_radius(self) -> int:
-        """``max(dots + n (k - 1) / 2, window)`` sites along each grid axis."""
+        """``max(reach, window)`` sites along each grid axis."""
         return max(self.reach, self.architecture["window"])
 
     def sums(self, padded: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,14 +275,14 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
     same two terms with learned texture-independent ``c_d, e_d`` (one pair per orbit of ``d``
     under the group), the long-range RKKY-like part of the exact field, at the cost of one
     FFT correlation per block instead of two more CNN output channels per offset. The
-    receptive radius is ``max(dots + layers (kernel - 1) / 2, window, tail)``.
+    receptive radius is ``max(reach, window, tail)``.
     """
 
     KIND = "symmetric"
 
     def __init__(self, channels: int = 48, layers: int = 4, kernel: int = 3, window: int = 3,
                  activation: str = "gelu", predicts: str = "torque", dots: int = 1,
-                 tail: int = 0):
+                 tail: int = 0, end_kernel: int | None = None):
         self._check_torque_arguments(window, dots, predicts)
         if tail and tail <= window:
             raise ValueError(f"tail must be 0 (none) or > window = {window}, got {tail}")
@@ -280,12 +293,13 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
                      for a, b in zip(NEAREST, NEAREST[1:] + NEAREST[:1], strict=True)]
         features = ChannelAction.stack(ChannelAction.offsets(dot_offsets),
                                        ChannelAction.offsets(triangles, pseudo=True))
-        ConvStack.__init__(self, features.size, 2 * len(offsets), channels, layers, kernel,
+        kernels = layer_kernels(layers, kernel, end_kernel)
+        ConvStack.__init__(self, features.size, 2 * len(offsets), channels, kernels,
                            activation, (features, ChannelAction.stack(coefficients,
                                                                       coefficients)))
-        self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
-                     window=window, dots=dots, activation=activation, predicts=predicts,
-                     tail=tail)
+        self._record(offsets, dot_offsets, kernels, channels=channels, layers=layers,
+                     kernel=kernel, end_kernel=kernels[0], window=window, dots=dots,
+                     activation=activation, predicts=predicts, tail=tail)
         self.tail_offsets = [d for d in hexagon(tail) if hex_distance(*d) > window]
         self.register_parameter("tail_couplings", None)  # none in the files of tail = 0
         if tail:
