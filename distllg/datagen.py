@@ -146,7 +146,7 @@ def propagator(config: configlib.Config, solver):
                                  source)
     except modelio.ModelFileError as error:
         raise configlib.ConfigError(str(error)) from None
-    return (PeriodicCNNFields(model).energy_and_fields,
+    return (PeriodicCNNFields(model, h=config.model.h).energy_and_fields,
             f"cnn {model.metadata['weights_sha256']}")
 
 

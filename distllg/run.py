@@ -291,7 +291,8 @@ def field_provider(config: configlib.Config, domain: Domain):
     import torch
 
     dtype = getattr(torch, config.engine.precision)
-    return TiledCNNFields(model, halo, device=device, dtype=dtype).energy_and_fields
+    return TiledCNNFields(model, halo, device=device, dtype=dtype,
+                          h=config.model.h).energy_and_fields
 
 
 # ---------------------------------------------------------------------------------------

@@ -29,6 +29,17 @@ def test_torque_model_drives_llg_like_its_perpendicular_field(predicts, rng):
     assert np.isfinite(fields).all()
 
 
+@pytest.mark.parametrize("predicts", ["field", "torque"])
+def test_provider_adds_the_zeeman_field_of_the_run(predicts, rng):
+    """The model gives the electronic field; the provider adds h z exactly (the run's h)."""
+    s = spinlib.random(8, 8, rng)
+    model = random_model(predicts)
+    _, electronic = PeriodicCNNFields(model).energy_and_fields(s)
+    _, in_field = PeriodicCNNFields(model, h=0.07).energy_and_fields(s)
+    np.testing.assert_allclose(in_field - electronic, np.array([0, 0, 0.07])[:, None, None]
+                               * np.ones_like(s), atol=1e-15)
+
+
 @pytest.mark.mpi
 @pytest.mark.parametrize("shape, dims", [((16, 16), None), ((13, 17), None), ((15, 12), (0, 1))])
 def test_distributed_cnn_llg_equals_serial(shape, dims):

@@ -56,24 +56,37 @@ def test_exact_torques_are_even_under_a_global_spin_flip_at_zero_field(rng):
     assert np.abs(flipped_in_field + in_field).max() > 1e-2  # a field breaks it
 
 
+def test_electronic_field_does_not_depend_on_the_zeeman_field(rng):
+    """The field minus h z is the same at every h (the electrons do not feel h): what lets
+    one model, trained at one h, serve runs at any h."""
+    s = spinlib.random(6, 6, rng)
+    _, at_zero = ExactSolver(SDModel(kT=0.02)).energy_and_fields(s)
+    _, in_field = ExactSolver(SDModel(kT=0.02, h=0.3)).energy_and_fields(s)
+    assert np.abs(in_field - at_zero).max() > 0.29
+    np.testing.assert_allclose(in_field - np.array([0, 0, 0.3])[:, None, None], at_zero,
+                               atol=1e-12)
+    np.testing.assert_allclose(datalib.electronic_torques(s, in_field, 0.3),
+                               datalib.torques(s, at_zero), atol=1e-12)
+
+
 @pytest.mark.parametrize("h", [0.0, 0.1])
 def test_augmented_pairs_are_exact_pairs(h, rng):
-    """Every (spins, torques) pair the training augmenter makes is a state and its exact
-    torques, flips included (h = 0), and the flip is used."""
+    """Every (spins, electronic torques) pair the training augmenter makes is a state and
+    its exact electronic torques, at h = 0 and in a field, flips included, and the flip is
+    used."""
     from distllg.model.train import Augmenter
 
     solver = ExactSolver(SDModel(h=h, kT=0.02))
     s = spinlib.random(6, 6, rng)
-    torque = datalib.torques(s, solver.energy_and_fields(s)[1])
-    augment = Augmenter((6, 6), about_z_only=h != 0, rng=np.random.default_rng(5))
+    torque = datalib.electronic_torques(s, solver.energy_and_fields(s)[1], h)
+    augment = Augmenter((6, 6), rng=np.random.default_rng(5))
     signs = set()
     for _ in range(6):
         spins, targets = augment(s[None], torque[None])
-        np.testing.assert_allclose(
-            targets[0], datalib.torques(spins[0], solver.energy_and_fields(spins[0])[1]),
-            atol=1e-10)
+        exact = datalib.electronic_torques(spins[0], solver.energy_and_fields(spins[0])[1], h)
+        np.testing.assert_allclose(targets[0], exact, atol=1e-10)
         signs.add(orientation(s, spins[0]))
-    assert signs == ({1.0, -1.0} if h == 0 else {1.0})
+    assert signs == {1.0, -1.0}
 
 
 def orientation(s, moved):

@@ -81,6 +81,7 @@ def test_compatibility_names_parameters_and_lattice(tmp_path):
     _, path = saved(tmp_path)
     meta = modelio.read_metadata(path)
     modelio.check_compatible(meta, SDModel().as_dict(), (12, 12))
+    modelio.check_compatible(meta, SDModel(h=0.05).as_dict(), (12, 12))  # runs add h z
     with pytest.raises(modelio.ModelFileError, match="mu = -3.0 in the config but -3.5"):
         modelio.check_compatible(meta, SDModel(mu=-3.0).as_dict(), (12, 12))
     with pytest.raises(modelio.ModelFileError, match="smaller than the receptive field"):

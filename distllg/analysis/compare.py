@@ -70,8 +70,8 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
         print("exact trajectory:", file=stream)
         exact, exact_spins = trajectory(config, solver.energy_and_fields, solver, stream)
     print("CNN trajectory:", file=stream)
-    cnn, cnn_spins = trajectory(config, PeriodicCNNFields(model).energy_and_fields, solver,
-                                stream)
+    cnn_fields = PeriodicCNNFields(model, h=config.model.h).energy_and_fields
+    cnn, cnn_spins = trajectory(config, cnn_fields, solver, stream)
     out.mkdir(parents=True, exist_ok=True)
     Ly, Lx = config.lattice.shape
     title = f"L = {Ly}x{Lx}, seed {config.initial.seed}, alpha = {config.dynamics.alpha}"

@@ -11,7 +11,10 @@ parameters::
                                    propagated_by ("exact", or "cnn <weights sha256>" when
                                    a CNN drove the spins and ED labelled the frames)
 
-Fields are ``H_i = -dE/dS_i`` including the Zeeman part; torques are ``S x H``.
+Fields are ``H_i = -dE/dS_i`` including the Zeeman part; torques are ``S x H``. Models
+learn the electronic torques ``S x (H - h z)`` (:func:`electronic_torques`): the Zeeman
+field acts on the local spins only, so the electronic field ``-J <c+ sigma c>`` is a function
+of the spins alone, the same at every ``h``, and the runs add ``h z`` exactly.
 
 Symmetries used for augmentation (they hold for the s-d model without spin-orbit coupling,
 so spatial operations move sites and leave spin components alone):
@@ -21,9 +24,10 @@ so spatial operations move sites and leave spin components alone):
   ``(x, y) -> (y, x)``; on a non-square grid only the inversion ``(x, y) -> (-x, -y)`` maps
   the torus onto itself;
 * global spin rotations ``S -> R S``, ``H -> R H`` (all of SO(3) when ``h = 0``; rotations
-  about z otherwise);
+  about z otherwise); the electronic field follows all of SO(3) at every ``h``;
 * at ``h = 0`` the global spin flip ``S -> -S`` (time reversal: the energy is even in the
-  spins), under which ``H -> -H`` and the torque ``S x H`` is unchanged. Spin-rotation
+  spins), under which ``H -> -H`` and the torque ``S x H`` is unchanged; the electronic
+  field and torque behave so at every ``h``. Spin-rotation
   equivariant networks do not have it built in: their torque coefficients see the
   chiralities, which are odd.
 """
@@ -79,6 +83,14 @@ def torques(spins: np.ndarray, fields: np.ndarray) -> np.ndarray:
     s = np.moveaxis(spins, -3, 0)
     h = np.moveaxis(fields, -3, 0)
     return np.moveaxis(cross(s, h), 0, -3)
+
+
+def electronic_torques(spins: np.ndarray, fields: np.ndarray, h: float) -> np.ndarray:
+    """``S x (H - h z)``: the torques of the electrons alone, ``(..., 3, Ly, Lx)`` arrays of
+    spins and exact fields at Zeeman field ``h`` (t1)."""
+    zeeman = np.zeros(3)
+    zeeman[2] = h
+    return torques(spins, fields - zeeman[:, None, None])
 
 
 def read(path) -> dict:

@@ -134,11 +134,15 @@ def check_compatible(metadata: dict, model_parameters: dict, shape: tuple[int, i
     """Raise :class:`ModelFileError` if a model does not fit a run.
 
     ``model_parameters``: the run's s-d parameters (``SDModel.as_dict()``); they must equal
-    those the model was trained for. ``shape``: the run's ``(Ly, Lx)``, which must hold the
-    model's receptive field without wrapping onto itself (``>= 2 r + 1`` sites per axis).
+    those the model was trained for, except the Zeeman field ``h``: it acts on the local
+    spins only, models predict the electronic field, which does not depend on it, and the
+    run adds ``h z`` (:mod:`distllg.model.provider`). ``shape``: the run's ``(Ly, Lx)``,
+    which must hold the model's receptive field without wrapping onto itself (``>= 2 r + 1``
+    sites per axis).
     """
     trained = metadata.get("model", {})
-    differ = {k: (v, trained.get(k)) for k, v in model_parameters.items()
+    electronic = {k: v for k, v in model_parameters.items() if k != "h"}
+    differ = {k: (v, trained.get(k)) for k, v in electronic.items()
               if trained.get(k) is None or not np.isclose(v, trained[k], rtol=0, atol=1e-12)}
     if differ:
         text = ", ".join(f"{k} = {run} in the config but {t} in the model"

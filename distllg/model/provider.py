@@ -4,6 +4,10 @@ The CNN gives no energy: ``E`` is NaN. A model that predicts torques ``T = S x H
 into the field component perpendicular to S, ``H_perp = T x S``, which is all that LLG uses
 (``S x H`` and ``S x (S x H)`` depend on ``H_perp`` only).
 
+Models predict the electronic part only (``-J <c+ sigma c>``, :mod:`distllg.model.data`);
+the providers add the Zeeman field ``h z`` of the run exactly. The electrons do not feel
+``h`` (it acts on the local spins), so one model serves every field.
+
 * :class:`PeriodicCNNFields` runs the periodic mode on the whole lattice (one process).
 * :class:`TiledCNNFields` runs the tiled mode on this rank's tile: it copies the tile into a
   preallocated padded array, lets a halo exchanger fill the halo of width ``r`` (the model's
@@ -46,8 +50,10 @@ def evaluate_blocked(model, padded: torch.Tensor, block: int | None) -> torch.Te
 
 
 class _CNNFields:
-    def __init__(self, model, device="cpu", dtype=torch.float64):
+    def __init__(self, model, device="cpu", dtype=torch.float64, h: float = 0.0):
+        """``h``: the Zeeman field (t1, along +z) added to the model's electronic field."""
         self.model = model.to(device=device, dtype=dtype).eval()
+        self.h = h
         self.device = torch.device(device)
         self.dtype = dtype
         self.predicts = model.architecture["predicts"]
@@ -55,7 +61,9 @@ class _CNNFields:
 
     def _to_fields(self, spins: np.ndarray, output: torch.Tensor) -> np.ndarray:
         out = output[0].detach().to("cpu", torch.float64).numpy()
-        return cross(out, spins) if self.predicts == "torque" else out
+        fields = cross(out, spins) if self.predicts == "torque" else out
+        fields[2] += self.h
+        return fields
 
 
 class PeriodicCNNFields(_CNNFields):
@@ -80,8 +88,8 @@ class TiledCNNFields(_CNNFields):
     (:class:`distllg.parallel.halo.HaloExchange`), with width = the receptive radius.
     """
 
-    def __init__(self, model, halo, device="cpu", dtype=torch.float64):
-        super().__init__(model, device, dtype)
+    def __init__(self, model, halo, device="cpu", dtype=torch.float64, h: float = 0.0):
+        super().__init__(model, device, dtype, h)
         if halo.width != model.receptive_radius:
             raise ValueError(f"halo width {halo.width} differs from the model's receptive "
                              f"radius {model.receptive_radius}")

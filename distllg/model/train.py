@@ -3,8 +3,9 @@
 * Split by trajectory: ``[training] validation_trajectories`` whole trajectories (chosen by
   ``seed``), or the ones named in ``validation``, are held out, so no frame of a validation
   trajectory, nor its neighbours in time, is seen in training.
-* Target: the exact torques ``T = S x H`` in units of ``output_scale`` (their standard
-  deviation over the training frames), mean-squared error.
+* Target: the exact electronic torques ``T = S x (H - h z)`` (the run adds the Zeeman
+  part, :mod:`distllg.model.data`) in units of ``output_scale`` (their root mean square
+  over the training frames), mean-squared error.
 * Augmentation by the symmetries the CNN does not have by construction but the s-d model
   has: the 12 point-group operations of the triangular lattice and global spin rotations
   (see :mod:`distllg.model.data`); translations are built into the convolutions. (Spin
@@ -88,27 +89,28 @@ def split_by_config(config: configlib.Config, names: list[str]) -> tuple[list[st
     return split(names, cfg.validation_trajectories, cfg.seed, cfg.validation)
 
 
-def frames(trajectories: dict, names: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(spins, torques)`` pairs, each ``(n, 3, Ly, Lx)``, one per trajectory."""
-    return [(t["spins"], datalib.torques(t["spins"], t["fields"]))
+def frames(trajectories: dict, names: list[str],
+           h: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(spins, electronic torques)`` pairs, each ``(n, 3, Ly, Lx)``, one per trajectory of
+    data made at Zeeman field ``h``."""
+    return [(t["spins"], datalib.electronic_torques(t["spins"], t["fields"], h))
             for t in (trajectories[n] for n in names)]
 
 
 class Augmenter:
-    """Random lattice point-group operation and global spin rotation of a batch, and at
-    ``h = 0`` (``about_z_only`` false) a global spin flip in half the batches (the torque
-    stays: :mod:`distllg.model.data`)."""
+    """Random lattice point-group operation and global spin rotation of a batch of spins and
+    electronic torques, and a global spin flip in half the batches (the torque stays:
+    :mod:`distllg.model.data`); all exact symmetries of the electronic torque at any ``h``."""
 
-    def __init__(self, shape: tuple[int, int], about_z_only: bool, rng: np.random.Generator):
+    def __init__(self, shape: tuple[int, int], rng: np.random.Generator):
         self.permutations = [datalib.site_permutation(m, shape)
                              for m in datalib.point_group(shape)]
-        self.about_z_only = about_z_only
         self.rng = rng
 
     def __call__(self, spins: np.ndarray, targets: np.ndarray):
         iy, ix = self.permutations[self.rng.integers(len(self.permutations))]
-        rotation = datalib.random_rotation(self.rng, self.about_z_only)
-        flip = -1.0 if not self.about_z_only and self.rng.random() < 0.5 else 1.0
+        rotation = datalib.random_rotation(self.rng)
+        flip = -1.0 if self.rng.random() < 0.5 else 1.0
         return (flip * datalib.rotate_spins(rotation, spins[..., iy, ix]),
                 datalib.rotate_spins(rotation, targets[..., iy, ix]))
 
@@ -214,10 +216,10 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
         initial = modelio.load_model(config.training.initial_model)
     except modelio.ModelFileError as error:
         raise configlib.ConfigError(f"{source}: {error}") from None
-    if initial.metadata["architecture"] != model.architecture:
+    if initial.architecture != model.architecture:
         raise configlib.ConfigError(
-            f"{source} has the architecture {initial.metadata['architecture']}, [training] "
-            f"asks for {model.architecture}")
+            f"{source} has the architecture {initial.architecture}, [training] asks for "
+            f"{model.architecture}")
     try:
         modelio.check_compatible(initial.metadata, config.model.as_dict(), shape, source)
     except modelio.ModelFileError as error:
@@ -233,14 +235,16 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     trajectories, datasets = load_datasets(config)
     data_hash = datalib.content_sha256(datasets)
     train_names, val_names = split_by_config(config, list(trajectories))
-    train_set, val_set = frames(trajectories, train_names), frames(trajectories, val_names)
+    train_set = frames(trajectories, train_names, config.model.h)
+    val_set = frames(trajectories, val_names, config.model.h)
     scale = float(np.sqrt(np.mean(np.concatenate([t.ravel() for _, t in train_set]) ** 2)))
     shapes = sorted({s.shape[-2:] for s, _ in train_set})
     torch.manual_seed(cfg.seed)
     architecture = {"kind": cfg.kind, "channels": cfg.channels, "layers": cfg.layers,
                     "kernel": cfg.kernel, "activation": cfg.activation, "predicts": "torque"}
     if cfg.kind in ("equivariant", "symmetric"):
-        architecture.update(window=cfg.window, dots=cfg.dots)
+        architecture.update(window=cfg.window, dots=cfg.dots,
+                            end_kernel=cfg.end_kernel or cfg.kernel)
     if cfg.kind == "symmetric":
         architecture.update(tail=cfg.tail)
     model = build(architecture).to(TRAIN_DTYPE)
@@ -269,8 +273,7 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
         torch.set_rng_state(state["torch_rng"])
         print(f"continuing training from {checkpoint} after epoch {history['epoch'][-1]}",
               file=stream, flush=True)
-    augment = Augmenter(shapes[0], about_z_only=config.model.h != 0, rng=rng) \
-        if len(shapes) == 1 else None
+    augment = Augmenter(shapes[0], rng=rng) if len(shapes) == 1 else None
     print(f"distllg train: {len(train_names)} training / {len(val_names)} validation "
           f"trajectories ({sum(len(s) for s, _ in train_set)} / "
           f"{sum(len(s) for s, _ in val_set)} frames, lattices {shapes}), model r = "
