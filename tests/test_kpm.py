@@ -151,6 +151,35 @@ def test_validate_cli_against_kpm(tmp_path):
     assert relative[1] == pytest.approx(relative[2], rel=1e-9)
 
 
+def test_validate_in_a_field_compares_electronic_torques(tmp_path):
+    """``--h``: states of a relaxation in the field, ED at that field; the metrics are those
+    of the electronic torques, which equal ED's at h = 0 on the same states (the electrons
+    do not feel h)."""
+    import json
+
+    from distllg import validate
+    from distllg.model import data as datalib
+    from distllg.model import io as modelio
+    from distllg.model.provider import PeriodicCNNFields
+    from distllg.model.train import metrics
+
+    out = tmp_path / "h"
+    args = ["default", "--engine", "exact", "--L", "24", "--states", "2", "--steps", "6",
+            "--h", "0.05", "--out", str(out)]
+    assert validate.main(args) == 0
+    result = json.loads((out / "validate.json").read_text())
+    model = modelio.load_model("default")
+    snapshots = validate.states(model, 24, 2, 6, 0, h=0.05)
+    assert abs(snapshots[-1][2].mean() - validate.states(model, 24, 2, 6, 0)[-1][2].mean()) > 1e-3
+    solver = ExactSolver(SDModel(**model.metadata["model"]))  # h = 0
+    cnn = PeriodicCNNFields(model).energy_and_fields
+    true = np.stack([datalib.torques(s, solver.energy_and_fields(s)[1]) for s in snapshots])
+    predicted = np.stack([datalib.torques(s, cnn(s)[1]) for s in snapshots])
+    expected = metrics(true.reshape(2, 3, -1)[..., None], predicted.reshape(2, 3, -1)[..., None])
+    assert result["h"] == 0.05
+    assert result["relative_rmse"] == pytest.approx(expected["relative_rmse"], rel=1e-9)
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_datagen_with_the_kpm_engine(tmp_path):
     """``[engine] kind = "kpm"`` makes datagen record KPM fields, and says so in the file."""
