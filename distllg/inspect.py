@@ -128,10 +128,12 @@ def write_spin_plots(spins: np.ndarray, out: Path, tag: str, title: str) -> list
                                       label="solid angle / $4\\pi$ per cell"))
     _, Ly, Lx = spins.shape
     _, q = obs.structure_factor_peaks(spins, count=3)
-    written.append(plots.k_space_map(obs.structure_factor(spins), lattice.k_fractions(Ly, Lx),
+    factor = obs.structure_factor(spins)
+    factor[0, 0] = 0.0  # the magnetisation (q = 0) would swamp the modulations in a field
+    written.append(plots.k_space_map(factor, lattice.k_fractions(Ly, Lx),
                                      out / f"structure_factor_{tag}.png",
-                                     title="spin structure factor S(q)", label="S(q)",
-                                     marks=np.concatenate([q, -q])))
+                                     title="spin structure factor S(q), q = 0 left out",
+                                     label="S(q)", marks=np.concatenate([q, -q])))
     return written
 
 
