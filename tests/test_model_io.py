@@ -98,7 +98,8 @@ def test_default_model_ships_and_loads():
     # the default is exactly point-group equivariant; the earlier default stays loadable
     assert modelio.shipped()[0] == "default" and meta["architecture"]["kind"] == "symmetric"
     for name, kind in (("equivariant_v1", "equivariant"), ("symmetric_v2", "symmetric"),
-                       ("symmetric_v3", "symmetric"), ("symmetric_v4", "symmetric")):
+                       ("symmetric_v3", "symmetric"), ("symmetric_v4", "symmetric"),
+                       ("symmetric_v5", "symmetric")):
         earlier = modelio.load_model(name)
         assert earlier.architecture["kind"] == kind
         assert earlier.metadata["model"] == meta["model"]
