@@ -264,6 +264,9 @@ def _check(config: Config) -> None:
     if config.training.end_kernel < 0:
         raise ConfigError(f"'training.end_kernel' must be >= 1 (or 0 = 'training.kernel'), "
                           f"got {config.training.end_kernel}")
+    if config.training.end_kernel and config.training.kind == "cnn":
+        raise ConfigError("'training.end_kernel' applies to kind \"equivariant\" or "
+                          "\"symmetric\"; kind \"cnn\" uses 'training.kernel' throughout")
     if config.training.schedule not in SCHEDULES:
         raise ConfigError(f"'training.schedule' = {config.training.schedule!r}; choose one of "
                           f"{SCHEDULES}")

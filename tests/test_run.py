@@ -50,6 +50,7 @@ def small_config(tmp_path, steps=30, **dynamics):
         ({"training": {"kind": "equivariant", "tail": 6}}, "'training.tail' = 6"),
         ({"training": {"end_kernel": 2}}, "'training.end_kernel' must be odd"),
         ({"training": {"end_kernel": -1}}, "'training.end_kernel' must be >= 1"),
+        ({"training": {"end_kernel": 1}}, "'training.end_kernel' applies to kind"),
     ],
 )
 def test_bad_config_names_the_key(change, message):
