@@ -257,14 +257,15 @@ def _check(config: Config) -> None:
                           f"(0 = none)")
     if config.training.gradient_clip < 0:
         raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
-    for key in ("kernel", "end_kernel"):
-        size = getattr(config.training, key)
-        if size % 2 == 0 and (key == "kernel" or size):
-            raise ConfigError(f"'training.{key}' must be odd, got {size}")
-    if config.training.end_kernel < 0:
+    if config.training.kernel % 2 == 0:
+        raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
+    end_kernel = config.training.end_kernel
+    if end_kernel < 0:
         raise ConfigError(f"'training.end_kernel' must be >= 1 (or 0 = 'training.kernel'), "
-                          f"got {config.training.end_kernel}")
-    if config.training.end_kernel and config.training.kind == "cnn":
+                          f"got {end_kernel}")
+    if end_kernel and end_kernel % 2 == 0:
+        raise ConfigError(f"'training.end_kernel' must be odd, got {end_kernel}")
+    if end_kernel and config.training.kind == "cnn":
         raise ConfigError("'training.end_kernel' applies to kind \"equivariant\" or "
                           "\"symmetric\"; kind \"cnn\" uses 'training.kernel' throughout")
     if config.training.schedule not in SCHEDULES:

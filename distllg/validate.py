@@ -103,13 +103,12 @@ def main(argv=None) -> int:
                                    args.probe_distance, args.probe_sets, comm)
     start = time.perf_counter()
     true, predicted = [], []
-    cnn = PeriodicCNNFields(model, h=args.h).energy_and_fields
+    electronic = PeriodicCNNFields(model).energy_and_fields  # the model's own field, no h z
     for spins in snapshots:
         local = spins[(slice(None),) + tile]
         _, fields = solve(local)
         true.append(datalib.electronic_torques(local, fields, args.h))
-        predicted.append(datalib.electronic_torques(spins, cnn(spins)[1], args.h)[
-            (slice(None),) + tile])
+        predicted.append(datalib.torques(spins, electronic(spins)[1])[(slice(None),) + tile])
     true = np.concatenate(comm.allgather(np.stack(true).reshape(len(snapshots), 3, -1)), -1)
     predicted = np.concatenate(comm.allgather(np.stack(predicted).reshape(
         len(snapshots), 3, -1)), -1)

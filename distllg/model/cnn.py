@@ -191,9 +191,9 @@ class EquivariantSpinCNN(ConvStack):
         offsets, dot_offsets = _window(window), _hexagon(dots)
         kernels = layer_kernels(layers, kernel, end_kernel)
         super().__init__(len(dot_offsets) + 2, 2 * len(offsets), channels, kernels, activation)
-        self._record(offsets, dot_offsets, kernels, channels=channels, layers=layers,
-                     kernel=kernel, end_kernel=kernels[0], window=window, dots=dots,
-                     activation=activation, predicts=predicts)
+        self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
+                     end_kernel=kernels[0], window=window, dots=dots, activation=activation,
+                     predicts=predicts)
 
     @classmethod
     def _check_torque_arguments(cls, window: int, dots: int, predicts: str) -> None:
@@ -202,11 +202,16 @@ class EquivariantSpinCNN(ConvStack):
         if predicts != "torque":
             raise ValueError(f"{cls.__name__} predicts torques only")
 
-    def _record(self, offsets, dot_offsets, kernels, **architecture) -> None:
-        """Keep the offsets, the layers' kernel sizes and the ``architecture`` dict (with
-        ``kind``) of the model."""
-        self.offsets, self.dot_offsets, self.kernels = offsets, dot_offsets, kernels
+    def _record(self, offsets, dot_offsets, **architecture) -> None:
+        """Keep the offsets and the ``architecture`` dict (with ``kind``) of the model."""
+        self.offsets, self.dot_offsets = offsets, dot_offsets
         self.architecture = {"kind": self.KIND, **architecture}
+
+    @property
+    def kernels(self) -> list[int]:
+        """Kernel size of each convolution, first to last."""
+        a = self.architecture
+        return layer_kernels(a["layers"], a["kernel"], a["end_kernel"])
 
     @property
     def reach(self) -> int:
@@ -297,9 +302,9 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         ConvStack.__init__(self, features.size, 2 * len(offsets), channels, kernels,
                            activation, (features, ChannelAction.stack(coefficients,
                                                                       coefficients)))
-        self._record(offsets, dot_offsets, kernels, channels=channels, layers=layers,
-                     kernel=kernel, end_kernel=kernels[0], window=window, dots=dots,
-                     activation=activation, predicts=predicts, tail=tail)
+        self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
+                     end_kernel=kernels[0], window=window, dots=dots, activation=activation,
+                     predicts=predicts, tail=tail)
         self.tail_offsets = [d for d in hexagon(tail) if hex_distance(*d) > window]
         self.register_parameter("tail_couplings", None)  # none in the files of tail = 0
         if tail:
