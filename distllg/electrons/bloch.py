@@ -1,0 +1,138 @@
+"""Exact energies and fields of periodic textures on the infinite lattice (Bloch's theorem).
+
+A texture that repeats with a ``Ly x Lx`` supercell has eigenstates ``psi(r + R) =
+exp(i theta . w) psi(r)`` for the supercell translations ``R = (wx Lx, wy Ly)``: the
+Hamiltonian splits into one ``2N x 2N`` block per twist ``theta`` (N = Ly Lx), the
+supercell Hamiltonian with the hopping across its edges multiplied by the phase of the
+windings. Averaging the grand potential and the spin density over the ``ny x nx`` twists
+``theta = 2 pi (a / nx, b / ny)`` is *exactly* ED of the texture tiled ``ny x nx`` times
+(periodic lattice of ``ny Ly x nx Lx`` sites, tests), at the cost of ``nx ny`` small
+diagonalisations instead of one of size ``2 N nx ny``; with many twists it converges to
+the thermodynamic limit. This settles which periodic state (spiral, cone, crystal) has
+the lowest energy without the finite-size effects of the lattices ED can hold
+(docs/physics.md).
+
+A uniform cone ``S_i = (cos theta cos q.r_i, cos theta sin q.r_i, sin theta)`` (a planar
+spiral for theta = 0, the ferromagnet for theta = pi / 2) needs no supercell at all: it is
+invariant under a translation followed by a spin rotation about z, which couples only
+``(k, up)`` with ``(k + q, down)``; :func:`cone_energy_per_site` sums those 2 x 2 blocks
+over a k-grid, for any q (a second method for the tests).
+
+Units: energies per supercell (t1; ``energy_per_site`` divides by N), fields in t1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from distllg import lattice
+from distllg import spins as spinlib
+from distllg.electrons import SDModel
+from distllg.electrons import hamiltonian as ham
+from distllg.electrons.exact import ExactSolver, spin_density_from_states
+
+
+def cone_energy_per_site(model: SDModel, q_frac, theta: float, k_points: int) -> float:
+    """Energy per site (t1) of the infinite cone with wave vector ``q_frac`` (grid
+    fractions: the phase advances ``2 pi q_frac`` per grid step along x, y) and canting
+    ``theta`` (rad) towards +z, from the ``2 x 2`` blocks
+    ``[[e(k) + J sin theta, J cos theta], [J cos theta, e(k + q) - J sin theta]]`` on a
+    ``k_points x k_points`` grid (= ED of the cone on that periodic lattice when q fits it).
+    """
+    k = lattice.k_fractions(k_points, k_points).reshape(-1, 2)
+    e_k = ham.band_energy(model, k)
+    e_kq = ham.band_energy(model, k + np.asarray(q_frac, dtype=float))
+    mean = 0.5 * (e_k + e_kq)
+    split = np.hypot(0.5 * (e_k - e_kq) + model.J * np.sin(theta), model.J * np.cos(theta))
+    levels = np.concatenate([mean - split, mean + split])
+    exact = ExactSolver(model)
+    band = exact._band_energy(levels[levels <= exact._upper()])
+    return band / len(k) - model.h * np.sin(theta)
+
+
+def twisted_hopping(model: SDModel, Ly: int, Lx: int, twist) -> np.ndarray:
+    """Hopping part ``-t_ij exp(i theta . w_ij)`` of the supercell, complex ``(N, N)``.
+
+    ``w_ij`` counts how often the bond from site i to its neighbour j wraps around the
+    supercell along x and y; ``twist = (theta_x, theta_y)`` in radians. Bonds that wrap onto
+    the same pair (small supercells) add up, so any ``Ly, Lx >= 1`` is allowed.
+    """
+    n = Ly * Lx
+    y, x = np.divmod(np.arange(n), Lx)
+    out = np.zeros((n, n), dtype=complex)
+    for shell, t in model.hoppings.items():
+        for dx, dy in lattice.NEIGHBOUR_OFFSETS[shell]:
+            wx, xj = np.divmod(x + dx, Lx)
+            wy, yj = np.divmod(y + dy, Ly)
+            phase = np.exp(1j * (twist[0] * wx + twist[1] * wy))
+            np.add.at(out, (np.arange(n), yj * Lx + xj), -t * phase)
+    return out
+
+
+class TwistAveragedSolver:
+    """Field provider for periodic textures: ``energy_and_fields(spins) -> (E, H)`` of the
+    supercell ``spins`` ``(3, Ly, Lx)`` repeated ``twists = (ny, nx)`` times along each axis
+    (E per supercell, H on the supercell's sites), by one diagonalisation per twist."""
+
+    def __init__(self, model: SDModel, twists: tuple[int, int]):
+        if min(twists) < 1:
+            raise ValueError(f"twists must be >= 1 along each axis, got {twists}")
+        self.model = model
+        self.twists = tuple(int(n) for n in twists)
+        self._exact = ExactSolver(model)  # band energy and occupation cut-off
+        self._shape: tuple[int, int] | None = None
+        self._bare: list[np.ndarray] = []
+
+    def _bare_for(self, Ly: int, Lx: int) -> list[np.ndarray]:
+        if self._shape != (Ly, Lx):
+            ny, nx = self.twists
+            self._bare = [np.kron(twisted_hopping(self.model, Ly, Lx,
+                                                  (2 * np.pi * a / nx, 2 * np.pi * b / ny)),
+                                  np.eye(2))
+                          for b in range(ny) for a in range(nx)]
+            self._shape = (Ly, Lx)
+        return self._bare
+
+    @staticmethod
+    def _assemble(bare: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+        # added, not written over: in supercells narrower than the hopping range a site
+        # hops to its own images, so the on-site blocks of the twisted hopping are not zero
+        out = bare.copy()
+        site = np.arange(blocks.shape[0])
+        out.reshape(len(site), 2, len(site), 2)[site, :, site, :] += blocks
+        return out
+
+    def _occupied(self, matrix: np.ndarray, vectors: bool):
+        return scipy.linalg.eigh(matrix, eigvals_only=not vectors, driver="evr",
+                                 subset_by_value=(-np.inf, self._exact._upper()),
+                                 overwrite_a=True, check_finite=False)
+
+    def energy_and_fields(self, spins) -> tuple[float, np.ndarray]:
+        """Energy per supercell (t1) and fields ``H = -dE/dS`` ``(3, Ly, Lx)`` (t1)."""
+        spins = spinlib.validate(spins)
+        _, Ly, Lx = spins.shape
+        blocks = ham.exchange_blocks(self.model, spins)
+        bare = self._bare_for(Ly, Lx)
+        band, density = 0.0, np.zeros((3, Ly * Lx))
+        for matrix in bare:
+            energies, states = self._occupied(self._assemble(matrix, blocks), vectors=True)
+            band += self._exact._band_energy(energies)
+            density += spin_density_from_states(
+                states, ham.fermi(energies, self.model.mu, self.model.kT))
+        fields = -self.model.J * density.reshape(3, Ly, Lx) / len(bare)
+        fields[2] += self.model.h
+        return band / len(bare) - self.model.h * spins[2].sum(), fields
+
+    def energy(self, spins) -> float:
+        """Energy per supercell, t1 (eigenvalues only)."""
+        spins = spinlib.validate(spins)
+        blocks = ham.exchange_blocks(self.model, spins)
+        bare = self._bare_for(*spins.shape[1:])
+        band = sum(self._exact._band_energy(self._occupied(self._assemble(m, blocks), False))
+                   for m in bare)
+        return band / len(bare) - self.model.h * float(spins[2].sum())
+
+    def energy_per_site(self, spins) -> float:
+        """Energy per site of the infinite tiled texture, t1."""
+        return self.energy(spins) / (spins.shape[1] * spins.shape[2])
