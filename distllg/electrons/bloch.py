@@ -47,7 +47,7 @@ def cone_energy_per_site(model: SDModel, q_frac, theta: float, k_points: int) ->
     split = np.hypot(0.5 * (e_k - e_kq) + model.J * np.sin(theta), model.J * np.cos(theta))
     levels = np.concatenate([mean - split, mean + split])
     exact = ExactSolver(model)
-    band = exact._band_energy(levels[levels <= exact._upper()])
+    band = exact.band_energy(levels[levels <= exact.occupation_cutoff()])
     return band / len(k) - model.h * np.sin(theta)
 
 
@@ -105,7 +105,7 @@ class TwistAveragedSolver:
 
     def _occupied(self, matrix: np.ndarray, vectors: bool):
         return scipy.linalg.eigh(matrix, eigvals_only=not vectors, driver="evr",
-                                 subset_by_value=(-np.inf, self._exact._upper()),
+                                 subset_by_value=(-np.inf, self._exact.occupation_cutoff()),
                                  overwrite_a=True, check_finite=False)
 
     def energy_and_fields(self, spins) -> tuple[float, np.ndarray]:
@@ -117,7 +117,7 @@ class TwistAveragedSolver:
         band, density = 0.0, np.zeros((3, Ly * Lx))
         for matrix in bare:
             energies, states = self._occupied(self._assemble(matrix, blocks), vectors=True)
-            band += self._exact._band_energy(energies)
+            band += self._exact.band_energy(energies)
             density += spin_density_from_states(
                 states, ham.fermi(energies, self.model.mu, self.model.kT))
         fields = -self.model.J * density.reshape(3, Ly, Lx) / len(bare)
@@ -129,7 +129,7 @@ class TwistAveragedSolver:
         spins = spinlib.validate(spins)
         blocks = ham.exchange_blocks(self.model, spins)
         bare = self._bare_for(*spins.shape[1:])
-        band = sum(self._exact._band_energy(self._occupied(self._assemble(m, blocks), False))
+        band = sum(self._exact.band_energy(self._occupied(self._assemble(m, blocks), False))
                    for m in bare)
         return band / len(bare) - self.model.h * float(spins[2].sum())
 

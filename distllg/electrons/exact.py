@@ -105,15 +105,17 @@ class ExactSolver:
         """All one-electron energies for spins ``(3, Ly, Lx)``, ascending, units of t1."""
         return scipy.linalg.eigvalsh(self.hamiltonian(spins), overwrite_a=True, check_finite=False)
 
-    def _band_energy(self, occupied: np.ndarray) -> float:
-        """Electronic part of the energy from the levels below the occupation cut-off."""
+    def band_energy(self, occupied: np.ndarray) -> float:
+        """Electronic part of the energy (t1) of the one-electron levels ``occupied`` (those
+        up to :meth:`occupation_cutoff`): the grand potential at kT > 0."""
         model = self.model
         if model.kT == 0.0:
             return float(np.sum(np.minimum(occupied - model.mu, 0.0)))
         # Grand potential; states above the cut-off add less than kT exp(-40) each.
         return float(-model.kT * np.sum(np.logaddexp(0.0, -(occupied - model.mu) / model.kT)))
 
-    def _upper(self) -> float:
+    def occupation_cutoff(self) -> float:
+        """Level (t1) above which occupations are below ``exp(-FERMI_CUTOFF)``."""
         return self.model.mu + FERMI_CUTOFF * self.model.kT
 
     def solve(self, spins, all_eigenvalues: bool = False) -> ExactResult:
@@ -124,12 +126,12 @@ class ExactSolver:
         matrix = self._assemble(spins)
         if all_eigenvalues:
             energies, states = scipy.linalg.eigh(matrix, overwrite_a=True, check_finite=False)
-            keep = energies <= self._upper()
+            keep = energies <= self.occupation_cutoff()
             occupied, states = energies[keep], states[:, keep]
         else:
             # 'evr' (MRRR) computes just the eigenpairs in (-inf, upper]: the floor of the cost.
             energies, states = scipy.linalg.eigh(
-                matrix, driver="evr", subset_by_value=(-np.inf, self._upper()),
+                matrix, driver="evr", subset_by_value=(-np.inf, self.occupation_cutoff()),
                 overwrite_a=True, check_finite=False)
             occupied = energies
         weights = ham.fermi(occupied, model.mu, model.kT)
@@ -137,7 +139,7 @@ class ExactSolver:
         fields = -model.J * density
         fields[2] += model.h
         return ExactResult(
-            energy=self._band_energy(occupied) - model.h * spins[2].sum(),
+            energy=self.band_energy(occupied) - model.h * spins[2].sum(),
             fields=fields,
             spin_density=density,
             eigenvalues=energies,
@@ -154,8 +156,9 @@ class ExactSolver:
         spins = spinlib.validate(spins)
         occupied = scipy.linalg.eigh(
             self._assemble(spins), eigvals_only=True, driver="evr",
-            subset_by_value=(-np.inf, self._upper()), overwrite_a=True, check_finite=False)
-        return self._band_energy(occupied) - self.model.h * float(spins[2].sum())
+            subset_by_value=(-np.inf, self.occupation_cutoff()), overwrite_a=True,
+            check_finite=False)
+        return self.band_energy(occupied) - self.model.h * float(spins[2].sum())
 
     def field_response(self, spins, centre: tuple[int, int]) -> np.ndarray:
         """Exact linear response ``dH_c^a / dS_j^b`` of the field at ``centre = (y, x)`` to
