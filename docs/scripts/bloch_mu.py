@@ -1,11 +1,14 @@
 """Thermodynamic-limit scan of the filling (session 12, docs/physics.md "On the infinite
 lattice"): at J = 1, h = 0 and electron temperature kT (first argument), for each chemical
 potential mu (further arguments): the best planar spiral over |q| along the bond direction
-and along b1 (k-space blocks, 1200 x 1200 k-points), and the two pi/3 crystals on a 12 x 12
-supercell with 12 x 12 twists: the Ozawa-Hayami-Motome state S ~ (cos Q1.r, cos Q2.r,
-cos Q3.r) (|Q| = 2 per magnetic cell) and the helix triple-Q ansatz of scan.py at (a, m)
-= (1.1, -0.22) (|Q| = 1). Appends JSON lines to out/bloch_mu.jsonl.
-    python docs/scripts/bloch_mu.py 0.02 -3.2 -3.35 -3.5 -3.65 -3.8"""
+and along b1 (k-space blocks, 1200 x 1200 k-points), the ferromagnet, and crystals on P x P
+supercells with 12 x 12 twists: the Ozawa-Hayami-Motome state S ~ (cos Q1.r, cos Q2.r,
+cos Q3.r) (|Q| = 2 per magnetic cell) at |q| = 4 pi / P for P = 12 (pi/3) and P = 10
+(2 pi / 5), and the helix triple-Q ansatz of scan.py at pi/3 with (a, m) = (1.1, -0.22)
+(|Q| = 1). Appends JSON lines to out/bloch_mu.jsonl.
+    python docs/scripts/bloch_mu.py 0.1 -3.5 -3.45 -3.4 -3.35 -3.3 -3.25 -3.2
+    python docs/scripts/bloch_mu.py 0.02 -3.65 -3.5 -3.35 -3.2
+    python docs/scripts/bloch_mu.py 0.01 -3.5"""
 import json, sys
 from pathlib import Path
 import numpy as np
@@ -15,18 +18,28 @@ from distllg.dynamics import observables as obs
 from distllg.electrons import SDModel
 from distllg.electrons.bloch import TwistAveragedSolver, cone_energy_per_site
 
+
+def waves(P):
+    """Q_v . r on a P x P supercell for the three bond-direction Q_v, |Q_v| = 4 pi / P."""
+    r = lattice.positions(P, P)
+    return [4 * np.pi / P * np.tensordot([np.cos(a), np.sin(a)], r, axes=(0, 0))
+            for a in np.array([0.0, 2.0, 4.0]) * np.pi / 3]
+
+
+def ohm(P):
+    return spinlib.normalize(np.stack([np.cos(w) for w in waves(P)]))
+
+
+def helix(a=1.1, m=-0.22):
+    qr = waves(12)
+    inplane = sum(np.stack([np.cos(t) * np.sin(w), np.sin(t) * np.sin(w)])
+                  for t, w in zip(np.array([0.0, 2.0, 4.0]) * np.pi / 3, qr))
+    return spinlib.normalize(np.concatenate([a * inplane, (sum(np.cos(w) for w in qr) + m)[None]]))
+
+
 kT = float(sys.argv[1])
-r = lattice.positions(12, 12)
-waves, helix_inplane, helix_along = [], np.zeros((3, 12, 12)), np.zeros((12, 12))
-for angle in np.array([0.0, 2.0, 4.0]) * np.pi / 3:
-    e = np.array([np.cos(angle), np.sin(angle)])
-    qr = np.pi / 3 * np.tensordot(e, r, axes=(0, 0))
-    waves.append(qr)
-    helix_inplane[0] += e[0] * np.sin(qr); helix_inplane[1] += e[1] * np.sin(qr)
-    helix_along += np.cos(qr)
-crystals = {"OHM crystal pi/3": spinlib.normalize(np.stack([np.cos(w) for w in waves])),
-            "helix crystal pi/3": spinlib.normalize(np.concatenate(
-                [1.1 * helix_inplane[:2], (helix_along - 0.22)[None]]))}
+crystals = {"OHM crystal pi/3": ohm(12), "OHM crystal 2pi/5": ohm(10),
+            "helix crystal pi/3": helix()}
 out = Path("out/bloch_mu.jsonl")
 out.parent.mkdir(exist_ok=True)
 for mu in [float(a) for a in sys.argv[2:]]:
