@@ -81,27 +81,22 @@ class TwistAveragedSolver:
         self.model = model
         self.twists = tuple(int(n) for n in twists)
         self._exact = ExactSolver(model)  # band energy and occupation cut-off
-        self._shape: tuple[int, int] | None = None
-        self._bare: list[np.ndarray] = []
 
-    def _bare_for(self, Ly: int, Lx: int) -> list[np.ndarray]:
-        if self._shape != (Ly, Lx):
-            ny, nx = self.twists
-            self._bare = [np.kron(twisted_hopping(self.model, Ly, Lx,
-                                                  (2 * np.pi * a / nx, 2 * np.pi * b / ny)),
-                                  np.eye(2))
-                          for b in range(ny) for a in range(nx)]
-            self._shape = (Ly, Lx)
-        return self._bare
-
-    @staticmethod
-    def _assemble(bare: np.ndarray, blocks: np.ndarray) -> np.ndarray:
-        # added, not written over: in supercells narrower than the hopping range a site
-        # hops to its own images, so the on-site blocks of the twisted hopping are not zero
-        out = bare.copy()
-        site = np.arange(blocks.shape[0])
-        out.reshape(len(site), 2, len(site), 2)[site, :, site, :] += blocks
-        return out
+    def _matrices(self, spins: np.ndarray):
+        """The ``2N x 2N`` Hamiltonian of every twist in turn (built when needed: storing
+        them all would take ``16 (2N)^2`` bytes per twist)."""
+        _, Ly, Lx = spins.shape
+        blocks = ham.exchange_blocks(self.model, spins)
+        site = np.arange(Ly * Lx)
+        ny, nx = self.twists
+        for b in range(ny):
+            for a in range(nx):
+                twist = (2 * np.pi * a / nx, 2 * np.pi * b / ny)
+                out = np.kron(twisted_hopping(self.model, Ly, Lx, twist), np.eye(2))
+                # added, not written over: in supercells narrower than the hopping range a
+                # site hops to its own images, so the on-site blocks are not zero
+                out.reshape(len(site), 2, len(site), 2)[site, :, site, :] += blocks
+                yield out
 
     def _occupied(self, matrix: np.ndarray, vectors: bool):
         return scipy.linalg.eigh(matrix, eigvals_only=not vectors, driver="evr",
@@ -112,26 +107,23 @@ class TwistAveragedSolver:
         """Energy per supercell (t1) and fields ``H = -dE/dS`` ``(3, Ly, Lx)`` (t1)."""
         spins = spinlib.validate(spins)
         _, Ly, Lx = spins.shape
-        blocks = ham.exchange_blocks(self.model, spins)
-        bare = self._bare_for(Ly, Lx)
         band, density = 0.0, np.zeros((3, Ly * Lx))
-        for matrix in bare:
-            energies, states = self._occupied(self._assemble(matrix, blocks), vectors=True)
+        for matrix in self._matrices(spins):
+            energies, states = self._occupied(matrix, vectors=True)
             band += self._exact.band_energy(energies)
             density += spin_density_from_states(
                 states, ham.fermi(energies, self.model.mu, self.model.kT))
-        fields = -self.model.J * density.reshape(3, Ly, Lx) / len(bare)
+        count = self.twists[0] * self.twists[1]
+        fields = -self.model.J * density.reshape(3, Ly, Lx) / count
         fields[2] += self.model.h
-        return band / len(bare) - self.model.h * spins[2].sum(), fields
+        return band / count - self.model.h * spins[2].sum(), fields
 
     def energy(self, spins) -> float:
         """Energy per supercell, t1 (eigenvalues only)."""
         spins = spinlib.validate(spins)
-        blocks = ham.exchange_blocks(self.model, spins)
-        bare = self._bare_for(*spins.shape[1:])
-        band = sum(self._exact.band_energy(self._occupied(self._assemble(m, blocks), False))
-                   for m in bare)
-        return band / len(bare) - self.model.h * float(spins[2].sum())
+        band = sum(self._exact.band_energy(self._occupied(matrix, vectors=False))
+                   for matrix in self._matrices(spins))
+        return band / (self.twists[0] * self.twists[1]) - self.model.h * float(spins[2].sum())
 
     def energy_per_site(self, spins) -> float:
         """Energy per site of the infinite tiled texture, t1."""
