@@ -104,11 +104,14 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     true, predicted = [], []
     electronic = PeriodicCNNFields(model).energy_and_fields  # the model's own field, no h z
-    for spins in snapshots:
+    for index, spins in enumerate(snapshots):
         local = spins[(slice(None),) + tile]
         _, fields = solve(local)
         true.append(datalib.electronic_torques(local, fields, args.h))
         predicted.append(datalib.torques(spins, electronic(spins)[1])[(slice(None),) + tile])
+        if root:  # the reference can take many minutes per state (KPM at L = 96: 18 min)
+            print(f"state {index + 1}/{len(snapshots)}: reference done "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)
     true = np.concatenate(comm.allgather(np.stack(true).reshape(len(snapshots), 3, -1)), -1)
     predicted = np.concatenate(comm.allgather(np.stack(predicted).reshape(
         len(snapshots), 3, -1)), -1)

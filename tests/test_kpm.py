@@ -125,7 +125,8 @@ def test_engine_kpm_drives_the_run_like_ed(tmp_path):
 
 def test_validate_cli_against_kpm(tmp_path):
     """``python -m distllg.validate default --engine kpm``, on one rank and under mpirun on
-    two, writes the metrics and the parity plot; the metrics do not depend on the ranks."""
+    two, reports progress per state, writes the metrics and the parity plot; the metrics do
+    not depend on the ranks."""
     import json
     import subprocess
     import sys
@@ -147,6 +148,7 @@ def test_validate_cli_against_kpm(tmp_path):
         assert result["ranks"] == ranks and result["sites"] == 2 * 576
         assert set(result["r2"]) == {"x", "y", "z"} and 0 < result["relative_rmse"] < 2
         assert (out / "parity.png").stat().st_size > 5000
+        assert done.stdout.count("reference done") == 2  # progress: once per state, root only
         relative[ranks] = result["relative_rmse"]
     assert relative[1] == pytest.approx(relative[2], rel=1e-9)
 
