@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
+from distllg import lattice
 from distllg import spins as spinlib
 from distllg.electrons import SDModel
+from distllg.electrons import hamiltonian as ham
 from distllg.electrons.bloch import TwistAveragedSolver, cone_energy_per_site, twisted_hopping
 from distllg.electrons.exact import ExactSolver
 
@@ -29,7 +31,6 @@ def test_twist_average_is_ed_of_the_tiled_lattice(cell, twists, rng):
 def test_twisted_hopping_is_hermitian_and_untwisted_is_periodic():
     h = twisted_hopping(MODEL, 4, 5, (0.7, -1.9))
     np.testing.assert_allclose(h, h.conj().T, atol=1e-15)
-    from distllg.electrons import hamiltonian as ham
     np.testing.assert_allclose(twisted_hopping(MODEL, 7, 7, (0.0, 0.0)),
                                ham.hopping_matrix(MODEL, 7, 7), atol=1e-15)
 
@@ -44,7 +45,6 @@ def test_cone_blocks_equal_ed_of_the_cone(theta):
     """The 2 x 2 k-space blocks of a cone give the energy of ED on a lattice the cone fits:
     a |q| = pi/3 cone (phase pi/3 per step along x, pi/6 along y) on 12 x 12, ED directly
     and by the twist average of a 12 x 12 supercell on 24 x 24."""
-    from distllg import lattice
     q_frac = np.array([1 / 6, 1 / 12])
     phase = 2 * np.pi * np.tensordot(q_frac, np.mgrid[0:12, 0:12][::-1], axes=(0, 0))
     s = np.stack([np.cos(theta) * np.cos(phase), np.cos(theta) * np.sin(phase),

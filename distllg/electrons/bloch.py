@@ -87,16 +87,12 @@ class TwistAveragedSolver:
         them all would take ``16 (2N)^2`` bytes per twist)."""
         _, Ly, Lx = spins.shape
         blocks = ham.exchange_blocks(self.model, spins)
-        site = np.arange(Ly * Lx)
         ny, nx = self.twists
         for b in range(ny):
             for a in range(nx):
                 twist = (2 * np.pi * a / nx, 2 * np.pi * b / ny)
-                out = np.kron(twisted_hopping(self.model, Ly, Lx, twist), np.eye(2))
-                # added, not written over: in supercells narrower than the hopping range a
-                # site hops to its own images, so the on-site blocks are not zero
-                out.reshape(len(site), 2, len(site), 2)[site, :, site, :] += blocks
-                yield out
+                hopping = np.kron(twisted_hopping(self.model, Ly, Lx, twist), np.eye(2))
+                yield ham.assemble(hopping, blocks)
 
     def _occupied(self, matrix: np.ndarray, vectors: bool):
         return scipy.linalg.eigh(matrix, eigvals_only=not vectors, driver="evr",

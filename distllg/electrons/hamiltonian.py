@@ -66,14 +66,16 @@ def assemble(bare: np.ndarray, blocks: np.ndarray, out: np.ndarray | None = None
     """Full Hamiltonian: the bare part ``(2N, 2N)`` plus on-site blocks ``(N, 2, 2)``.
 
     ``out`` (complex ``(2N, 2N)``, may not be ``bare``) is overwritten and returned when given.
-    The hopping connects distinct sites only, so the on-site blocks of ``bare`` are zero.
+    The blocks are added to the on-site blocks of ``bare``: zero on a periodic lattice, not
+    in a twisted supercell narrower than the hopping range (:mod:`distllg.electrons.bloch`),
+    where a site hops to its own images.
     """
     n = blocks.shape[0]
     if out is None:
         out = np.empty_like(bare)
     np.copyto(out, bare)
     site = np.arange(n)
-    out.reshape(n, 2, n, 2)[site, :, site, :] = blocks
+    out.reshape(n, 2, n, 2)[site, :, site, :] += blocks
     return out
 
 
