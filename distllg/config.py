@@ -7,6 +7,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
     [model]     t1 t2 t3 J mu h kT                       s-d model (units of t1)
     [engine]    kind model device precision process_grid moments probe_distance probe_sets
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
+                temperature anneal_steps noise_seed      stochastic LLG (thermal.py)
     [initial]   state seed noise file                    starting spins
     [output]    directory every log_every checkpoint_every checkpoint_minutes
                 checkpoint_keep stop_wall_time snapshots
@@ -60,6 +61,11 @@ class DynamicsConfig:
     dt: float = 0.2
     alpha: float = 1.0
     steps: int = 1000
+    # Stochastic LLG (distllg/dynamics/thermal.py): spin temperature in units of t1 (0 = off),
+    # steps of its linear ramp to zero (0 = constant), and the key of the noise.
+    temperature: float = 0.0
+    anneal_steps: int = 0
+    noise_seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +164,9 @@ class Config:
                                      probe_distance=self.engine.probe_distance,
                                      probe_sets=self.engine.probe_sets)
         physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
+        if self.dynamics.temperature == 0:  # deterministic runs hash as before noise existed
+            for key in ("temperature", "anneal_steps", "noise_seed"):
+                physics["dynamics"].pop(key)
         text = json.dumps(physics, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -225,6 +234,7 @@ def _check(config: Config) -> None:
         raise ConfigError(f"'dynamics.alpha' must be >= 0, got {config.dynamics.alpha}")
     if config.dynamics.steps < 0:
         raise ConfigError(f"'dynamics.steps' must be >= 0, got {config.dynamics.steps}")
+    _check_thermal(config.dynamics)
     if config.initial.state not in INITIAL_STATES:
         raise ConfigError(f"'initial.state' = {config.initial.state!r}; choose one of "
                           f"{INITIAL_STATES}")
@@ -271,6 +281,28 @@ def _check(config: Config) -> None:
     if config.training.schedule not in SCHEDULES:
         raise ConfigError(f"'training.schedule' = {config.training.schedule!r}; choose one of "
                           f"{SCHEDULES}")
+
+
+def _check_thermal(dynamics: DynamicsConfig) -> None:
+    from distllg.dynamics.thermal import STOCHASTIC_INTEGRATORS
+
+    if dynamics.temperature < 0:
+        raise ConfigError(f"'dynamics.temperature' must be >= 0, got {dynamics.temperature}")
+    if dynamics.anneal_steps < 0:
+        raise ConfigError(f"'dynamics.anneal_steps' must be >= 0 (0 = constant temperature), "
+                          f"got {dynamics.anneal_steps}")
+    if not 0 <= dynamics.noise_seed < 2**64:
+        raise ConfigError(f"'dynamics.noise_seed' must be in [0, 2^64), got "
+                          f"{dynamics.noise_seed}")
+    if dynamics.temperature == 0:
+        return
+    if dynamics.integrator not in STOCHASTIC_INTEGRATORS:
+        raise ConfigError(f"'dynamics.temperature' > 0 needs a Stratonovich integrator: "
+                          f"'dynamics.integrator' = {dynamics.integrator!r}; choose one of "
+                          f"{STOCHASTIC_INTEGRATORS}")
+    if dynamics.alpha == 0:
+        raise ConfigError("'dynamics.temperature' > 0 needs 'dynamics.alpha' > 0 (the noise "
+                          "and the damping are one coupling to the bath)")
 
 
 # The keys of distllg.model.cnn.ARCHITECTURES (this module does not import torch; a test

@@ -62,7 +62,7 @@ import numpy as np
 from distllg import config as configlib
 from distllg import lattice
 from distllg import spins as spinlib
-from distllg.dynamics import llg
+from distllg.dynamics import llg, thermal
 from distllg.dynamics import observables as obs
 from distllg.io import checkpoint as ckpt
 from distllg.io.output import OutputFile
@@ -299,11 +299,14 @@ def field_provider(config: configlib.Config, domain: Domain):
 # The run
 
 
-def _progress(step: int, dt: float, values: dict, rate: float, eta: float) -> str:
-    """One progress line: step, time, the latest recorded observables, speed and ETA."""
+def _progress(step: int, dt: float, values: dict, rate: float, eta: float,
+              temperature: float | None = None) -> str:
+    """One progress line: step, time, spin temperature (stochastic runs), the latest
+    recorded observables, speed and ETA."""
     m = np.linalg.norm(values["magnetization"])
     energy = obs.energy_text(values["energy_per_site"], end="  ")
-    return (f"step {step:7d}  t = {step * dt:9.2f}  {energy}"
+    spin_temperature = "" if temperature is None else f"T = {temperature:.4f}  "
+    return (f"step {step:7d}  t = {step * dt:9.2f}  {spin_temperature}{energy}"
             f"Q = {values['skyrmion_number']:+7.3f}  |m| = {m:.4f}  {rate:.2f} steps/s  "
             f"ETA {eta / 60:.1f} min")
 
@@ -336,6 +339,9 @@ class Run:
         self.root = self.domain.rank == 0
         self.out = Path(config.output.directory)
         self.rng = np.random.default_rng(config.initial.seed)
+        dyn = config.dynamics
+        self.thermostat = thermal.Thermostat(config.lattice.shape, dyn.temperature, dyn.alpha,
+                                             dyn.dt, dyn.anneal_steps, dyn.noise_seed)
         if self.plan["restart"]:
             path, state = self.plan["restart"]
             self.spins = collectively(comm, ckpt.read_tile, path, self.domain.cart,
@@ -460,6 +466,10 @@ class Run:
                  f"{config.model.h}, engine {config.engine.kind}, {dyn.integrator} dt = "
                  f"{dyn.dt}, steps {self.start}..{dyn.steps}, {self.comm.Get_size()} rank(s) "
                  f"on a {self.domain.decomposition.dims} grid, output {self.out}")
+        if dyn.temperature:
+            ramp = f", ramped to 0 over {dyn.anneal_steps} steps" if dyn.anneal_steps else ""
+            self.say(f"stochastic LLG: spin temperature T = {dyn.temperature:g}{ramp}, noise "
+                     f"seed {dyn.noise_seed}")
         if self.start == dyn.steps:
             self.say(f"the run is complete at step {dyn.steps}; rewriting its last frame, "
                      f"summary and plots")
@@ -491,7 +501,8 @@ class Run:
                     _kill_self()
                 if fault[0] == "nan":
                     self.spins[0, 0, 0] = np.nan
-            new_spins, energy = step_fn(self.spins, self.provider, dyn.dt, dyn.alpha)
+            field_fn = self.thermostat.fields_fn(self.provider, step, self.domain.tile.slices)
+            new_spins, energy = step_fn(self.spins, field_fn, dyn.dt, dyn.alpha)
             reason, timed = self._flags(new_spins)
             if step % out.every == 0:
                 self._frame(step, self.spins, energy)
@@ -499,8 +510,9 @@ class Run:
             done = step + 1
             if (done % out.log_every == 0 or done == dyn.steps) and self.latest:
                 rate = (done - self.start) / (time.perf_counter() - self.wall0)
+                temperature = self.thermostat.temperature_at(done) if dyn.temperature else None
                 self.say(_progress(done, dyn.dt, self.latest, rate,
-                                   (dyn.steps - done) / rate))
+                                   (dyn.steps - done) / rate, temperature))
             if done == dyn.steps:
                 return False
             if reason or timed or done % out.checkpoint_every == 0:

@@ -92,6 +92,46 @@ def test_restart_on_any_rank_count(tmp_path, model_file, straight_runs, first, s
         np.testing.assert_allclose(result[key], straight[key], rtol=0, atol=tolerance)
 
 
+STOCHASTIC = 'integrator = "midpoint"\ntemperature = 0.5\nanneal_steps = 30\nnoise_seed = 3'
+
+
+def stochastic_config(path, model_file, out, steps):
+    """The straight run's config with midpoint stochastic LLG, T = 0.5 annealed over 30 steps."""
+    config = write_config(path, model_file, out, steps=steps)
+    config.write_text(config.read_text().replace('integrator = "rk4"', STOCHASTIC))
+    return config
+
+
+def test_stochastic_llg_does_not_depend_on_the_rank_count_and_restarts(tmp_path, model_file):
+    """Annealed stochastic LLG on 1, 2 and 4 ranks (uneven tiles) follows the serial
+    integration with the same thermostat, and 20 + 20 steps on 4 then 2 ranks equal 40
+    straight ones: each rank draws the noise of its own sites only."""
+    from distllg.dynamics.thermal import Thermostat
+
+    start = spinlib.random(13, 17, np.random.default_rng(9))
+    field_fn = PeriodicCNNFields(modelio.load_model(model_file)).energy_and_fields
+    thermostat = Thermostat((13, 17), 0.5, 0.1, 0.05, anneal_steps=30, seed=3)
+    serial = llg.integrate(start, field_fn, 0.05, 0.1, 40, "midpoint", thermostat=thermostat)
+    deterministic = llg.integrate(start, field_fn, 0.05, 0.1, 40, "midpoint")
+    assert np.abs(serial - deterministic).max() > 0.1  # the noise matters
+    for ranks in (1, 2, 4):
+        done, _ = mpirun(ranks, stochastic_config(tmp_path / f"c{ranks}.toml", model_file,
+                                                  tmp_path / f"n{ranks}", 40))
+        assert done.returncode == 0, done.stderr
+        assert "stochastic LLG: spin temperature T = 0.5, ramped to 0 over 30 steps" in done.stdout
+        assert "T = 0.1667" in done.stdout and "T = 0.0000" in done.stdout  # steps 20, 30
+        np.testing.assert_allclose(read_output(tmp_path / f"n{ranks}")["spins"][-1], serial,
+                                   rtol=0, atol=1e-10)
+    legs = tmp_path / "legs"
+    done, _ = mpirun(4, stochastic_config(tmp_path / "b.toml", model_file, legs, 20))
+    assert done.returncode == 0, done.stderr
+    done, _ = mpirun(2, stochastic_config(tmp_path / "b.toml", model_file, legs, 40),
+                     "--restart", "latest")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(read_output(legs)["spins"],
+                               read_output(tmp_path / "n2")["spins"], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("fault, message", [
     ("nan:1:5", "failed at step 5: non-finite spins after the LLG step on rank(s)"),
     ("raise:2:3", "rank 2 failed at step 3: RuntimeError: fault injected"),
