@@ -22,6 +22,10 @@ CNN-driven run takes, one ED per frame instead of ``record_every`` x the integra
 evaluations. Each trajectory records what drove it (``propagated_by``). The step after a
 recorded frame of an exact trajectory starts from that frame's fields (no second ED).
 
+With ``[dynamics] temperature > 0`` the trajectories are stochastic LLG
+(:mod:`distllg.dynamics.thermal`, annealed over ``anneal_steps``): trajectory ``i`` draws its
+noise with key ``noise_seed + i``, as its initial state uses ``initial.seed + i``.
+
 With ``[data] perturb = [FILE, ...]`` it makes no trajectories but labels new states near the
 visited ones: every ``record_every``-th frame of each trajectory of those datagen files
 (except the ones named in ``[data] exclude``, e.g. held-out trajectories) with Gaussian noise
@@ -50,6 +54,7 @@ import distllg
 from distllg import config as configlib
 from distllg import spins as spinlib
 from distllg.dynamics import llg
+from distllg.dynamics.thermal import Thermostat
 from distllg.electrons.exact import ExactSolver
 from distllg.model import data as datalib
 from distllg.run import initial_spins, kpm_solver
@@ -173,8 +178,12 @@ def generate_trajectory(config: configlib.Config, solver, group,
     time_ds = group.create_dataset("time", (frames,), dtype="f8")
     drive, driver = propagate
     group.attrs.update(seed=config.initial.seed, alpha=dyn.alpha, dt=dyn.dt,
-                       integrator=dyn.integrator, propagated_by=driver, complete=False)
+                       integrator=dyn.integrator, propagated_by=driver, complete=False,
+                       temperature=dyn.temperature, anneal_steps=dyn.anneal_steps,
+                       noise_seed=dyn.noise_seed)
     step_fn = llg.integrator(dyn.integrator)
+    thermostat = Thermostat(config.lattice.shape, dyn.temperature, dyn.alpha, dyn.dt,
+                            dyn.anneal_steps, dyn.noise_seed)
     spins = initial_spins(config)
     for frame in range(frames):
         step = frame * every
@@ -185,8 +194,9 @@ def generate_trajectory(config: configlib.Config, solver, group,
         if frame < frames - 1:
             field_fn = drive if driver != "exact" else _known_first(spins, (energy, fields),
                                                                     drive)
-            for _ in range(every):
-                spins, _ = step_fn(spins, field_fn, dyn.dt, dyn.alpha)
+            for substep in range(step, step + every):
+                spins, _ = step_fn(spins, thermostat.fields_fn(field_fn, substep), dyn.dt,
+                                   dyn.alpha)
     group.attrs["complete"] = True
     group.file.flush()
 
@@ -313,8 +323,11 @@ def _generate(config: configlib.Config) -> str:
             name = f"{seed:04d}"
             if name in groups:
                 del groups[name]  # an interrupted trajectory is redone from its start
-            one = dataclasses.replace(config, initial=dataclasses.replace(config.initial,
-                                                                          seed=seed))
+            shift = seed - config.initial.seed  # the noise key moves with the seed
+            one = dataclasses.replace(
+                config, initial=dataclasses.replace(config.initial, seed=seed),
+                dynamics=dataclasses.replace(config.dynamics,
+                                             noise_seed=config.dynamics.noise_seed + shift))
             generate_trajectory(one, solver, groups.create_group(name), progress,
                                 index * config.dynamics.steps, propagate)
         progress.close()

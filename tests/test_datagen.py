@@ -56,6 +56,33 @@ def test_datagen_frames_follow_an_independent_llg_loop(tmp_path):
             spins, _ = step(spins, solver.energy_and_fields, 0.2, 0.5)
 
 
+def test_stochastic_datagen_follows_the_serial_stochastic_loop(tmp_path):
+    """With a spin temperature, trajectory i draws the noise of key noise_seed + i: the
+    second trajectory equals llg.integrate with that thermostat."""
+    from distllg.dynamics import llg
+    from distllg.dynamics.thermal import Thermostat
+    from distllg.run import initial_spins
+
+    config = data_config(tmp_path, trajectories=2)
+    config = dataclasses.replace(config, dynamics=dataclasses.replace(
+        config.dynamics, temperature=0.05, anneal_steps=8, noise_seed=20))
+    datagen.generate(config)
+    t = datalib.read(config.data.file)["trajectories"]["0008"]
+    with h5py.File(config.data.file, "r") as f:
+        attrs = f["trajectories/0008"].attrs
+        assert (attrs["temperature"], attrs["noise_seed"]) == (0.05, 21)
+    start = initial_spins(dataclasses.replace(
+        config, initial=dataclasses.replace(config.initial, seed=8)))
+    thermostat = Thermostat((6, 6), 0.05, 0.5, 0.2, anneal_steps=8, seed=21)
+    solver = ExactSolver(config.model)
+    for frame in (1, 3):
+        expected = llg.integrate(start, solver.energy_and_fields, 0.2, 0.5, 4 * frame, "heun",
+                                 thermostat=thermostat)
+        np.testing.assert_allclose(t["spins"][frame], expected, rtol=0, atol=1e-13)
+    plain = llg.integrate(start, solver.energy_and_fields, 0.2, 0.5, 4, "heun")
+    assert np.abs(t["spins"][1] - plain).max() > 1e-3  # the noise acted
+
+
 def test_datagen_propagated_by_a_cnn_labels_its_frames_exactly(tmp_path, model_file):
     from distllg.dynamics import llg
     from distllg.model.provider import PeriodicCNNFields
