@@ -130,6 +130,8 @@ class TrainingConfig:
     #                            improvement) or "cosine" (decays to 1 % over `epochs`)
     initial_model: str = ""  # start from this model file's weights (same architecture), or
     #                          "" for random weights
+    transfer: bool = False  # initial_model may be trained for other s-d parameters (transfer
+    #                         to nearby ones); the new model is for the config's
 
 
 @dataclasses.dataclass(frozen=True)

@@ -300,6 +300,11 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
     with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*other Hamiltonian "
                                                    "parameters: kT = 0.05 in the config"):
         trainlib.start_from(fresh, other, (6, 6))
+    transfer = dataclasses.replace(other, training=dataclasses.replace(other.training,
+                                                                       transfer=True))
+    trainlib.start_from(fresh, transfer, (6, 6))  # asked for: kT = 0.02 weights, kT = 0.05
+    with pytest.raises(configlib.ConfigError, match="smaller than the receptive field"):
+        trainlib.start_from(fresh, transfer, (2, 6))  # the lattice is still checked
     missing = configlib.from_dict({**base, "training": {"initial_model": "nowhere.npz"}})
     with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*nowhere.npz"):
         trainlib.start_from(fresh, missing, (6, 6))

@@ -209,8 +209,9 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
                shape: tuple[int, int]) -> None:
     """Copy the weights (and output scale) of ``[training] initial_model`` into ``model``:
     fine-tuning a trained model on new data or with a new schedule. Its architecture must be
-    the config's, and it must fit the config's s-d parameters and the data's lattice
-    ``shape`` (:func:`distllg.model.io.check_compatible`)."""
+    the config's, and it must fit the config's s-d parameters (any parameters with
+    ``[training] transfer = true``: fine-tuning to a nearby parameter point) and the data's
+    lattice ``shape`` (:func:`distllg.model.io.check_compatible`)."""
     source = f"'training.initial_model' = {config.training.initial_model!r}"
     try:
         initial = modelio.load_model(config.training.initial_model)
@@ -221,7 +222,9 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
             f"{source} has the architecture {initial.architecture}, [training] asks for "
             f"{model.architecture}")
     try:
-        modelio.check_compatible(initial.metadata, config.model.as_dict(), shape, source)
+        parameters = (initial.metadata["model"] if config.training.transfer
+                      else config.model.as_dict())
+        modelio.check_compatible(initial.metadata, parameters, shape, source)
     except modelio.ModelFileError as error:
         raise configlib.ConfigError(str(error)) from None
     model.load_state_dict(initial.state_dict())
