@@ -70,7 +70,7 @@ class DynamicsConfig:
 
 @dataclasses.dataclass(frozen=True)
 class InitialConfig:
-    state: str = "random"  # random | uniform | triple-q | file
+    state: str = "random"  # random | uniform | triple-q | triple-q-cosine | file
     seed: int = 0
     noise: float = 0.0  # Gaussian noise added to the state before normalising
     file: str = ""  # .npy spins (3, Ly, Lx) when state = "file"
@@ -176,7 +176,7 @@ class Config:
 ENGINES = ("exact", "cnn", "kpm")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("float64", "float32")
-INITIAL_STATES = ("random", "uniform", "triple-q", "file")
+INITIAL_STATES = ("random", "uniform", "triple-q", "triple-q-cosine", "file")
 
 
 def _section(cls, values, name: str):

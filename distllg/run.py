@@ -94,6 +94,8 @@ def initial_spins(config: configlib.Config, rng: np.random.Generator | None = No
                                         f"lattice but [lattice] asks for {(Ly, Lx)}")
     elif init.state == "uniform":
         s = spinlib.uniform(Ly, Lx)
+    elif init.state == "triple-q-cosine":
+        s = spinlib.triple_q_cosine(Ly, Lx)
     else:
         s = spinlib.triple_q(Ly, Lx)
     if init.noise > 0:

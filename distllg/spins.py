@@ -79,6 +79,17 @@ def spiral(Ly: int, Lx: int, q_cart, axis: str = "z") -> np.ndarray:
     return np.stack([np.cos(phase), np.sin(phase), np.zeros_like(phase)])
 
 
+def triple_q_cosine(Ly: int, Lx: int) -> np.ndarray:
+    """The Ozawa-Hayami-Motome skyrmion crystal ``S ~ (cos Q_1.r, cos Q_2.r, cos Q_3.r)``,
+    ``|Q_v| = pi / 3`` along the three bond directions, normalised per site: two skyrmions
+    per 48-site magnetic unit cell (the ground state at mu = -3.35, docs/physics.md).
+    Commensurate for Lx, Ly multiples of 12."""
+    r = lattice.positions(Ly, Lx)
+    angles = np.array([0.0, 2.0, 4.0]) * np.pi / 3.0
+    directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, 3)
+    return normalize(np.cos((np.pi / 3.0) * np.tensordot(directions.T, r, axes=(1, 0))))
+
+
 def triple_q(Ly: int, Lx: int, phase: float = 0.0) -> np.ndarray:
     """Triple-Q skyrmion-crystal ansatz with ``|Q| = pi / 3`` along the three bond directions.
 

@@ -57,6 +57,15 @@ def test_triple_q_has_one_skyrmion_per_magnetic_cell(L):
     assert ob.chirality_density(s).sum() == pytest.approx(ob.skyrmion_number(s), abs=1e-9)
 
 
+@pytest.mark.parametrize("L", [12, 24, 36])
+def test_cosine_triple_q_has_two_skyrmions_per_magnetic_cell(L):
+    s = spinlib.triple_q_cosine(L, L)
+    assert abs(ob.skyrmion_number(s)) == pytest.approx(2 * L * L / 48, abs=1e-9)
+    values, q = ob.structure_factor_peaks(s, count=3)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), np.pi / 3)
+    np.testing.assert_allclose(values, values[0])
+
+
 def test_single_q_spiral_peaks_at_its_wave_vector():
     L = 24
     q_frac = np.array([3 / 24, 5 / 24])
