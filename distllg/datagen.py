@@ -182,8 +182,7 @@ def generate_trajectory(config: configlib.Config, solver, group,
                        temperature=dyn.temperature, anneal_steps=dyn.anneal_steps,
                        noise_seed=dyn.noise_seed)
     step_fn = llg.integrator(dyn.integrator)
-    thermostat = Thermostat(config.lattice.shape, dyn.temperature, dyn.alpha, dyn.dt,
-                            dyn.anneal_steps, dyn.noise_seed)
+    thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
     spins = initial_spins(config)
     for frame in range(frames):
         step = frame * every

@@ -62,8 +62,9 @@ import numpy as np
 from distllg import config as configlib
 from distllg import lattice
 from distllg import spins as spinlib
-from distllg.dynamics import llg, thermal
+from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
+from distllg.dynamics.thermal import Thermostat
 from distllg.io import checkpoint as ckpt
 from distllg.io.output import OutputFile
 
@@ -341,9 +342,7 @@ class Run:
         self.root = self.domain.rank == 0
         self.out = Path(config.output.directory)
         self.rng = np.random.default_rng(config.initial.seed)
-        dyn = config.dynamics
-        self.thermostat = thermal.Thermostat(config.lattice.shape, dyn.temperature, dyn.alpha,
-                                             dyn.dt, dyn.anneal_steps, dyn.noise_seed)
+        self.thermostat = Thermostat.for_dynamics(config.lattice.shape, config.dynamics)
         if self.plan["restart"]:
             path, state = self.plan["restart"]
             self.spins = collectively(comm, ckpt.read_tile, path, self.domain.cart,

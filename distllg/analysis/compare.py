@@ -24,6 +24,7 @@ from distllg import config as configlib
 from distllg.analysis import plots
 from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
+from distllg.dynamics.thermal import Thermostat
 from distllg.electrons.exact import ExactSolver
 from distllg.io import output as outputlib
 from distllg.model import io as modelio
@@ -32,9 +33,11 @@ from distllg.run import initial_spins
 
 
 def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=sys.stdout):
-    """Integrate from the config's initial state; returns (observables dict, final spins)."""
+    """Integrate from the config's initial state (with its thermal noise, if any: both
+    trajectories then feel the same kicks); returns (observables dict, final spins)."""
     dyn, every = config.dynamics, config.output.every
     step_fn = llg.integrator(dyn.integrator)
+    thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
     spins = initial_spins(config)
     rows = {"time": [], "energy_per_site": [], "skyrmion_number": []}
     for step in range(dyn.steps + 1):
@@ -46,7 +49,7 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
             print(f"step {step}: Q = {rows['skyrmion_number'][-1]:+.3f}, E/N = "
                   f"{rows['energy_per_site'][-1]:.6f}", file=stream, flush=True)
         if step < dyn.steps:
-            spins, _ = step_fn(spins, field_fn, dyn.dt, dyn.alpha)
+            spins, _ = step_fn(spins, thermostat.fields_fn(field_fn, step), dyn.dt, dyn.alpha)
     return {k: np.array(v) for k, v in rows.items()}, spins
 
 

@@ -76,6 +76,12 @@ class Thermostat:
     anneal_steps: int = 0
     seed: int = 0
 
+    @classmethod
+    def for_dynamics(cls, shape: tuple[int, int], dynamics) -> Thermostat:
+        """The thermostat of a ``[dynamics]`` config section on a ``shape`` lattice."""
+        return cls(tuple(shape), dynamics.temperature, dynamics.alpha, dynamics.dt,
+                   dynamics.anneal_steps, dynamics.noise_seed)
+
     def temperature_at(self, step: int) -> float:
         """Spin temperature during step ``step`` (0-based: the step from ``step`` to
         ``step + 1``)."""
