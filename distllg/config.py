@@ -196,8 +196,12 @@ def _section(cls, values, name: str):
                                   f"got {value!r}")
             values = {**values, key: tuple(value)}
             continue
-        ok = (isinstance(value, want) and not isinstance(value, bool) if want in (int, str)
-              else isinstance(value, (int, float)) and not isinstance(value, bool))
+        if want is bool:
+            ok = isinstance(value, bool)
+        elif want in (int, str):
+            ok = isinstance(value, want) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ok:
             raise ConfigError(f"'{name}.{key}' must be {want.__name__}, got {value!r}")
     try:

@@ -3,8 +3,6 @@ config's state and, in stochastic runs, feel the same thermal kicks."""
 
 import json
 
-import numpy as np
-
 from distllg import config as configlib
 from distllg.analysis import compare
 from distllg.dynamics import llg

@@ -105,6 +105,17 @@ def test_default_model_ships_and_loads():
         assert earlier.metadata["model"] == meta["model"]
 
 
+def test_the_mu_3_35_model_ships_for_its_own_parameters_only():
+    """The crystal-point model (docs/physics.md, session 13): fine-tuned from the default,
+    for mu = -3.35, refused at the default's mu."""
+    meta = modelio.read_metadata("mu3.35")
+    assert meta["model"] == SDModel(kT=0.1, mu=-3.35).as_dict()
+    assert meta["training"]["transfer"] is True and meta["metrics"]["relative_rmse"] < 0.15
+    assert modelio.load_model("mu3.35").architecture == modelio.load_model("default").architecture
+    with pytest.raises(modelio.ModelFileError, match="mu = -3.5 in the config but -3.35"):
+        modelio.check_compatible(meta, SDModel(kT=0.1).as_dict(), (24, 24))
+
+
 def test_config_knows_every_architecture():
     """``config`` names the kinds without importing torch; they must be ``cnn``'s."""
     from distllg.config import TRAINING_KINDS

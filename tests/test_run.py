@@ -66,6 +66,12 @@ def test_config_file_errors(tmp_path):
         configlib.load(tmp_path / "bad.toml")
 
 
+def test_boolean_keys_take_true_or_false_only():
+    assert configlib.from_dict({"training": {"transfer": True}}).training.transfer is True
+    with pytest.raises(configlib.ConfigError, match="'training.transfer' must be bool"):
+        configlib.from_dict({"training": {"transfer": 1}})
+
+
 def test_shipped_configs_are_valid():
     configs = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
     assert configs
