@@ -288,6 +288,8 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
     spins = torch.from_numpy(datalib.read(tmp_path / "d.h5")["trajectories"]["0007"]["spins"])
     assert torch.equal(fresh(spins), trained(spins))
     trainlib.train(tuned, stream=None)
+    assert (modelio.read_metadata(tmp_path / "tuned.npz")["initial_weights_sha256"]
+            == trained.metadata["weights_sha256"])  # the start is named by its weights
     rates = torch.load(tmp_path / "u" / "checkpoint.pt", weights_only=True)["history"][
         "learning_rate"]
     low = 5e-3 / 100  # half a cosine from 5e-3 down to 1 % of it at the last epoch

@@ -355,7 +355,9 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
                        lattice=[list(s) for s in shapes],
                        normalisation={"output_scale": float(model.output_scale)},
                        data_sha256=data_hash, metrics=result,
-                       training=config.as_dict()["training"])
+                       training=config.as_dict()["training"],
+                       initial_weights_sha256=(modelio.read_metadata(cfg.initial_model)
+                                               ["weights_sha256"] if cfg.initial_model else ""))
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     if history["epoch"]:
         plots.curves(np.array(history["epoch"]),
