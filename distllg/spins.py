@@ -79,15 +79,16 @@ def spiral(Ly: int, Lx: int, q_cart, axis: str = "z") -> np.ndarray:
     return np.stack([np.cos(phase), np.sin(phase), np.zeros_like(phase)])
 
 
-def triple_q_cosine(Ly: int, Lx: int) -> np.ndarray:
+def triple_q_cosine(Ly: int, Lx: int, q: float = np.pi / 3.0) -> np.ndarray:
     """The Ozawa-Hayami-Motome skyrmion crystal ``S ~ (cos Q_1.r, cos Q_2.r, cos Q_3.r)``,
-    ``|Q_v| = pi / 3`` along the three bond directions, normalised per site: two skyrmions
-    per 48-site magnetic unit cell (the ground state at mu = -3.35, docs/physics.md).
-    Commensurate for Lx, Ly multiples of 12."""
+    ``|Q_v| = q`` (1 / lattice constant) along the three bond directions, normalised per
+    site. At the default pi / 3: two skyrmions per 48-site magnetic unit cell (the ground
+    state at mu = -3.35, docs/physics.md), commensurate for Lx, Ly multiples of 12; at
+    ``q = 4 pi / P`` it fits a P x P supercell."""
     r = lattice.positions(Ly, Lx)
     angles = np.array([0.0, 2.0, 4.0]) * np.pi / 3.0
     directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, 3)
-    return normalize(np.cos((np.pi / 3.0) * np.tensordot(directions.T, r, axes=(1, 0))))
+    return normalize(np.cos(q * np.tensordot(directions.T, r, axes=(1, 0))))
 
 
 def triple_q(Ly: int, Lx: int, phase: float = 0.0) -> np.ndarray:

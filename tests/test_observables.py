@@ -66,6 +66,15 @@ def test_cosine_triple_q_has_two_skyrmions_per_magnetic_cell(L):
     np.testing.assert_allclose(values, values[0])
 
 
+@pytest.mark.parametrize("P", [10, 20])
+def test_cosine_triple_q_at_4_pi_over_P_fits_a_P_by_P_supercell(P):
+    s = spinlib.triple_q_cosine(P, P, 4 * np.pi / P)
+    assert abs(ob.skyrmion_number(s)) == pytest.approx(6, abs=1e-9)  # as 12 x 12 at pi / 3
+    values, q = ob.structure_factor_peaks(s, count=3)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 4 * np.pi / P)
+    np.testing.assert_allclose(values, values[0])
+
+
 def test_single_q_spiral_peaks_at_its_wave_vector():
     L = 24
     q_frac = np.array([3 / 24, 5 / 24])

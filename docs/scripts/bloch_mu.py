@@ -26,10 +26,6 @@ def waves(P):
             for a in np.array([0.0, 2.0, 4.0]) * np.pi / 3]
 
 
-def ohm(P):
-    return spinlib.normalize(np.stack([np.cos(w) for w in waves(P)]))
-
-
 def helix(a=1.1, m=-0.22):
     qr = waves(12)
     inplane = sum(np.stack([np.cos(t) * np.sin(w), np.sin(t) * np.sin(w)])
@@ -38,7 +34,8 @@ def helix(a=1.1, m=-0.22):
 
 
 kT = float(sys.argv[1])
-crystals = {"OHM crystal pi/3": ohm(12), "OHM crystal 2pi/5": ohm(10),
+crystals = {"OHM crystal pi/3": spinlib.triple_q_cosine(12, 12),
+            "OHM crystal 2pi/5": spinlib.triple_q_cosine(10, 10, 4 * np.pi / 10),
             "helix crystal pi/3": helix()}
 out = Path("out/bloch_mu.jsonl")
 out.parent.mkdir(exist_ok=True)

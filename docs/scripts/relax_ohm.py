@@ -5,15 +5,13 @@ crystal, and whether it keeps |Q| = 24. Prints E/N, Q, |m| every 20 steps.
     python docs/scripts/relax_ohm.py -3.35 200"""
 import sys, time
 import numpy as np
-from distllg import lattice, spins as spinlib
+from distllg import spins as spinlib
 from distllg.dynamics import llg, observables as obs
 from distllg.electrons import SDModel
 from distllg.electrons.exact import ExactSolver
 
 mu, steps = float(sys.argv[1]), int(sys.argv[2])
-r = lattice.positions(24, 24)
-s = spinlib.normalize(np.stack([np.cos(np.pi / 3 * np.tensordot(
-    [np.cos(a), np.sin(a)], r, axes=(0, 0))) for a in np.array([0.0, 2.0, 4.0]) * np.pi / 3]))
+s = spinlib.triple_q_cosine(24, 24)
 solver = ExactSolver(SDModel(t3=-0.85, J=1.0, mu=mu, kT=0.1))
 t0 = time.time()
 print(0, f"{obs.energy_per_site(solver.energy(s), s):.7f}", f"Q {obs.skyrmion_number(s):+.3f}",
