@@ -3,9 +3,10 @@
 In one run, one thread, best of R:
   * ED: one semi-implicit midpoint step (2 exact field evaluations) at L = 12..36;
   * CNN: the same step with the shipped default model (periodic mode, float64, the run's
-    precision; float32 alongside) at L = 12..1024, with the time per spin;
+    default precision; float32 and bfloat16 convolutions alongside, ``[engine] precision``)
+    at L = 12..1024, with the time per spin;
   * the CNN's achieved FLOP rate (2 x multiply-adds of its convolutions per site) as a
-    fraction of a same-run float64 (and float32) ``torch.matmul`` of two 1024 x 1024 matrices.
+    fraction of a same-run ``torch.matmul`` of two 1024 x 1024 matrices of the same dtype.
 Target: CNN >= 1000x faster than ED at L = 36; CNN time per spin flat in L.
 Writes bench/results/speedup.json, the table in docs/PERFORMANCE.md and
 docs/img/speedup.png (log-log time per step against the number of spins).
@@ -53,14 +54,14 @@ def main(argv=None) -> int:
         lambda parser: parser.add_argument("--also", help="a second model file to time"))
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    models = {dtype: modelio.load_model("default", dtype=dtype)
-              for dtype in (torch.float64, torch.float32)}
-    variants = [(torch.float64, torch.float64, "cnn"), (torch.float32, torch.float32, "cnn32")]
+    precisions = {torch.float64: "cnn", torch.float32: "cnn32", torch.bfloat16: "cnnbf16"}
+    models = {dtype: modelio.load_model("default") for dtype in precisions}
+    variants = [(dtype, dtype, name) for dtype, name in precisions.items()]
     if args.also:
         models["also"] = modelio.load_model(args.also, dtype=torch.float64)
         variants.append(("also", torch.float64, "also"))
     per_site = flops_per_site(models[torch.float64])
-    peak = {torch.float64: matmul_rate(torch.float64), torch.float32: matmul_rate(torch.float32)}
+    peak = {dtype: matmul_rate(dtype) for dtype in precisions}
     solver = ExactSolver(SDModel(**models[torch.float64].metadata["model"]))  # its parameters
     rows = []
     for L in args.sizes:
@@ -78,7 +79,8 @@ def main(argv=None) -> int:
         row["ed_step_s"] = (best_time(lambda s=s: llg.midpoint_step(s, solver.energy_and_fields,
                                                                  0.2, 1.0), args.repeats)
                             if L <= ED_LIMIT else float("nan"))
-        row["speedup"] = row["ed_step_s"] / row["cnn_step_s"]
+        for name in precisions.values():
+            row[name.replace("cnn", "speedup")] = row["ed_step_s"] / row[f"{name}_step_s"]
         if args.also:
             row["also_speedup"] = row["ed_step_s"] / row["also_step_s"]
         rows.append(row)
@@ -87,21 +89,25 @@ def main(argv=None) -> int:
                ("cnn_step_s", "CNN s/step (f64)", ".3g"), ("speedup", "ED / CNN", ".0f"),
                ("cnn_ns_per_spin", "CNN ns/spin (f64)", ".0f"),
                ("cnn32_ns_per_spin", "CNN ns/spin (f32)", ".0f"),
+               ("speedup32", "ED / CNN (f32)", ".0f"),
+               ("cnnbf16_ns_per_spin", "CNN ns/spin (bf16 conv)", ".0f"),
+               ("speedupbf16", "ED / CNN (bf16 conv)", ".0f"),
                ("cnn_flop_fraction", "CNN FLOP rate / matmul (f64)", ".2f"),
-               ("cnn32_flop_fraction", "(f32)", ".2f")]
+               ("cnn32_flop_fraction", "(f32)", ".2f"), ("cnnbf16_flop_fraction", "(bf16)", ".2f")]
     if args.also:
         columns += [("also_ns_per_spin", "--also ns/spin (f64)", ".0f"),
                     ("also_speedup", "ED / --also", ".0f")]
     publish("speedup", rows, columns, extra={
         "model_flops_per_site": per_site, "matmul_flops_per_s": {
-            "float64": peak[torch.float64], "float32": peak[torch.float32]},
+            str(dtype).removeprefix("torch."): rate for dtype, rate in peak.items()},
         "integrator": "midpoint (2 evaluations per step)", "threads": 1,
         "also": args.also and {"file": args.also,
                                "architecture": models["also"].metadata["architecture"]}})
     n = np.array([r["spins"] for r in rows], dtype=float)
     ed = np.array([r["ed_step_s"] for r in rows])
     plots.curves(n, {"ED": ed, "CNN float64": np.array([r["cnn_step_s"] for r in rows]),
-                     "CNN float32": np.array([r["cnn32_step_s"] for r in rows])},
+                     "CNN float32": np.array([r["cnn32_step_s"] for r in rows]),
+                     "CNN bfloat16 conv": np.array([r["cnnbf16_step_s"] for r in rows])},
                  ROOT / "docs" / "img" / "speedup.png", "spins N", "seconds per LLG step",
                  "time per midpoint step, one thread", logy=True, logx=True)
     return 0

@@ -51,7 +51,8 @@ class EngineConfig:
     probe_distance: int = 0  # kind = "kpm": probing distance in sites; 0 = exact traces
     probe_sets: int = 0  # kind = "kpm": 0 = plain probes; S = S random-sign sets, averaged
     device: str = "auto"  # auto | cpu | cuda: auto takes this rank's GPU when there is one
-    precision: str = "float64"  # kind = "cnn": float64 | float32 arithmetic of the network
+    precision: str = "float64"  # kind = "cnn": float64 | float32 arithmetic of the network,
+    #                              or bfloat16: float32 with bfloat16 convolutions
     process_grid: tuple[int, ...] = ()  # [Py, Px] ranks along y and x; () = MPI.Compute_dims
 
 
@@ -175,7 +176,7 @@ class Config:
 
 ENGINES = ("exact", "cnn", "kpm")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("float64", "float32")
+PRECISIONS = ("float64", "float32", "bfloat16")
 INITIAL_STATES = ("random", "uniform", "triple-q", "triple-q-cosine", "file")
 
 

@@ -73,13 +73,24 @@ class ConvStack(nn.Module):
         self.register_buffer("output_scale", torch.ones((), dtype=torch.float64))
 
     def stack(self, x: torch.Tensor) -> torch.Tensor:
-        """The convolutions without padding: each shrinks the grid by ``kernel - 1``."""
-        last = len(self.convs) - 1
+        """The convolutions without padding: each shrinks the grid by ``kernel - 1``. They
+        compute in the dtype of their parameters (bfloat16 after :meth:`convolve_in`) and
+        return the input's dtype."""
+        dtype, last = x.dtype, len(self.convs) - 1
+        x = x.to(next(self.convs.parameters()).dtype)
         for index, conv in enumerate(self.convs):
             x = conv(x)
             if index < last:
                 x = self.activation(x)
-        return x
+        return x.to(dtype)
+
+    def convolve_in(self, dtype: torch.dtype) -> ConvStack:
+        """Let the convolutions (weights, activations between them) compute in ``dtype``, the
+        features, torque sums and output keep the model's dtype; returns the model. With
+        bfloat16 (8-bit mantissa; oneDNN and cuDNN accumulate in float32) the convolutions
+        run about 1.7 x faster than float32 on CPUs with AVX512-BF16."""
+        self.convs.to(dtype)
+        return self
 
     def _check_padded(self, padded: torch.Tensor) -> None:
         r = self.receptive_radius
@@ -153,6 +164,25 @@ def _hexagon(u: int) -> list[tuple[int, int]]:
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(dim=-3)
+
+
+def _dots(x: torch.Tensor, offsets: list[tuple[int, int]], margin: int) -> list[torch.Tensor]:
+    """``S_i . S_{i+d}`` for each offset ``d`` (a set closed under ``d -> -d``, every
+    ``|dx|, |dy| <= margin``) at the sites ``margin`` from the edge. The pair ``+-d`` shares
+    one product field ``P(j) = S_j . S_{j+d}``: ``S_i . S_{i-d} = P(i - d)``."""
+    H, W = x.shape[-2:]
+    out: dict[tuple[int, int], torch.Tensor] = {}
+    for dx, dy in offsets:
+        if (dx, dy) in out:
+            continue
+        y0, x0 = max(0, -dy), max(0, -dx)  # P[p] belongs to the site j = p + (y0, x0)
+        y1, x1 = H - max(0, dy), W - max(0, dx)
+        product = _dot(x[..., y0:y1, x0:x1], x[..., y0 + dy:y1 + dy, x0 + dx:x1 + dx])
+        for sign in (1, -1):  # site i reads P at j = i (for +d) or j = i - d (for -d)
+            ty, tx = margin - y0 - (dy if sign < 0 else 0), margin - x0 - (dx if sign < 0 else 0)
+            out[(sign * dx, sign * dy)] = product[..., ty:ty + H - 2 * margin,
+                                                  tx:tx + W - 2 * margin]
+    return [out[d] for d in offsets]
 
 
 def layer_kernels(layers: int, kernel: int, end_kernel: int | None) -> list[int]:
@@ -241,7 +271,7 @@ class EquivariantSpinCNN(ConvStack):
         the edge."""
         u = self.architecture["dots"]
         centre = _shifted(x, 0, 0, u)
-        dots = [_dot(centre, _shifted(x, dx, dy, u)) for dx, dy in self.dot_offsets]
+        dots = _dots(x, self.dot_offsets, u)
         right, above = _shifted(x, 1, 0, u), _shifted(x, 0, 1, u)
         above_right = _shifted(x, 1, 1, u)
         up = _dot(centre, torch.linalg.cross(right, above, dim=-3))
@@ -352,7 +382,7 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         the triangle ``(i, i + n_k, i + n_{k+1})`` for the nearest neighbours ``n_k``."""
         u = self.architecture["dots"]
         centre = _shifted(x, 0, 0, u)
-        dots = [_dot(centre, _shifted(x, dx, dy, u)) for dx, dy in self.dot_offsets]
+        dots = _dots(x, self.dot_offsets, u)
         ring = [_shifted(x, dx, dy, u) for dx, dy in NEAREST]
         chiralities = [_dot(centre, torch.linalg.cross(ring[k], ring[(k + 1) % 6], dim=-3))
                        for k in range(6)]

@@ -51,11 +51,16 @@ def evaluate_blocked(model, padded: torch.Tensor, block: int | None) -> torch.Te
 
 class _CNNFields:
     def __init__(self, model, device="cpu", dtype=torch.float64, h: float = 0.0):
-        """``h``: the Zeeman field (t1, along +z) added to the model's electronic field."""
-        self.model = model.to(device=device, dtype=dtype).eval()
+        """``dtype``: the network's arithmetic; ``torch.bfloat16`` means float32 with the
+        convolutions in bfloat16 (:meth:`ConvStack.convolve_in`). ``h``: the Zeeman field
+        (t1, along +z) added to the model's electronic field."""
+        convolutions = dtype
+        if dtype == torch.bfloat16:
+            dtype = torch.float32
+        self.model = model.to(device=device, dtype=dtype).eval().convolve_in(convolutions)
         self.h = h
         self.device = torch.device(device)
-        self.dtype = dtype
+        self.dtype = dtype  # of the tensors in and out (float32 for bfloat16)
         self.predicts = model.architecture["predicts"]
         self.block = CPU_BLOCK if self.device.type == "cpu" else None
 
