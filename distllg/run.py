@@ -211,7 +211,8 @@ def _check_checkpoint(state: dict, path: Path, config: configlib.Config, plan: d
         raise ckpt.CheckpointError(
             f"checkpoint {path} was written for other physics (hash {state['run_hash']} != "
             f"{plan['run_hash']} of {config.source or 'the config'}: [lattice], [model], "
-            f"[engine] kind, [dynamics] other than steps, or [initial] differ)")
+            f"[engine] kind or precision, [dynamics] other than steps, or [initial] "
+            f"differ)")
     if state["step"] > config.dynamics.steps:
         raise ckpt.CheckpointError(
             f"checkpoint {path} is at step {state['step']}, beyond 'dynamics.steps' = "
