@@ -130,12 +130,13 @@ def _batches(groups, batch: int, rng: np.random.Generator):
 
 
 def predict(model: torch.nn.Module, spins: np.ndarray, chunk: int = 32) -> np.ndarray:
-    """Model output for frames ``(n, 3, Ly, Lx)`` in the model's dtype, as float64 numpy."""
-    param = next(model.parameters())
+    """Model output for frames ``(n, 3, Ly, Lx)`` in the model's dtype (its output scale's:
+    bfloat16 convolutions after ``convolve_in`` keep float32 features), as float64 numpy."""
+    scale = model.output_scale
     out = []
     with torch.no_grad():
         for start in range(0, len(spins), chunk):
-            x = torch.from_numpy(spins[start:start + chunk]).to(param.device, param.dtype)
+            x = torch.from_numpy(spins[start:start + chunk]).to(scale.device, scale.dtype)
             out.append(model(x).to("cpu", torch.float64).numpy())
     return np.concatenate(out)
 

@@ -23,7 +23,6 @@ if args.precision == "bfloat16":
     model = model.float().convolve_in(torch.bfloat16)
 else:
     model = model.to(getattr(torch, args.precision))
-dtype = model.output_scale.dtype  # of the tensors in and out
 everything = []
 for path in args.files:
     data = datalib.read(path)
@@ -33,9 +32,7 @@ for path in args.files:
     h = data["attrs"]["model"]["h"]
     pairs = train.frames(data["trajectories"], sorted(data["trajectories"]), h)
     true = np.concatenate([t for _, t in pairs])
-    with torch.no_grad():
-        predicted = np.concatenate([model(torch.from_numpy(s).to(dtype)).double().numpy()
-                                    for s, _ in pairs])
+    predicted = np.concatenate([train.predict(model, s) for s, _ in pairs])
     everything.append((true, predicted))
     print(f"{path} ({len(pairs)} trajectories, {len(true)} frames, {args.precision}): "
           + train.describe(train.metrics(true, predicted)))
