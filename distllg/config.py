@@ -133,6 +133,8 @@ class TrainingConfig:
     #                          "" for random weights
     transfer: bool = False  # initial_model may be trained for other s-d parameters (transfer
     #                         to nearby ones); the new model is for the config's
+    grow: bool = False  # initial_model may have a smaller dots, window or tail (symmetric
+    #                     kind): its weights are embedded so training starts from its torques
 
 
 @dataclasses.dataclass(frozen=True)

@@ -248,3 +248,46 @@ def test_symmetric_model_moves_with_every_lattice_operation(shape, tail, rng):
 def test_symmetric_model_needs_whole_regular_representations():
     with pytest.raises(ValueError, match="multiple of 12"):
         build({"kind": "symmetric", "channels": 16})
+
+
+@pytest.mark.parametrize("change", [{"dots": 3}, {"window": 3}, {"tail": 6},
+                                    {"dots": 3, "window": 3, "tail": 5},
+                                    {"window": 5, "tail": 0}])
+def test_a_grown_model_computes_the_torques_it_grew_from(change, rng):
+    """cnn.grow embeds a trained model in one with a wider dot reach, window or tail: the
+    larger model starts with the same torques (an offset that leaves the tail for the window
+    carries its constant coupling as a bias), and its new weights are live parameters."""
+    from distllg.model.cnn import grow
+
+    small = {"kind": "symmetric", "layers": 3, "window": 2, "channels": 24, "dots": 2,
+             "tail": 4}
+    old = random_model(**small)
+    with torch.no_grad():
+        old.output_scale.fill_(0.7)
+    new = build({**old.architecture, **change}).double()
+    grow(old, new)
+    def size(model):
+        return sum(p.numel() for p in model.parameters())
+
+    assert size(new) > size(old)
+    s = torch.from_numpy(spinlib.random(14, 13, rng)[None])
+    with torch.no_grad():
+        torque = old(s)
+        assert torque.abs().max() > 0.1
+        torch.testing.assert_close(new(s), torque, rtol=0, atol=1e-13)
+        new.convs[0].weight_free.add_(0.1)  # the new feature channels are connected too
+        assert (new(s) - torque).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("change", [{"dots": 1}, {"channels": 36}, {"layers": 4},
+                                    {"window": 3, "tail": 0}, {"kind": "equivariant"}])
+def test_grow_refuses_what_it_cannot_embed(change):
+    from distllg.model.cnn import grow
+
+    small = {"kind": "symmetric", "layers": 3, "window": 2, "channels": 24, "dots": 2,
+             "tail": 4}
+    other = {**small, **change}
+    if other["kind"] == "equivariant":
+        other.pop("tail")
+    with pytest.raises(ValueError, match="cannot grow from"):
+        grow(build(small), build(other))

@@ -342,3 +342,34 @@ record_every = 2
     assert len(datalib.read(tmp_path / "d.h5")["trajectories"]) >= 1
     datagen.main([str(config_file)])
     assert sorted(datalib.read(tmp_path / "d.h5")["trajectories"]) == ["0000", "0001", "0002"]
+
+
+def test_a_larger_model_grows_from_a_trained_one(tmp_path, rng):
+    """[training] grow = true: a model file with a smaller dots, window or tail starts a
+    larger model that computes its torques; without it, or for other convolutions, a clear
+    error names the key."""
+    from distllg import spins as spinlib
+    from distllg.electrons import SDModel
+
+    small = {"kind": "symmetric", "channels": 12, "layers": 2, "kernel": 3, "end_kernel": 3,
+             "window": 1, "dots": 1, "tail": 2, "activation": "gelu", "predicts": "torque"}
+    torch.manual_seed(0)
+    trained = build(small).double()
+    with torch.no_grad():
+        trained.tail_couplings.normal_(0.0, 0.3)
+    modelio.save_model(trained, tmp_path / "small.npz", model=SDModel().as_dict(),
+                       lattice=[[8, 8]])
+    wider = {"kind": "symmetric", "channels": 12, "layers": 2, "window": 2, "dots": 2,
+             "tail": 3, "initial_model": str(tmp_path / "small.npz")}
+    config = configlib.from_dict({"training": {**wider, "grow": True}})
+    larger = build({**small, "window": 2, "dots": 2, "tail": 3}).double()
+    trainlib.start_from(larger, config, (8, 8))
+    s = torch.from_numpy(spinlib.random(8, 8, rng)[None])
+    stored = modelio.load_model(tmp_path / "small.npz")  # (weights stored in float32)
+    torch.testing.assert_close(larger(s), stored(s), rtol=0, atol=1e-13)
+    with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*architecture.*"
+                                                   "'training.grow' = true"):
+        trainlib.start_from(larger, configlib.from_dict({"training": wider}), (8, 8))
+    with pytest.raises(configlib.ConfigError, match="'training.grow' = true: a model .* cannot "
+                                                   "grow from"):
+        trainlib.start_from(build({**small, "channels": 24, "dots": 2}), config, (8, 8))

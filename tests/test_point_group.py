@@ -104,3 +104,17 @@ def test_dense_weight_cache_follows_the_free_weights():
         torch.testing.assert_close(second, fresh, rtol=0, atol=0)
         assert conv.weight.shape == (out.size, inp.size, 3, 3)  # as Conv2d.weight
         assert conv.float()(x.float()).dtype == torch.float32
+
+
+def test_set_dense_recovers_the_free_weights_and_refuses_a_broken_symmetry():
+    inp, out = _actions()
+    torch.manual_seed(2)
+    conv, other = pg.TiedConv2d(inp, out, 3).double(), pg.TiedConv2d(inp, out, 3).double()
+    other.set_dense(*conv.dense())
+    torch.testing.assert_close(other.weight_free, conv.weight_free, rtol=0, atol=1e-15)
+    torch.testing.assert_close(other.bias_free, conv.bias_free, rtol=0, atol=1e-15)
+    weight, bias = conv.dense()
+    broken = weight.detach().clone()
+    broken[0, 0, 1, 1] += 0.5  # one entry of an orbit changed alone
+    with pytest.raises(ValueError, match="weight does not commute"):
+        other.set_dense(broken, bias)

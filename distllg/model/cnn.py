@@ -25,6 +25,7 @@ from distllg.model.point_group import (
     TiedConv2d,
     hex_distance,
     hexagon,
+    orbit_means,
     orbits,
 )
 
@@ -387,6 +388,73 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
         chiralities = [_dot(centre, torch.linalg.cross(ring[k], ring[(k + 1) % 6], dim=-3))
                        for k in range(6)]
         return torch.stack(dots + chiralities, dim=-3)
+
+
+def _names(model: SymmetricSpinCNN) -> tuple[list, list]:
+    """What each input channel (feature) and output channel (coefficient) of ``model``'s
+    convolution stack stands for."""
+    features = [("dot", d) for d in model.dot_offsets] + [("chirality", k) for k in range(6)]
+    return features, [("c", d) for d in model.offsets] + [("e", d) for d in model.offsets]
+
+
+def _pairs(new: list, old: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices ``(into new, into old)`` of the names that ``old`` shares with ``new``."""
+    where = {name: i for i, name in enumerate(old)}
+    shared = [(i, where[name]) for i, name in enumerate(new) if name in where]
+    return torch.tensor([i for i, _ in shared]), torch.tensor([j for _, j in shared])
+
+
+GROWABLE = ("dots", "window", "tail")
+
+
+@torch.no_grad()
+def grow(old: SymmetricSpinCNN, new: SymmetricSpinCNN) -> None:
+    """Embed the weights of ``old`` in ``new``, a symmetric model with the same convolutions
+    (channels, layers, kernels, activation), ``dots`` and ``window`` at least ``old``'s and
+    a window or tail that covers ``old``'s tail, so that ``new`` computes ``old``'s torques
+    (round-off): its extra dot features get zero weights; an offset that joins the window
+    gets zero weights and, as the bias of its ``c_d, e_d``, ``old``'s constant tail coupling
+    there (the same term); an offset that joins the tail gets zero couplings. Training goes
+    on from there."""
+    a, b = old.architecture, new.architecture
+    fixed = {key: value for key, value in a.items() if key not in GROWABLE}
+    if (a.get("kind"), b.get("kind")) != ("symmetric", "symmetric") or any(
+            b.get(key) != value for key, value in fixed.items()) or b["dots"] < a["dots"] or (
+            b["window"] < a["window"] or max(b["window"], b["tail"]) < a["tail"]):
+        raise ValueError(f"a model {b} cannot grow from {a}: both must be symmetric and equal "
+                         f"but for {', '.join(GROWABLE)}; dots and window may only grow, and "
+                         f"the new window or tail must cover the old tail")
+    new.output_scale.copy_(old.output_scale)
+    t = a["tail"]
+    old_kernel = old.tail_kernel().double() if t else None
+
+    def constant(d):  # old's texture-independent (c, e) coupling at offset d
+        if t and hex_distance(*d) <= t:
+            return old_kernel[:, t + d[1], t + d[0]]
+        return torch.zeros(2, dtype=torch.float64)
+
+    (new_in, new_out), (old_in, old_out) = _names(new), _names(old)
+    last = len(new.convs) - 1
+    for index, (source, target) in enumerate(zip(old.convs, new.convs, strict=True)):
+        weight, bias = (v.double() for v in source.dense())
+        hidden = torch.arange(weight.shape[0])
+        o_new, o_old = _pairs(new_out, old_out) if index == last else (hidden, hidden)
+        c_new, c_old = (_pairs(new_in, old_in) if index == 0
+                        else (torch.arange(weight.shape[1]),) * 2)
+        dense = weight.new_zeros(target.shape)
+        dense[o_new[:, None], c_new[None, :]] = weight[o_old[:, None], c_old[None, :]]
+        into = bias.new_zeros(target.shape[0])
+        into[o_new] = bias[o_old]
+        if index == last:
+            for k, (term, d) in enumerate(new_out):
+                if d not in old.offsets:
+                    into[k] = constant(d)[0 if term == "c" else 1]
+        target.set_dense(dense, into)
+    if b["tail"]:
+        wanted = torch.stack([constant(d) for d in new.tail_offsets], dim=1)
+        count = new.tail_couplings.shape[1]
+        new.tail_couplings.copy_(torch.stack([orbit_means(row, new.tail_orbit, count)
+                                              for row in wanted]))
 
 
 ARCHITECTURES = {"cnn": SpinCNN, "equivariant": EquivariantSpinCNN,

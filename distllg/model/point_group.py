@@ -127,6 +127,15 @@ def orbits(action: ChannelAction) -> tuple[np.ndarray, np.ndarray, int]:
     return _tie(action.perm, action.sign)
 
 
+def orbit_means(values: torch.Tensor, orbit: torch.Tensor, count: int) -> torch.Tensor:
+    """Mean of ``values`` over each of ``count`` orbits (``orbit`` ids; id ``count`` and up:
+    entries forced to zero, left out); zero for an orbit with no entries."""
+    keep = orbit < count
+    sums = values.new_zeros(count).index_add_(0, orbit[keep], values[keep])
+    sizes = values.new_zeros(count).index_add_(0, orbit[keep], torch.ones_like(values[keep]))
+    return sums / sizes.clamp(min=1)
+
+
 def tied_weight_orbits(out: ChannelAction, inp: ChannelAction, kernel: int):
     """``(orbit, sign, count)`` of the entries of a ``(out, in, kernel, kernel)`` weight."""
     u = (kernel - 1) // 2
@@ -174,6 +183,24 @@ class TiedConv2d(nn.Module):
 
         return (expand(self.weight_free, self.weight_orbit, self.weight_sign).view(self.shape),
                 expand(self.bias_free, self.bias_orbit, self.bias_sign))
+
+    @torch.no_grad()
+    def set_dense(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Set the free weights to the least-squares fit of a dense ``(out, in, k, k)``
+        ``weight`` and ``(out,)`` ``bias`` (each free weight: the mean of its orbit's entries
+        times their signs); exact when they commute with the group. Raises ``ValueError``
+        when they do not (the fit would change what the layer computes)."""
+        for free, orbit, sign, target in ((self.weight_free, self.weight_orbit,
+                                           self.weight_sign, weight),
+                                          (self.bias_free, self.bias_orbit, self.bias_sign,
+                                           bias)):
+            free.copy_(orbit_means(target.reshape(-1).to(free) * sign.to(free), orbit,
+                                   free.numel()))
+        for name, got, want in zip(("weight", "bias"), self.dense(), (weight, bias),
+                                   strict=True):
+            if not torch.allclose(got, want.to(got), rtol=1e-6, atol=1e-7):
+                raise ValueError(f"the dense {name} does not commute with the point group "
+                                 f"(largest change {float((got - want.to(got)).abs().max()):.3g})")
 
     @property
     def weight(self) -> torch.Tensor:

@@ -42,7 +42,7 @@ from distllg.analysis import plots
 from distllg.io.atomic import write_atomic
 from distllg.model import data as datalib
 from distllg.model import io as modelio
-from distllg.model.cnn import build
+from distllg.model.cnn import build, grow
 
 TRAIN_DTYPE = torch.float32
 
@@ -210,7 +210,8 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
                shape: tuple[int, int]) -> None:
     """Copy the weights (and output scale) of ``[training] initial_model`` into ``model``:
     fine-tuning a trained model on new data or with a new schedule. Its architecture must be
-    the config's, and it must fit the config's s-d parameters (any parameters with
+    the config's (or, with ``[training] grow = true``, one that :func:`distllg.model.cnn.grow`
+    embeds in it), and it must fit the config's s-d parameters (any parameters with
     ``[training] transfer = true``: fine-tuning to a nearby parameter point) and the data's
     lattice ``shape`` (:func:`distllg.model.io.check_compatible`)."""
     source = f"'training.initial_model' = {config.training.initial_model!r}"
@@ -218,17 +219,25 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
         initial = modelio.load_model(config.training.initial_model)
     except modelio.ModelFileError as error:
         raise configlib.ConfigError(f"{source}: {error}") from None
-    if initial.architecture != model.architecture:
+    same = initial.architecture == model.architecture
+    if not same and not config.training.grow:
         raise configlib.ConfigError(
             f"{source} has the architecture {initial.architecture}, [training] asks for "
-            f"{model.architecture}")
+            f"{model.architecture} (with 'training.grow' = true a larger dots, window or "
+            f"tail may start from it)")
     try:
         parameters = (initial.metadata["model"] if config.training.transfer
                       else config.model.as_dict())
         modelio.check_compatible(initial.metadata, parameters, shape, source)
     except modelio.ModelFileError as error:
         raise configlib.ConfigError(str(error)) from None
-    model.load_state_dict(initial.state_dict())
+    if same:
+        model.load_state_dict(initial.state_dict())
+        return
+    try:
+        grow(initial, model)
+    except ValueError as error:
+        raise configlib.ConfigError(f"{source} with 'training.grow' = true: {error}") from None
 
 
 def train(config: configlib.Config, stream=sys.stdout) -> dict:
