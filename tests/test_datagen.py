@@ -290,6 +290,14 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
     trainlib.train(tuned, stream=None)
     assert (modelio.read_metadata(tmp_path / "tuned.npz")["initial_weights_sha256"]
             == trained.metadata["weights_sha256"])  # the start is named by its weights
+    # a rerun continues from the checkpoint, which keeps that checksum: the initial model
+    # file may have moved meanwhile
+    (tmp_path / "m.npz").rename(tmp_path / "moved.npz")
+    (tmp_path / "tuned.npz").unlink()
+    trainlib.train(tuned, stream=None)
+    assert (modelio.read_metadata(tmp_path / "tuned.npz")["initial_weights_sha256"]
+            == trained.metadata["weights_sha256"])
+    (tmp_path / "moved.npz").rename(tmp_path / "m.npz")
     rates = torch.load(tmp_path / "u" / "checkpoint.pt", weights_only=True)["history"][
         "learning_rate"]
     low = 5e-3 / 100  # half a cosine from 5e-3 down to 1 % of it at the last epoch

@@ -207,13 +207,14 @@ def make_scheduler(optimiser: torch.optim.Optimizer, cfg: configlib.TrainingConf
 
 
 def start_from(model: torch.nn.Module, config: configlib.Config,
-               shape: tuple[int, int]) -> None:
+               shape: tuple[int, int]) -> str:
     """Copy the weights (and output scale) of ``[training] initial_model`` into ``model``:
     fine-tuning a trained model on new data or with a new schedule. Its architecture must be
     the config's (or, with ``[training] grow = true``, one that :func:`distllg.model.cnn.grow`
     embeds in it), and it must fit the config's s-d parameters (any parameters with
     ``[training] transfer = true``: fine-tuning to a nearby parameter point) and the data's
-    lattice ``shape`` (:func:`distllg.model.io.check_compatible`)."""
+    lattice ``shape`` (:func:`distllg.model.io.check_compatible`). Returns the checksum of
+    its weights."""
     source = f"'training.initial_model' = {config.training.initial_model!r}"
     try:
         initial = modelio.load_model(config.training.initial_model)
@@ -233,11 +234,13 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
         raise configlib.ConfigError(str(error)) from None
     if same:
         model.load_state_dict(initial.state_dict())
-        return
-    try:
-        grow(initial, model)
-    except ValueError as error:
-        raise configlib.ConfigError(f"{source} with 'training.grow' = true: {error}") from None
+    else:
+        try:
+            grow(initial, model)
+        except ValueError as error:
+            raise configlib.ConfigError(f"{source} with 'training.grow' = true: "
+                                        f"{error}") from None
+    return initial.metadata["weights_sha256"]
 
 
 def train(config: configlib.Config, stream=sys.stdout) -> dict:
@@ -262,15 +265,16 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
         architecture.update(tail=cfg.tail)
     model = build(architecture).to(TRAIN_DTYPE)
     model.output_scale.fill_(scale)
-    if cfg.initial_model:
-        start_from(model, config, min(shapes, key=min))
+    checkpoint = out / "checkpoint.pt"
+    initial_weights = ""  # the initial model's weights checksum, kept in the checkpoint
+    if cfg.initial_model and not checkpoint.is_file():
+        initial_weights = start_from(model, config, min(shapes, key=min))
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     scheduler = make_scheduler(optimiser, cfg)
     rng = np.random.default_rng(cfg.seed)
     history = {"epoch": [], "train_loss": [], "validation_loss": [], "learning_rate": [],
                "gradient_norm": []}
     best = {"loss": float("inf"), "state": copy.deepcopy(model.state_dict()), "epoch": 0}
-    checkpoint = out / "checkpoint.pt"
     fingerprint = _fingerprint(config, data_hash)
     if checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=True)
@@ -282,6 +286,9 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
         history, best = state["history"], state["best"]
+        initial_weights = state.get("initial_weights_sha256") or (  # (older checkpoints)
+            modelio.read_metadata(cfg.initial_model)["weights_sha256"]
+            if cfg.initial_model else "")
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         print(f"continuing training from {checkpoint} after epoch {history['epoch'][-1]}",
@@ -339,16 +346,17 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
         state = {"fingerprint": fingerprint, "model": model.state_dict(),
                  "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
                  "history": history, "best": best, "rng": rng.bit_generator.state,
-                 "torch_rng": torch.get_rng_state()}
+                 "torch_rng": torch.get_rng_state(), "initial_weights_sha256": initial_weights}
         write_atomic(checkpoint, functools.partial(torch.save, state))
     return finish(config, model, best, history, val_set, data_hash, stopped, shapes,
-                  val_names, stream)
+                  val_names, initial_weights, stream)
 
 
 def finish(config, model, best, history, val_set, data_hash, stopped, shapes, val_names,
-           stream) -> dict:
+           initial_weights, stream) -> dict:
     """Evaluate the best weights in float64 on the held-out trajectories; write the model
-    file, report.json, loss_curve.png and parity.png."""
+    file (``initial_weights``: the checksum of the initial model's weights, or ""),
+    report.json, loss_curve.png and parity.png."""
     cfg = config.training
     out = Path(cfg.directory)
     model.load_state_dict(best["state"])
@@ -366,8 +374,7 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
                        normalisation={"output_scale": float(model.output_scale)},
                        data_sha256=data_hash, metrics=result,
                        training=config.as_dict()["training"],
-                       initial_weights_sha256=(modelio.read_metadata(cfg.initial_model)
-                                               ["weights_sha256"] if cfg.initial_model else ""))
+                       initial_weights_sha256=initial_weights)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     if history["epoch"]:
         plots.curves(np.array(history["epoch"]),
