@@ -121,7 +121,7 @@ def test_the_mu_3_35_models_ship_for_their_own_parameters_only():
     assert min(meta["metrics"]["r2"].values()) >= 0.99
     default = modelio.load_model("default").architecture
     assert modelio.load_model("mu3.35_v2").architecture == default
-    assert modelio.load_model("mu3.35").architecture == {**default, "dots": 6, "window": 5}
+    assert modelio.load_model("mu3.35").architecture == {**default, "dots": 6, "window": 6}
     with pytest.raises(modelio.ModelFileError, match="mu = -3.5 in the config but -3.35"):
         modelio.check_compatible(meta, SDModel(kT=0.1).as_dict(), (24, 24))
 
