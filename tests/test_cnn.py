@@ -6,7 +6,7 @@ import torch
 
 from distllg import spins as spinlib
 from distllg.model import data as datalib
-from distllg.model.cnn import EquivariantSpinCNN, SpinCNN, build
+from distllg.model.cnn import EquivariantSpinCNN, SpinCNN, build, grow
 
 
 def random_model(seed=0, kind="cnn", **architecture):
@@ -250,6 +250,10 @@ def test_symmetric_model_needs_whole_regular_representations():
         build({"kind": "symmetric", "channels": 16})
 
 
+#: A small symmetric network to grow from (or refuse to grow from).
+SMALL = {"kind": "symmetric", "layers": 3, "window": 2, "channels": 24, "dots": 2, "tail": 4}
+
+
 @pytest.mark.parametrize("change", [{"dots": 3}, {"window": 3}, {"tail": 6},
                                     {"dots": 3, "window": 3, "tail": 5},
                                     {"window": 5, "tail": 0}])
@@ -257,11 +261,7 @@ def test_a_grown_model_computes_the_torques_it_grew_from(change, rng):
     """cnn.grow embeds a trained model in one with a wider dot reach, window or tail: the
     larger model starts with the same torques (an offset that leaves the tail for the window
     carries its constant coupling as a bias), and its new weights are live parameters."""
-    from distllg.model.cnn import grow
-
-    small = {"kind": "symmetric", "layers": 3, "window": 2, "channels": 24, "dots": 2,
-             "tail": 4}
-    old = random_model(**small)
+    old = random_model(**SMALL)
     with torch.no_grad():
         old.output_scale.fill_(0.7)
     new = build({**old.architecture, **change}).double()
@@ -282,12 +282,8 @@ def test_a_grown_model_computes_the_torques_it_grew_from(change, rng):
 @pytest.mark.parametrize("change", [{"dots": 1}, {"channels": 36}, {"layers": 4},
                                     {"window": 3, "tail": 0}, {"kind": "equivariant"}])
 def test_grow_refuses_what_it_cannot_embed(change):
-    from distllg.model.cnn import grow
-
-    small = {"kind": "symmetric", "layers": 3, "window": 2, "channels": 24, "dots": 2,
-             "tail": 4}
-    other = {**small, **change}
+    other = {**SMALL, **change}
     if other["kind"] == "equivariant":
         other.pop("tail")
     with pytest.raises(ValueError, match="cannot grow from"):
-        grow(build(small), build(other))
+        grow(build(SMALL), build(other))
