@@ -8,7 +8,9 @@ cos Q3.r) (|Q| = 2 per magnetic cell) at |q| = 4 pi / P for P = 12 (pi/3) and P 
 (|Q| = 1). Appends JSON lines to out/bloch_mu.jsonl.
     python docs/scripts/bloch_mu.py 0.1 -3.5 -3.45 -3.4 -3.35 -3.3 -3.25 -3.2
     python docs/scripts/bloch_mu.py 0.02 -3.65 -3.5 -3.35 -3.2
-    python docs/scripts/bloch_mu.py 0.01 -3.5"""
+    python docs/scripts/bloch_mu.py 0.01 -3.5
+    python docs/scripts/bloch_mu.py 0.02 -3.45 -3.4 -3.3 -3.25   (session 16)
+    python docs/scripts/bloch_mu.py 0.05 -3.4 -3.35 -3.3"""
 import json, sys
 from pathlib import Path
 import numpy as np
