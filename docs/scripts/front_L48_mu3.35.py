@@ -9,7 +9,8 @@ steps at T = 0, which removes the thermal bubbles so that Q measures the crystal
 out/front_L48/T<T>/ and .../T<T>_quenched/ and appends a JSON line per T to
 out/front_L48/fronts.jsonl, and plots the crystal fraction against T from all its lines
 (out/front_L48/crystal_fraction.png; with no temperatures it only redraws that). About
-4.5 min per 10^4 steps on one core; the documented runs (two processes, one core each):
+4.5 min per 10^4 steps on one core; the documented runs (two processes, one core each,
+the second started a few seconds after the first: both write the same starting file):
     python docs/scripts/front_L48_mu3.35.py 20000 0.0058 0.0066
     python docs/scripts/front_L48_mu3.35.py 20000 0.0035 0.005 0.007
     python docs/scripts/front_L48_mu3.35.py 20000 0.0045 0.0062 0.008"""
@@ -68,7 +69,8 @@ rows = [json.loads(text) for text in (OUT / "fronts.jsonl").read_text().splitlin
 fig, ax = plt.subplots(figsize=(5.5, 3.6))
 for n in sorted({r["steps"] for r in rows}):
     done = sorted((r["T"], r["crystal_fraction"]) for r in rows if r["steps"] == n)
-    ax.plot(*zip(*done, strict=True), "o-", label=f"{n} steps at T (t = {0.2 * n:.0f}), then 1000 at T = 0")
+    ax.plot(*zip(*done, strict=True), "o-",
+            label=f"{n} steps at T (t = {0.2 * n:.0f}), then 1000 at T = 0")
 ax.axhline(0.5, color="gray", lw=0.8, ls="--", label="start: half crystal, half stripes")
 ax.set_xlabel("spin temperature T (t1)")
 ax.set_ylabel("crystal area fraction (Q / -96)")
