@@ -13,6 +13,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
                 checkpoint_keep stop_wall_time snapshots
     [data]      file trajectories record_every           python -m distllg.datagen
     [training]  data model_file channels layers kernel ... python -m distllg.train
+    [phases]    mu J kT h candidates periods ...           python -m distllg.phases
 """
 
 from __future__ import annotations
@@ -137,6 +138,29 @@ class TrainingConfig:
     #                     kind): its weights are embedded so training starts from its torques
 
 
+# The names of distllg.analysis.phases.CANDIDATES (a test keeps the two equal).
+PHASE_CANDIDATES = ("spiral", "cone", "ferromagnet", "crystal2", "crystal1", "double_q")
+
+
+@dataclasses.dataclass(frozen=True)
+class PhasesConfig:
+    """``python -m distllg.phases``: the parameter scan and the candidates compared
+    (distllg.analysis.phases). An empty list takes the single value of [model]."""
+
+    mu: tuple[float, ...] = ()  # chemical potentials scanned (t1)
+    J: tuple[float, ...] = ()  # couplings scanned (t1)
+    kT: tuple[float, ...] = ()  # electron temperatures scanned (t1)
+    h: tuple[float, ...] = ()  # Zeeman fields scanned (t1)
+    candidates: tuple[str, ...] = PHASE_CANDIDATES  # the cone only where h != 0
+    periods: tuple[int, ...] = (11, 12, 13)  # supercells P x P: |Q| = 4 pi / P
+    relax_twists: int = 4  # twists per axis of the fields that relax the supercells
+    energy_twists: int = 12  # twists per axis of the reported grand potentials
+    k_points: int = 0  # k-grid of spiral, cone and ferromagnet; 0 = 1200 below kT 0.03, else 600
+    tolerance: float = 1e-5  # relaxed when the largest torque |S x H| is below this (t1)
+    max_evaluations: int = 400  # field evaluations per relaxation at most
+    directory: str = "out/phases"  # phases.jsonl (resumable), phases.md, phase_diagram.png
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     lattice: LatticeConfig = LatticeConfig()
@@ -147,6 +171,7 @@ class Config:
     output: OutputConfig = OutputConfig()
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
+    phases: PhasesConfig = PhasesConfig()
     source: str = ""  # file it was read from
 
     def as_dict(self) -> dict:
@@ -193,11 +218,12 @@ def _section(cls, values, name: str):
         want = hints[key]
         if typing.get_origin(want) is tuple:
             item = typing.get_args(want)[0]
+            kinds = (int, float) if item is float else item
             if not (isinstance(value, list) and all(
-                    isinstance(v, item) and not isinstance(v, bool) for v in value)):
+                    isinstance(v, kinds) and not isinstance(v, bool) for v in value)):
                 raise ConfigError(f"'{name}.{key}' must be a list of {item.__name__}, "
                                   f"got {value!r}")
-            values = {**values, key: tuple(value)}
+            values = {**values, key: tuple(item(v) for v in value)}
             continue
         if want is bool:
             ok = isinstance(value, bool)
@@ -290,6 +316,25 @@ def _check(config: Config) -> None:
     if config.training.schedule not in SCHEDULES:
         raise ConfigError(f"'training.schedule' = {config.training.schedule!r}; choose one of "
                           f"{SCHEDULES}")
+    _check_phases(config.phases)
+
+
+def _check_phases(phases: PhasesConfig) -> None:
+    unknown = sorted(set(phases.candidates) - set(PHASE_CANDIDATES))
+    if unknown or not phases.candidates:
+        raise ConfigError(f"'phases.candidates' = {list(phases.candidates)}: choose from "
+                          f"{PHASE_CANDIDATES}")
+    if any(p < 3 for p in phases.periods):
+        raise ConfigError(f"'phases.periods' must be supercell sizes >= 3, got "
+                          f"{list(phases.periods)}")
+    for key in ("relax_twists", "energy_twists", "max_evaluations"):
+        if getattr(phases, key) < 1:
+            raise ConfigError(f"'phases.{key}' must be >= 1")
+    if phases.k_points < 0 or not phases.tolerance > 0:
+        raise ConfigError("'phases.k_points' must be >= 0 (0 = automatic) and "
+                          "'phases.tolerance' > 0")
+    if any(t < 0 for t in phases.kT):
+        raise ConfigError(f"'phases.kT' must be >= 0, got {list(phases.kT)}")
 
 
 def _check_thermal(dynamics: DynamicsConfig) -> None:
@@ -320,7 +365,7 @@ TRAINING_KINDS = ("cnn", "equivariant", "symmetric")
 SCHEDULES = ("plateau", "cosine")
 SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
             "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,
-            "data": DataConfig, "training": TrainingConfig}
+            "data": DataConfig, "training": TrainingConfig, "phases": PhasesConfig}
 
 
 def from_dict(data: dict, source: str = "") -> Config:

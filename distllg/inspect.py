@@ -43,10 +43,18 @@ def kind_of(path) -> str:
     return kinds[found]
 
 
+def crystal_wave_number(spins: np.ndarray) -> float:
+    """|q| of the strongest S(q) peak (1 / lattice constant; pi / 3 when there is none):
+    the wave number the crystal share is measured against."""
+    _, q = obs.structure_factor_peaks(spins, count=1)
+    return float(np.linalg.norm(q[0])) if len(q) else np.pi / 3
+
+
 def _spins_summary(spins: np.ndarray) -> dict:
     return {"skyrmion_number": obs.skyrmion_number(spins),
             "magnetization": obs.magnetization(spins).tolist(),
-            "structure_factor_peaks": obs.structure_factor_summary(spins)}
+            "structure_factor_peaks": obs.structure_factor_summary(spins),
+            "crystal_share": obs.crystal_share(spins, crystal_wave_number(spins))}
 
 
 def describe_output(path) -> dict:
@@ -119,13 +127,21 @@ def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:
 
 
 def write_spin_plots(spins: np.ndarray, out: Path, tag: str, title: str) -> list[Path]:
-    """``spins_<tag>.png``, ``chirality_<tag>.png`` and ``structure_factor_<tag>.png``."""
+    """``spins_<tag>.png``, ``chirality_<tag>.png``, ``crystal_<tag>.png`` (block scores of
+    the crystal share) and ``structure_factor_<tag>.png``."""
     written = [plots.vector_texture(spins, out / f"spins_{tag}.png",
                                     title=f"{tag} spins, {title}", label="$S^z$")]
     density = obs.chirality_density(spins)
     written.append(plots.scalar_field(density, out / f"chirality_{tag}.png",
                                       title=f"skyrmion density, Q = {density.sum():+.3f}",
                                       label="solid angle / $4\\pi$ per cell"))
+    q_crystal = crystal_wave_number(spins)
+    scores, y_edges, x_edges = obs.crystal_blocks(spins, q_crystal)
+    by_site = np.repeat(np.repeat(scores, np.diff(y_edges), axis=0), np.diff(x_edges), axis=1)
+    written.append(plots.scalar_field(
+        by_site, out / f"crystal_{tag}.png",
+        title=f"crystal share {obs.crystal_share(spins, q_crystal):.2f} (n_sk = 2, "
+              f"|Q| = {q_crystal:.3f})", label="block charge / crystal's (capped at 1)"))
     _, Ly, Lx = spins.shape
     _, q = obs.structure_factor_peaks(spins, count=3)
     factor = obs.structure_factor(spins)
@@ -157,7 +173,8 @@ def _text(summary: dict) -> str:
                      f"{summary['run_hash']}")
     if "skyrmion_number" in summary:
         peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
-        lines.append(f"  Q = {summary['skyrmion_number']:+.4f}, |m| = "
+        lines.append(f"  Q = {summary['skyrmion_number']:+.4f}, crystal share "
+                     f"{summary['crystal_share']:.2f}, |m| = "
                      f"{np.linalg.norm(summary['magnetization']):.4f}, S(q) peaks at "
                      f"|q| = {peaks}")
     return "\n".join(lines)

@@ -541,6 +541,7 @@ class Run:
             "time": dyn.steps * dyn.dt,
             **{k: described[k] for k in ("energy_per_site", "skyrmion_number",
                                          "magnetization", "structure_factor_peaks",
+                                         "crystal_share",
                                          "frames_written", "legs")},
             "wall_time_s_this_leg": wall,
             "io_time_s_this_leg": self.io_seconds,  # rank 0: frames and checkpoints
@@ -550,7 +551,8 @@ class Run:
         inspect.write_output_plots(path, self.out, config.output.snapshots)
         peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
         self.say(f"done: {obs.energy_text(summary['energy_per_site'])}Q = "
-                 f"{summary['skyrmion_number']:+.3f}, S(q) peaks at |q| = {peaks}; wall "
+                 f"{summary['skyrmion_number']:+.3f}, crystal share "
+                 f"{summary['crystal_share']:.2f}, S(q) peaks at |q| = {peaks}; wall "
                  f"{wall:.1f} s; wrote {self.out}")
         return summary
 

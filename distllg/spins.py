@@ -79,31 +79,49 @@ def spiral(Ly: int, Lx: int, q_cart, axis: str = "z") -> np.ndarray:
     return np.stack([np.cos(phase), np.sin(phase), np.zeros_like(phase)])
 
 
+def bond_waves(Ly: int, Lx: int, q: float) -> np.ndarray:
+    """Phases ``Q_v . r`` of the three bond-direction wave vectors ``|Q_v| = q`` (angles 0,
+    120 and 240 degrees), ``(3, Ly, Lx)`` (rad). ``q = 4 pi / P`` fits a P x P supercell,
+    which then holds three magnetic unit cells of P^2 / 3 sites each."""
+    angles = np.array([0.0, 2.0, 4.0]) * np.pi / 3.0
+    directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, 3)
+    return q * np.tensordot(directions.T, lattice.positions(Ly, Lx), axes=(1, 0))
+
+
 def triple_q_cosine(Ly: int, Lx: int, q: float = np.pi / 3.0) -> np.ndarray:
     """The Ozawa-Hayami-Motome skyrmion crystal ``S ~ (cos Q_1.r, cos Q_2.r, cos Q_3.r)``,
     ``|Q_v| = q`` (1 / lattice constant) along the three bond directions, normalised per
-    site. At the default pi / 3: two skyrmions per 48-site magnetic unit cell (the ground
-    state at mu = -3.35, docs/physics.md), commensurate for Lx, Ly multiples of 12; at
-    ``q = 4 pi / P`` it fits a P x P supercell."""
-    r = lattice.positions(Ly, Lx)
-    angles = np.array([0.0, 2.0, 4.0]) * np.pi / 3.0
-    directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, 3)
-    return normalize(np.cos(q * np.tensordot(directions.T, r, axes=(1, 0))))
+    site: two skyrmions per magnetic unit cell (48 sites at the default pi / 3,
+    commensurate for Lx, Ly multiples of 12; at ``q = 4 pi / P`` it fits a P x P
+    supercell)."""
+    return normalize(np.cos(bond_waves(Ly, Lx, q)))
 
 
-def triple_q(Ly: int, Lx: int, phase: float = 0.0) -> np.ndarray:
-    """Triple-Q skyrmion-crystal ansatz with ``|Q| = pi / 3`` along the three bond directions.
+def triple_q(Ly: int, Lx: int, phase: float = 0.0, q: float = np.pi / 3.0,
+             inplane: float = 1.0, offset: float = 0.0) -> np.ndarray:
+    """Triple-Q skyrmion-crystal ansatz: a superposition of three helices along the bond
+    directions, one skyrmion per magnetic unit cell.
 
-    ``S ~ sum_v [e_v sin(Q_v.r + phase), cos(Q_v.r + phase)]`` with ``e_v = Q_v / |Q_v|``,
-    normalised per site: a superposition of three helices, one skyrmion per magnetic unit
-    cell (48 sites). Commensurate for Lx, Ly multiples of 12.
+    ``S ~ sum_v [inplane e_v sin(Q_v.r + phase), cos(Q_v.r + phase)] + offset z`` with
+    ``e_v = Q_v / |Q_v|``, normalised per site; ``offset`` adds a uniform moment along z.
+    At the default ``q = pi / 3`` (48-site magnetic cell) commensurate for Lx, Ly multiples
+    of 12; ``q = 4 pi / P`` fits a P x P supercell.
     """
-    r = lattice.positions(Ly, Lx)
+    waves = bond_waves(Ly, Lx, q) + phase
     s = np.zeros((3, Ly, Lx))
-    for angle in (0.0, 2.0 * np.pi / 3.0, 4.0 * np.pi / 3.0):
-        e = np.array([np.cos(angle), np.sin(angle)])
-        q_r = (np.pi / 3.0) * np.tensordot(e, r, axes=(0, 0)) + phase
-        s[0] += e[0] * np.sin(q_r)
-        s[1] += e[1] * np.sin(q_r)
+    for angle, q_r in zip((0.0, 2.0 * np.pi / 3.0, 4.0 * np.pi / 3.0), waves, strict=True):
+        s[0] += inplane * np.cos(angle) * np.sin(q_r)
+        s[1] += inplane * np.sin(angle) * np.sin(q_r)
         s[2] += np.cos(q_r)
+    s[2] += offset
     return normalize(s)
+
+
+def double_q(Ly: int, Lx: int, q: float = np.pi / 3.0, modulation: float = 0.5) -> np.ndarray:
+    """Double-Q chiral stripe: the planar spiral along ``Q_1`` modulated out of its plane
+    along ``Q_2`` (120 degrees from ``Q_1``), ``S ~ (cos Q_1.r, sin Q_1.r,
+    modulation cos Q_2.r)``, normalised per site. Its scalar chirality alternates in stripes
+    (no net skyrmion number). ``q = 4 pi / P`` fits a P x P supercell."""
+    waves = bond_waves(Ly, Lx, q)
+    return normalize(np.stack([np.cos(waves[0]), np.sin(waves[0]),
+                               modulation * np.cos(waves[1])]))

@@ -101,3 +101,25 @@ def test_magnetization_and_energy_per_site():
     s = spinlib.uniform(6, 8, (0, 3, 4))
     np.testing.assert_allclose(ob.magnetization(s), [0, 0.6, 0.8])
     assert ob.energy_per_site(-96.0, s) == -2.0
+
+
+def test_crystal_share_scores_the_crystal_not_stripes_or_spirals(rng):
+    """The n_sk = 2 crystal covers the whole area (both chiralities: -S too), half a
+    crystal half of it, the n_sk = 1 crystal half of the n_sk = 2 density and all of its
+    own; the double-Q stripe (alternating chirality) and the spiral none; on any lattice
+    size (blocks need not divide it) and under noise the crystal stays near 1."""
+    crystal = spinlib.triple_q_cosine(48, 48)
+    q = np.pi / 3
+    assert ob.crystal_share(crystal, q) == pytest.approx(1.0)
+    assert ob.crystal_share(-crystal, q) == pytest.approx(1.0)
+    assert ob.crystal_share(spinlib.triple_q(48, 48), q) == pytest.approx(0.5)
+    assert ob.crystal_share(spinlib.triple_q(48, 48), q, skyrmions_per_cell=1) == pytest.approx(1.0)
+    assert ob.crystal_share(spinlib.double_q(48, 48), q) == pytest.approx(0.0, abs=1e-12)
+    assert ob.crystal_share(spinlib.spiral(48, 48, (q, 0.0)), q) == pytest.approx(0.0)
+    half = spinlib.double_q(48, 48)
+    half[:, :, :24] = crystal[:, :, :24]
+    assert ob.crystal_share(half, q) == pytest.approx(0.5, abs=0.05)
+    noisy = spinlib.normalize(crystal + 0.2 * rng.standard_normal(crystal.shape))
+    assert ob.crystal_share(noisy, q) > 0.95
+    scores, y_edges, x_edges = ob.crystal_blocks(spinlib.triple_q_cosine(30, 42), q)
+    assert scores.shape == (2, 4) and y_edges[-1] == 30 and x_edges[-1] == 42

@@ -130,26 +130,40 @@ def radius_holding(values: np.ndarray, measure: np.ndarray, fraction: float = 0.
 
 def far_spin_influence(provider, spins: np.ndarray, centre: tuple[int, int], radius: int,
                        noise: float, draws: int, rng: np.random.Generator) -> float:
-    """How much the spins farther than ``radius`` grid steps from ``centre`` steer its torque.
+    """How much the spins farther than ``radius`` grid steps from ``centre`` steer its torque:
+    :func:`far_spin_influences` for one radius."""
+    return float(far_spin_influences(provider, spins, centre, [radius], noise, draws, rng)[0])
 
-    The far spins get Gaussian noise of width ``noise`` (then renormalised), ``draws``
-    times; returns the rms change of the centre torque divided by the rms torque of the
-    unperturbed state. ``provider`` has ``energy_and_fields`` (ED, CNN). A model with
-    receptive radius r gives exactly 0 for ``radius >= r``: the locality floor that no such
-    model can get below is this number for the exact torques.
+
+def far_spin_influences(provider, spins: np.ndarray, centre: tuple[int, int], radii,
+                        noise: float, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """How much the spins farther than each of ``radii`` grid steps from ``centre`` steer
+    its torque.
+
+    Each draw adds Gaussian noise of width ``noise`` to every spin (then renormalises) and
+    applies it, for each radius R, only to the spins more than R grid steps from the centre
+    (periodic minimum image), so the radii share their draws. Returns, per radius, the rms
+    change of the centre torque over the ``draws`` divided by the rms torque of the
+    unperturbed state (its square is the share of the torque variance that the far spins
+    carry). ``provider`` has ``energy_and_fields`` (ED, KPM, CNN); a model of receptive
+    radius r gives exactly 0 for R >= r, so for the exact torques this is the locality floor
+    that no such model can get below. Cost: ``1 + draws * len(radii)`` evaluations.
     """
     _, Ly, Lx = spins.shape
     cy, cx = centre
     steps = np.roll(grid_steps((Ly, Lx)), (cy - Ly // 2, cx - Lx // 2), axis=(0, 1))
-    far = steps > radius  # periodic: the roll wraps the distances around the torus
     _, fields = provider.energy_and_fields(spins)
     base = np.cross(spins[:, cy, cx], fields[:, cy, cx])
     typical = np.sqrt(np.mean(np.sum(np.cross(spins, fields, axis=0) ** 2, axis=0)))
-    changes = []
-    for _ in range(draws):
-        moved = spins.copy()
-        v = spins[:, far] + noise * rng.standard_normal(spins[:, far].shape)
-        moved[:, far] = v / np.linalg.norm(v, axis=0)
-        _, moved_fields = provider.energy_and_fields(moved)
-        changes.append(np.sum((np.cross(moved[:, cy, cx], moved_fields[:, cy, cx]) - base) ** 2))
-    return float(np.sqrt(np.mean(changes)) / typical)
+    changes = np.zeros((draws, len(radii)))
+    for d in range(draws):
+        noisy = spins + noise * rng.standard_normal(spins.shape)
+        noisy /= np.linalg.norm(noisy, axis=0)
+        for k, radius in enumerate(radii):
+            far = steps > radius
+            moved = spins.copy()
+            moved[:, far] = noisy[:, far]
+            _, moved_fields = provider.energy_and_fields(moved)
+            changes[d, k] = np.sum((np.cross(moved[:, cy, cx], moved_fields[:, cy, cx])
+                                    - base) ** 2)
+    return np.sqrt(changes.mean(axis=0)) / typical

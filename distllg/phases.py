@@ -1,0 +1,157 @@
+"""``python -m distllg.phases CONFIG``: which magnetic order has the lowest grand potential
+on the infinite lattice, over a scan of (mu, J, kT, h).
+
+The config's ``[model]`` gives the hoppings and the values not scanned; ``[phases]`` the
+scanned lists and the candidates (spiral, cone, ferromagnet, and the relaxed supercell
+states crystal2, crystal1, double_q at every period P: :mod:`distllg.analysis.phases`).
+Writes to ``phases.directory``:
+
+* ``phases.jsonl``: one line per (point, candidate, period), appended as each finishes; a
+  rerun skips what is there, so a long scan continues where it stopped;
+* ``states/*.npy``: the relaxed supercell textures ``(3, P, P)``;
+* ``phases.md``: the table (per point: the winner, its margin over the best other kind,
+  every kind's best grand potential relative to the spiral);
+* ``phase_diagram.png``: the winner over the scanned parameters with its margin, and each
+  kind relative to the spiral.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from distllg import config as configlib
+from distllg.analysis import phases as phaselib
+from distllg.analysis import plots
+
+SCANNED = ("mu", "J", "kT", "h")
+
+
+def points(config: configlib.Config) -> list[dict[str, float]]:
+    """Every (mu, J, kT, h) of the scan; an empty list takes the ``[model]`` value."""
+    lists = [getattr(config.phases, key) or (getattr(config.model, key),) for key in SCANNED]
+    return [dict(zip(SCANNED, values, strict=True)) for values in itertools.product(*lists)]
+
+
+def _key(point: dict, name: str, period: int) -> tuple:
+    return tuple(point[k] for k in SCANNED) + (name, period)
+
+
+def read_records(path: Path) -> list[dict]:
+    """The records of ``phases.jsonl`` (``{"point": {...}, "phase": {...}}``); none if absent."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def scan(config: configlib.Config, log=print) -> list[dict]:
+    """Compute every (point, candidate, period) not yet in ``phases.jsonl``; return all."""
+    settings = config.phases
+    directory = Path(settings.directory)
+    (directory / "states").mkdir(parents=True, exist_ok=True)
+    path = directory / "phases.jsonl"
+    records = read_records(path)
+    done = {_key(r["point"], r["phase"]["name"], r["phase"]["period"]) for r in records}
+    for point in points(config):
+        model = dataclasses.replace(config.model, **point)
+        k_points = settings.k_points or phaselib.k_points_for(model)
+        todo = []
+        for name in settings.candidates:
+            if name == "cone" and model.h == 0:
+                continue  # at h = 0 the cone's best canting is the planar spiral
+            for period in (settings.periods if name in phaselib.SUPERCELL else (0,)):
+                if _key(point, name, period) not in done:
+                    todo.append((name, period))
+        for name, period in todo:
+            if period:
+                phase, spins = phaselib.supercell_phase(
+                    model, name, period, settings.relax_twists, settings.energy_twists,
+                    settings.tolerance, settings.max_evaluations)
+                stem = "_".join(f"{k}{point[k]:g}" for k in SCANNED) + f"_{name}_P{period}"
+                np.save(directory / "states" / f"{stem}.npy", spins)
+            else:
+                phase = phaselib.K_SPACE_STATES[name](model, k_points)
+            record = {"point": point, "phase": phase.as_dict()}
+            records.append(record)
+            with path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            log(f"{_point_text(point)}  {phase.name:<11} P {phase.period:>2}  "
+                f"omega {phase.omega:.7f}  |Q| {phase.q:.3f}  "
+                f"n_sk {phase.skyrmions_per_cell:.2f}  max torque {phase.max_torque:.1e}  "
+                f"({phase.seconds:.0f} s)")
+    return records
+
+
+def _point_text(point: dict) -> str:
+    return " ".join(f"{k} {point[k]:g}" for k in SCANNED)
+
+
+def summarise(records: list[dict], config: configlib.Config) -> list[dict]:
+    """Per scanned point: the best phase of each kind, the winner and its margin (t1/site)."""
+    rows = []
+    for point in points(config):
+        phases = [phaselib.Phase(**r["phase"]) for r in records if r["point"] == point]
+        if not phases:
+            continue
+        winner, margin = phaselib.winner_and_margin(phases)
+        rows.append({"point": point, "best": phaselib.best_by_kind(phases),
+                     "winner": winner, "margin": margin})
+    return rows
+
+
+def _describe(phase: phaselib.Phase) -> str:
+    if phase.period:
+        return f"{phase.name} (n_sk {phase.skyrmions_per_cell:.0f}, P {phase.period})"
+    return f"{phase.name} (\\|q\\| {phase.q:.3f})" if phase.q else phase.name
+
+
+def table(rows: list[dict], candidates) -> str:
+    """Markdown table: the winner, its margin and every kind's best omega minus the spiral's
+    (1e-4 t1 per site; the spiral's own omega in its column)."""
+    head = ["mu", "J", "kT", "h", "winner", "margin (1e-4)"] + list(candidates)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        best, spiral = row["best"], row["best"].get("spiral")
+        cells = [f"{row['point'][k]:g}" for k in SCANNED]
+        cells += [_describe(row["winner"]), f"{1e4 * row['margin']:.2f}"]
+        for name in candidates:
+            phase = best.get(name)
+            if phase is None:
+                cells.append("")
+            elif name == "spiral" or spiral is None:
+                cells.append(f"{phase.omega:.6f}")
+            else:
+                cells.append(f"{1e4 * (phase.omega - spiral.omega):+.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run(config: configlib.Config) -> None:
+    settings = config.phases
+    directory = Path(settings.directory)
+    records = scan(config)
+    rows = summarise(records, config)
+    text = table(rows, settings.candidates)
+    (directory / "phases.md").write_text(
+        "Grand potentials per site on the infinite lattice (python -m distllg.phases "
+        f"{config.source}); columns after the margin: omega - omega(spiral) in 1e-4 t1.\n\n"
+        + text)
+    axes = [k for k in SCANNED if len(getattr(settings, k)) > 1]
+    plots.phase_diagram(rows, axes, settings.candidates, directory / "phase_diagram.png")
+    print(text, end="")
+    print(f"wrote {directory / 'phases.md'} and {directory / 'phase_diagram.png'}")
+
+
+def main(argv=None) -> int:
+    return configlib.command("python -m distllg.phases", __doc__,
+                             "TOML config with [model] and [phases] (distllg/config.py)",
+                             run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
