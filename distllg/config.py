@@ -139,7 +139,8 @@ class TrainingConfig:
 
 
 # The names of distllg.analysis.phases.CANDIDATES (a test keeps the two equal).
-PHASE_CANDIDATES = ("spiral", "cone", "ferromagnet", "crystal2", "crystal1", "double_q")
+PHASE_CANDIDATES = ("spiral", "cone", "ferromagnet", "crystal2", "crystal1", "double_q",
+                    "random")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +152,9 @@ class PhasesConfig:
     J: tuple[float, ...] = ()  # couplings scanned (t1)
     kT: tuple[float, ...] = ()  # electron temperatures scanned (t1)
     h: tuple[float, ...] = ()  # Zeeman fields scanned (t1)
-    candidates: tuple[str, ...] = PHASE_CANDIDATES  # the cone only where h != 0
+    candidates: tuple[str, ...] = PHASE_CANDIDATES[:-1]  # the cone only where h != 0;
+    #                                                      "random" adds relaxed random starts
+    random_starts: int = 3  # seeds of the "random" candidate per period
     periods: tuple[int, ...] = (11, 12, 13)  # supercells P x P: |Q| = 4 pi / P
     relax_twists: int = 4  # twists per axis of the fields that relax the supercells
     energy_twists: int = 12  # twists per axis of the reported grand potentials
@@ -327,7 +330,7 @@ def _check_phases(phases: PhasesConfig) -> None:
     if any(p < 3 for p in phases.periods):
         raise ConfigError(f"'phases.periods' must be supercell sizes >= 3, got "
                           f"{list(phases.periods)}")
-    for key in ("relax_twists", "energy_twists", "max_evaluations"):
+    for key in ("relax_twists", "energy_twists", "max_evaluations", "random_starts"):
         if getattr(phases, key) < 1:
             raise ConfigError(f"'phases.{key}' must be >= 1")
     if phases.k_points < 0 or not phases.tolerance > 0:

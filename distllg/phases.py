@@ -3,7 +3,8 @@ on the infinite lattice, over a scan of (mu, J, kT, h).
 
 The config's ``[model]`` gives the hoppings and the values not scanned; ``[phases]`` the
 scanned lists and the candidates (spiral, cone, ferromagnet, and the relaxed supercell
-states crystal2, crystal1, double_q at every period P: :mod:`distllg.analysis.phases`).
+states crystal2, crystal1, double_q and, if asked, relaxed random starts at every period P:
+:mod:`distllg.analysis.phases`).
 Writes to ``phases.directory``:
 
 * ``phases.jsonl``: one line per (point, candidate, period), appended as each finishes; a
@@ -38,8 +39,9 @@ def points(config: configlib.Config) -> list[dict[str, float]]:
     return [dict(zip(SCANNED, values, strict=True)) for values in itertools.product(*lists)]
 
 
-def _key(point: dict, name: str, period: int) -> tuple:
-    return tuple(point[k] for k in SCANNED) + (name, period)
+def _key(point: dict, phase: dict) -> tuple:
+    return tuple(point[k] for k in SCANNED) + (phase["name"], phase["period"],
+                                               phase.get("seed", 0))
 
 
 def read_records(path: Path) -> list[dict]:
@@ -56,7 +58,7 @@ def scan(config: configlib.Config, log=print) -> list[dict]:
     (directory / "states").mkdir(parents=True, exist_ok=True)
     path = directory / "phases.jsonl"
     records = read_records(path)
-    done = {_key(r["point"], r["phase"]["name"], r["phase"]["period"]) for r in records}
+    done = {_key(r["point"], r["phase"]) for r in records}
     for point in points(config):
         model = dataclasses.replace(config.model, **point)
         k_points = settings.k_points or phaselib.k_points_for(model)
@@ -64,15 +66,20 @@ def scan(config: configlib.Config, log=print) -> list[dict]:
         for name in settings.candidates:
             if name == "cone" and model.h == 0:
                 continue  # at h = 0 the cone's best canting is the planar spiral
+            seeds = range(settings.random_starts) if name == "random" else (0,)
             for period in (settings.periods if name in phaselib.SUPERCELL else (0,)):
-                if _key(point, name, period) not in done:
-                    todo.append((name, period))
-        for name, period in todo:
+                for seed in seeds:
+                    key = {"name": name, "period": period, "seed": seed}
+                    if _key(point, key) not in done:
+                        todo.append(key)
+        for item in todo:
+            name, period, seed = item["name"], item["period"], item["seed"]
             if period:
                 phase, spins = phaselib.supercell_phase(
                     model, name, period, settings.relax_twists, settings.energy_twists,
-                    settings.tolerance, settings.max_evaluations)
-                stem = "_".join(f"{k}{point[k]:g}" for k in SCANNED) + f"_{name}_P{period}"
+                    settings.tolerance, settings.max_evaluations, seed=seed)
+                stem = ("_".join(f"{k}{point[k]:g}" for k in SCANNED)
+                        + f"_{name}_P{period}" + (f"_seed{seed}" if name == "random" else ""))
                 np.save(directory / "states" / f"{stem}.npy", spins)
             else:
                 phase = phaselib.K_SPACE_STATES[name](model, k_points)

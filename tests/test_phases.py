@@ -110,7 +110,8 @@ def test_config_names_the_candidates():
 
 def test_the_command_scans_resumes_and_reports(tmp_path, capsys):
     """Two points, a small supercell: the table, the PNG and one JSON line per (point,
-    candidate, period); a second run computes nothing new; a bad key exits 2 naming it."""
+    candidate, period, random seed); a second run computes nothing new; a bad key exits 2
+    naming it."""
     config = tmp_path / "phases.toml"
     config.write_text(f"""
 [model]
@@ -118,7 +119,8 @@ J = 0.7
 kT = 0.1
 [phases]
 mu = [-3.5, -3.3]
-candidates = ["spiral", "ferromagnet", "crystal2"]
+candidates = ["spiral", "ferromagnet", "crystal2", "random"]
+random_starts = 2
 periods = [6]
 relax_twists = 1
 energy_twists = 2
@@ -127,14 +129,17 @@ directory = "{tmp_path / 'out'}"
 """)
     assert phasecli.main([str(config)]) == 0
     lines = (tmp_path / "out" / "phases.jsonl").read_text().splitlines()
-    assert len(lines) == 6
-    assert {json.loads(line)["point"]["mu"] for line in lines} == {-3.5, -3.3}
+    assert len(lines) == 10
+    records = [json.loads(line) for line in lines]
+    assert {r["point"]["mu"] for r in records} == {-3.5, -3.3}
+    assert sorted(r["phase"]["seed"] for r in records if r["phase"]["name"] == "random") \
+        == [0, 0, 1, 1]
     assert (tmp_path / "out" / "phase_diagram.png").stat().st_size > 10_000
-    assert len(list((tmp_path / "out" / "states").glob("*.npy"))) == 2
+    assert len(list((tmp_path / "out" / "states").glob("*.npy"))) == 6
     table = (tmp_path / "out" / "phases.md").read_text()
     assert table.count("\n| -3") == 2 and "winner" in table
     assert phasecli.main([str(config)]) == 0
-    assert len((tmp_path / "out" / "phases.jsonl").read_text().splitlines()) == 6
+    assert len((tmp_path / "out" / "phases.jsonl").read_text().splitlines()) == 10
     config.write_text(config.read_text().replace("periods", "period"))
     capsys.readouterr()
     assert phasecli.main([str(config)]) == 2

@@ -12,8 +12,10 @@ Bloch's theorem (:mod:`distllg.electrons.bloch`) without finite-size effects:
 * ``crystal2``: the Ozawa-Hayami-Motome crystal ``S ~ (cos Q1.r, cos Q2.r, cos Q3.r)``,
   two skyrmions per magnetic unit cell; ``crystal1``: the triple-Q helix crystal with a
   net moment, one skyrmion per cell; ``double_q``: the spiral along Q1 modulated along Q2,
-  a non-coplanar stripe of alternating scalar chirality. Each is built on a P x P
-  supercell (``|Q| = 4 pi / P`` along the bond directions; P = 12 is pi / 3) and relaxed.
+  a non-coplanar stripe of alternating scalar chirality; ``random``: independent random
+  spins (one start per seed), an unbiased probe for orders not in this list. Each is built
+  on a P x P supercell (``|Q| = 4 pi / P`` along the bond directions; P = 12 is pi / 3) and
+  relaxed.
 
 Relaxation (decision): the twist-averaged fields drive the texture downhill to the
 nearest stationary state, by L-BFGS on the unit sphere (the gradient flow that damped LLG
@@ -45,7 +47,7 @@ from distllg.electrons import SDModel
 from distllg.electrons.bloch import TwistAveragedSolver, cone_energy_per_site
 
 UNIFORM = ("spiral", "cone", "ferromagnet")
-SUPERCELL = ("crystal2", "crystal1", "double_q")
+SUPERCELL = ("crystal2", "crystal1", "double_q", "random")
 CANDIDATES = UNIFORM + SUPERCELL
 
 #: Unit k-space steps (grid fractions) of |q| = 1 along the bond direction and along b1.
@@ -58,7 +60,8 @@ class Phase:
     """One candidate's grand potential per site ``omega`` (t1) and what characterises it:
     wave number ``q`` (1 / lattice constant), supercell period (0 for k-space states),
     skyrmions per magnetic unit cell, magnetisation ``m_z``, the largest torque left
-    ``max_torque`` (t1), the unrelaxed ``omega_start`` and the work done."""
+    ``max_torque`` (t1), the unrelaxed ``omega_start``, the work done and the seed of the
+    start's noise (of the spins themselves for ``random``)."""
 
     name: str
     omega: float
@@ -71,6 +74,7 @@ class Phase:
     omega_start: float = float("nan")
     evaluations: int = 0
     seconds: float = 0.0
+    seed: int = 0
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -127,10 +131,12 @@ def ferromagnet(model: SDModel, k_points: int) -> Phase:
 K_SPACE_STATES = {"spiral": spiral, "cone": cone, "ferromagnet": ferromagnet}
 
 
-def ansatz(name: str, period: int) -> np.ndarray:
+def ansatz(name: str, period: int, seed: int = 0) -> np.ndarray:
     """The starting texture of a supercell candidate on a ``period x period`` supercell,
-    ``(3, P, P)``, ``|Q| = 4 pi / period``."""
+    ``(3, P, P)``, ``|Q| = 4 pi / period`` (``seed`` only for ``random``)."""
     q = 4 * np.pi / period
+    if name == "random":
+        return spinlib.random(period, period, np.random.default_rng(seed))
     if name == "crystal2":
         return spinlib.triple_q_cosine(period, period, q)
     if name == "crystal1":  # the helix crystal with the moment of the (1.1, -0.22) optimum
@@ -193,7 +199,7 @@ def supercell_phase(model: SDModel, name: str, period: int, relax_twists: int,
     """
     start = time.time()
     rng = np.random.default_rng(seed)
-    spins = spinlib.normalize(ansatz(name, period)
+    spins = spinlib.normalize(ansatz(name, period, seed)
                               + noise * rng.standard_normal((3, period, period)))
     if model.h and observables.magnetization(spins)[2] < 0:
         spins = -spins  # start with the moment along the field
@@ -206,7 +212,7 @@ def supercell_phase(model: SDModel, name: str, period: int, relax_twists: int,
                   skyrmions_per_cell=abs(observables.skyrmion_number(spins)) / cells,
                   m_z=float(observables.magnetization(spins)[2]),
                   max_torque=max_torque(relaxing, spins), omega_start=omega_start,
-                  evaluations=evaluations, seconds=time.time() - start)
+                  evaluations=evaluations, seconds=time.time() - start, seed=seed)
     return phase, spins
 
 
