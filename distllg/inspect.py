@@ -141,7 +141,7 @@ def write_spin_plots(spins: np.ndarray, out: Path, tag: str, title: str) -> list
     written.append(plots.scalar_field(
         by_site, out / f"crystal_{tag}.png",
         title=f"crystal share {obs.crystal_share(spins, q_crystal):.2f} (n_sk = 2, "
-              f"|Q| = {q_crystal:.3f})", label="block charge / crystal's (capped at 1)"))
+              f"|Q| = {q_crystal:.3f})", label="block charge / crystal's (clipped to +-1)"))
     _, Ly, Lx = spins.shape
     _, q = obs.structure_factor_peaks(spins, count=3)
     factor = obs.structure_factor(spins)

@@ -10,10 +10,12 @@ Writes to ``phases.directory``:
 * ``phases.jsonl``: one line per (point, candidate, period), appended as each finishes; a
   rerun skips what is there, so a long scan continues where it stopped;
 * ``states/*.npy``: the relaxed supercell textures ``(3, P, P)``;
-* ``phases.md``: the table (per point: the winner, its margin over the best other kind,
-  every kind's best grand potential relative to the spiral);
+* ``phases.md``: the table (per point: the winner, its margin over the best state of any
+  other order, every order's best grand potential relative to the spiral). Relaxed states
+  are grouped by what they became (``Phase.order``: a crystal by its skyrmion number per
+  magnetic cell, else non-coplanar or coplanar), not by the ansatz they started from;
 * ``phase_diagram.png``: the winner over the scanned parameters with its margin, and each
-  kind relative to the spiral.
+  order relative to the spiral.
 """
 
 from __future__ import annotations
@@ -87,10 +89,9 @@ def scan(config: configlib.Config, log=print) -> list[dict]:
             records.append(record)
             with path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
-            log(f"{_point_text(point)}  {phase.name:<11} P {phase.period:>2}  "
-                f"omega {phase.omega:.7f}  |Q| {phase.q:.3f}  "
-                f"n_sk {phase.skyrmions_per_cell:.2f}  max torque {phase.max_torque:.1e}  "
-                f"({phase.seconds:.0f} s)")
+            log(f"{_point_text(point)}  {phase.name:<11} P {phase.period:>2} -> "
+                f"{phase.order:<16} omega {phase.omega:.7f}  |Q| {phase.q:.3f}  "
+                f"max torque {phase.max_torque:.1e}  ({phase.seconds:.0f} s)")
     return records
 
 
@@ -99,34 +100,42 @@ def _point_text(point: dict) -> str:
 
 
 def summarise(records: list[dict], config: configlib.Config) -> list[dict]:
-    """Per scanned point: the best phase of each kind, the winner and its margin (t1/site)."""
+    """Per scanned point: the best phase of each order, the winner and its margin (t1/site)."""
     rows = []
     for point in points(config):
         phases = [phaselib.Phase(**r["phase"]) for r in records if r["point"] == point]
         if not phases:
             continue
         winner, margin = phaselib.winner_and_margin(phases)
-        rows.append({"point": point, "best": phaselib.best_by_kind(phases),
+        rows.append({"point": point, "best": phaselib.best_by_order(phases),
                      "winner": winner, "margin": margin})
     return rows
 
 
 def _describe(phase: phaselib.Phase) -> str:
     if phase.period:
-        return f"{phase.name} (n_sk {phase.skyrmions_per_cell:.0f}, P {phase.period})"
+        return f"{phase.order} (P {phase.period}, from {phase.name})"
     return f"{phase.name} (\\|q\\| {phase.q:.3f})" if phase.q else phase.name
 
 
-def table(rows: list[dict], candidates) -> str:
-    """Markdown table: the winner, its margin and every kind's best omega minus the spiral's
-    (1e-4 t1 per site; the spiral's own omega in its column)."""
-    head = ["mu", "J", "kT", "h", "winner", "margin (1e-4)"] + list(candidates)
+def orders(rows: list[dict]) -> list[str]:
+    """The orders found over the scan: k-space states first, then crystals, then the rest."""
+    found = {order for row in rows for order in row["best"]}
+    first = [o for o in phaselib.UNIFORM if o in found]
+    return first + sorted(o for o in found if o not in first)
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table: the winner, its margin and every order's best omega minus the
+    spiral's (1e-4 t1 per site; the spiral's own omega in its column)."""
+    columns = orders(rows)
+    head = ["mu", "J", "kT", "h", "winner", "margin (1e-4)"] + columns
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         best, spiral = row["best"], row["best"].get("spiral")
         cells = [f"{row['point'][k]:g}" for k in SCANNED]
         cells += [_describe(row["winner"]), f"{1e4 * row['margin']:.2f}"]
-        for name in candidates:
+        for name in columns:
             phase = best.get(name)
             if phase is None:
                 cells.append("")
@@ -143,13 +152,13 @@ def run(config: configlib.Config) -> None:
     directory = Path(settings.directory)
     records = scan(config)
     rows = summarise(records, config)
-    text = table(rows, settings.candidates)
+    text = table(rows)
     (directory / "phases.md").write_text(
         "Grand potentials per site on the infinite lattice (python -m distllg.phases "
         f"{config.source}); columns after the margin: omega - omega(spiral) in 1e-4 t1.\n\n"
         + text)
     axes = [k for k in SCANNED if len(getattr(settings, k)) > 1]
-    plots.phase_diagram(rows, axes, settings.candidates, directory / "phase_diagram.png")
+    plots.phase_diagram(rows, axes, orders(rows), directory / "phase_diagram.png")
     print(text, end="")
     print(f"wrote {directory / 'phases.md'} and {directory / 'phase_diagram.png'}")
 

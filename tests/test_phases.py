@@ -91,12 +91,21 @@ def test_cone_in_a_field_cants_towards_it():
     assert cone.omega <= phases.spiral(model, 120).omega + 1e-12
 
 
-def test_winner_and_margin():
-    found = [phases.Phase("spiral", -1.0, 1.0), phases.Phase("crystal2", -1.2, 1.0, period=12),
-             phases.Phase("crystal2", -1.1, 1.1, period=11), phases.Phase("double_q", -1.15, 1.0)]
+def test_states_are_grouped_by_what_they_relaxed_into():
+    """Two ansatze that relaxed into the same n_sk = 2 crystal are one order; the margin is
+    over the best state of any other order; an uncharged chiral state is non-coplanar."""
+    found = [phases.Phase("spiral", -1.0, 1.0),
+             phases.Phase("crystal2", -1.2, 1.0, period=12, skyrmions_per_cell=2.0),
+             phases.Phase("crystal1", -1.2000001, 1.0, period=12, skyrmions_per_cell=2.0),
+             phases.Phase("crystal2", -1.1, 1.1, period=11, skyrmions_per_cell=2.0),
+             phases.Phase("double_q", -1.15, 1.0, period=12, chirality=0.02),
+             phases.Phase("random", -1.05, 1.0, period=12, skyrmions_per_cell=1 / 3)]
+    assert [p.order for p in found[4:]] == ["noncoplanar", "crystal n_sk=0.333"]
+    best = phases.best_by_order(found)
+    assert set(best) == {"spiral", "crystal n_sk=2", "noncoplanar", "crystal n_sk=0.333"}
     winner, margin = phases.winner_and_margin(found)
-    assert (winner.name, winner.period) == ("crystal2", 12)
-    assert margin == pytest.approx(0.05)
+    assert (winner.name, winner.period, winner.order) == ("crystal1", 12, "crystal n_sk=2")
+    assert margin == pytest.approx(0.0500001)
 
 
 def test_config_names_the_candidates():

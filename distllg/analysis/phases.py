@@ -60,8 +60,9 @@ class Phase:
     """One candidate's grand potential per site ``omega`` (t1) and what characterises it:
     wave number ``q`` (1 / lattice constant), supercell period (0 for k-space states),
     skyrmions per magnetic unit cell, magnetisation ``m_z``, the largest torque left
-    ``max_torque`` (t1), the unrelaxed ``omega_start``, the work done and the seed of the
-    start's noise (of the spins themselves for ``random``)."""
+    ``max_torque`` (t1), the unrelaxed ``omega_start``, the work done, the seed of the
+    start's noise (of the spins themselves for ``random``) and the rms scalar chirality per
+    site (solid angle / 4 pi of the two triangles of a site)."""
 
     name: str
     omega: float
@@ -75,6 +76,19 @@ class Phase:
     evaluations: int = 0
     seconds: float = 0.0
     seed: int = 0
+    chirality: float = 0.0
+
+    @property
+    def order(self) -> str:
+        """What the state is, whatever it started from: its own name for the k-space
+        states; for a relaxed supercell ``crystal n_sk=<|Q| per magnetic cell>`` when it
+        carries a skyrmion number, else ``noncoplanar`` (scalar chirality without net
+        charge: chiral stripes, double-Q) or ``coplanar``."""
+        if not self.period:
+            return self.name
+        if self.skyrmions_per_cell > 0.3:
+            return f"crystal n_sk={self.skyrmions_per_cell:.3g}"
+        return "noncoplanar" if self.chirality > 1e-4 else "coplanar"
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -208,25 +222,28 @@ def supercell_phase(model: SDModel, name: str, period: int, relax_twists: int,
     spins, evaluations = relax(relaxing, spins, tolerance, max_evaluations)
     final = TwistAveragedSolver(model, (energy_twists, energy_twists))
     cells = 3.0  # a P x P supercell holds three magnetic unit cells of P^2 / 3 sites
+    chirality = observables.chirality_density(spins)
     phase = Phase(name, final.energy_per_site(spins), 4 * np.pi / period, period=period,
-                  skyrmions_per_cell=abs(observables.skyrmion_number(spins)) / cells,
+                  skyrmions_per_cell=abs(float(chirality.sum())) / cells,
+                  chirality=float(np.sqrt(np.mean(chirality**2))),
                   m_z=float(observables.magnetization(spins)[2]),
                   max_torque=max_torque(relaxing, spins), omega_start=omega_start,
                   evaluations=evaluations, seconds=time.time() - start, seed=seed)
     return phase, spins
 
 
-def best_by_kind(phases: list[Phase]) -> dict[str, Phase]:
-    """The lowest ``omega`` of each candidate kind (over supercell periods)."""
+def best_by_order(phases: list[Phase]) -> dict[str, Phase]:
+    """The lowest ``omega`` of each order (:attr:`Phase.order`: what the relaxed states
+    are, over supercell periods and starting ansatze)."""
     best: dict[str, Phase] = {}
     for phase in phases:
-        if phase.name not in best or phase.omega < best[phase.name].omega:
-            best[phase.name] = phase
+        if phase.order not in best or phase.omega < best[phase.order].omega:
+            best[phase.order] = phase
     return best
 
 
 def winner_and_margin(phases: list[Phase]) -> tuple[Phase, float]:
-    """The lowest candidate and its margin over the lowest of a different kind (t1/site)."""
-    ranked = sorted(best_by_kind(phases).values(), key=lambda p: p.omega)
+    """The lowest state and its margin over the lowest of another order (t1/site)."""
+    ranked = sorted(best_by_order(phases).values(), key=lambda p: p.omega)
     margin = ranked[1].omega - ranked[0].omega if len(ranked) > 1 else float("nan")
     return ranked[0], margin

@@ -154,27 +154,27 @@ def _parameters(keys, values) -> str:
     return ", ".join(f"{k} {v:g}" for k, v in zip(keys, values, strict=True))
 
 
-def phase_diagram(rows: list[dict], axes: list[str], candidates, path) -> Path:
+def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
     """The winning order over a parameter scan and every order relative to the spiral.
 
     ``rows`` as :func:`distllg.phases.summarise` gives them (``point``, ``best``,
     ``winner``, ``margin``); ``axes`` the scanned parameters with several values: the
     first is the horizontal axis, the others label the rows. Left: one cell per point,
     coloured by the winner and labelled with its margin (1e-4 t1 per site). Right:
-    ``omega - omega(spiral)`` of each kind's best state (1e-4 t1), one line style per row.
+    ``omega - omega(spiral)`` of each order's best state (1e-4 t1), one line style per row.
     """
     x_key = axes[0] if axes else None
     row_keys = axes[1:]
     xs = sorted({r["point"][x_key] for r in rows}) if x_key else [0.0]
     labels = sorted({tuple(r["point"][k] for k in row_keys) for r in rows})
-    colours = {name: plt.cm.tab10(i) for i, name in enumerate(candidates)}
+    colours = {name: plt.cm.tab10(i % 10) for i, name in enumerate(orders)}
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 0.6 * len(labels) + 3.5))
     for r in rows:
         i = xs.index(r["point"][x_key]) if x_key else 0
         j = labels.index(tuple(r["point"][k] for k in row_keys))
         left.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, alpha=0.6,
-                                     color=colours[r["winner"].name]))
-        left.text(i, j, f"{r['winner'].name}\n{1e4 * r['margin']:.1f}", ha="center",
+                                     color=colours[r["winner"].order]))
+        left.text(i, j, f"{r['winner'].order}\n{1e4 * r['margin']:.1f}", ha="center",
                   va="center", fontsize=8)
     left.set_xlim(-0.5, len(xs) - 0.5)
     left.set_ylim(-0.5, len(labels) - 0.5)
@@ -186,7 +186,7 @@ def phase_diagram(rows: list[dict], axes: list[str], candidates, path) -> Path:
     for j, lab in enumerate(labels):
         chosen = [r for r in rows if tuple(r["point"][k] for k in row_keys) == lab]
         chosen.sort(key=lambda r: r["point"][x_key] if x_key else 0.0)
-        for name in candidates:
+        for name in orders:
             values = [(r["point"][x_key] if x_key else 0.0,
                        1e4 * (r["best"][name].omega - r["best"]["spiral"].omega))
                       for r in chosen if name in r["best"] and "spiral" in r["best"]]
