@@ -47,6 +47,8 @@ class LatticeConfig:
 @dataclasses.dataclass(frozen=True)
 class EngineConfig:
     kind: str = "exact"  # exact (ED, one rank) | cnn | kpm (PETSc, any rank count)
+    twists: int = 1  # kind = "exact": n x n twisted boundary conditions averaged, i.e. ED
+    #                  of the lattice tiled n x n times (distllg.electrons.bloch); 1 = plain ED
     model: str = "default"  # model file for kind = "cnn"; "default" is the shipped one
     moments: int = 2048  # kind = "kpm": Chebyshev moments M
     probe_distance: int = 0  # kind = "kpm": probing distance in sites; 0 = exact traces
@@ -96,7 +98,8 @@ class DataConfig:
     trajectories: int = 8  # relaxations from random states, seeds initial.seed + 0, 1, ...
     record_every: int = 10  # steps between recorded (spins, fields) frames
     propagate: str = ""  # model file whose fields drive the trajectories ("default": the
-    #                      shipped one); the recorded frames still get exact fields. "": ED
+    #                      shipped one), or "exact" for plain ED (one twist); the recorded
+    #                      frames still get the engine's exact fields. "": the engine drives
     perturb: tuple[str, ...] = ()  # instead: datagen files whose frames are perturbed
     noise: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)  # perturb: widths, frame by frame
     exclude: tuple[str, ...] = ()  # perturb: source trajectories left out, e.g. "0200"
@@ -192,6 +195,8 @@ class Config:
         physics["engine"] = {"kind": self.engine.kind}
         if self.engine.kind == "cnn" and self.engine.precision != "float64":
             physics["engine"]["precision"] = self.engine.precision  # other round-off
+        if self.engine.kind == "exact" and self.engine.twists != 1:
+            physics["engine"]["twists"] = self.engine.twists
         if self.engine.kind == "kpm":  # the KPM estimate depends on its moments and probes
             physics["engine"].update(moments=self.engine.moments,
                                      probe_distance=self.engine.probe_distance,
@@ -252,6 +257,9 @@ def _check(config: Config) -> None:
     if grid and (len(grid) != 2 or min(grid) < 0):
         raise ConfigError(f"'engine.process_grid' must be [Py, Px] (0 = let MPI choose), "
                           f"got {list(grid)}")
+    if config.engine.twists < 1:
+        raise ConfigError(f"'engine.twists' must be >= 1 (1 = plain ED), got "
+                          f"{config.engine.twists}")
     for key in ("probe_distance", "probe_sets"):
         if getattr(config.engine, key) < 0:
             raise ConfigError(f"'engine.{key}' must be >= 0, got "

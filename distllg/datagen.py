@@ -55,25 +55,28 @@ from distllg import config as configlib
 from distllg import spins as spinlib
 from distllg.dynamics import llg
 from distllg.dynamics.thermal import Thermostat
+from distllg.electrons.bloch import exact_solver
 from distllg.electrons.exact import ExactSolver
 from distllg.model import data as datalib
 from distllg.run import initial_spins, kpm_solver
 
 
 def engine_name(config: configlib.Config) -> str:
-    """Which fields the data holds: ``"exact"`` (ED) or the KPM settings."""
+    """Which fields the data holds: ``"exact"`` (ED), ``"exact twists=n"`` (twist-averaged
+    ED) or the KPM settings."""
     engine = config.engine
     if engine.kind == "kpm":
         return (f"kpm moments={engine.moments} probe_distance={engine.probe_distance} "
                 f"probe_sets={engine.probe_sets}")
-    return "exact"
+    return "exact" if engine.twists == 1 else f"exact twists={engine.twists}"
 
 
 def field_solver(config: configlib.Config):
-    """The serial field provider of datagen: ED, or KPM for ``engine.kind = "kpm"``."""
+    """The serial field provider of datagen: ED (twist-averaged for ``engine.twists`` > 1),
+    or KPM for ``engine.kind = "kpm"``."""
     if config.engine.kind == "kpm":
         return kpm_solver(config)
-    return ExactSolver(config.model)
+    return exact_solver(config.model, config.engine.twists)
 
 
 def _open(config: configlib.Config):
@@ -134,10 +137,15 @@ class Progress:
 
 
 def propagator(config: configlib.Config, solver):
-    """``(energy_and_fields, name)`` that drives the trajectories: the exact ``solver``, or
-    the CNN of ``[data] propagate`` (checked against the config's parameters and lattice)."""
-    if not config.data.propagate:
+    """``(energy_and_fields, name)`` that drives the trajectories: the labelling ``solver``
+    itself (name ``"exact"``), plain ED for ``[data] propagate = "exact"`` (name ``"exact
+    twists=1"`` when the labels are twist-averaged), or the CNN of ``[data] propagate``
+    (checked against the config's parameters and lattice)."""
+    if not config.data.propagate or (config.data.propagate == "exact"
+                                      and engine_name(config) == "exact"):
         return solver.energy_and_fields, "exact"
+    if config.data.propagate == "exact":
+        return ExactSolver(config.model).energy_and_fields, "exact twists=1"
     from distllg.model import io as modelio
     from distllg.model.provider import PeriodicCNNFields
 

@@ -278,9 +278,9 @@ def kpm_solver(config: configlib.Config, comm=None, tiles=None):
 def field_provider(config: configlib.Config, domain: Domain):
     """The ``energy_and_fields`` function of the configured engine on this rank's tile."""
     if config.engine.kind == "exact":
-        from distllg.electrons.exact import ExactSolver
+        from distllg.electrons.bloch import exact_solver
 
-        return ExactSolver(config.model).energy_and_fields
+        return exact_solver(config.model, config.engine.twists).energy_and_fields
     if config.engine.kind == "kpm":
         tiles = [(t.y0, t.y1, t.x0, t.x1) for t in domain.decomposition.tiles]
         return kpm_solver(config, comm=domain.cart, tiles=tiles).energy_and_fields

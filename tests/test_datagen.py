@@ -381,3 +381,36 @@ def test_a_larger_model_grows_from_a_trained_one(tmp_path, rng):
     with pytest.raises(configlib.ConfigError, match="'training.grow' = true: a model .* cannot "
                                                    "grow from"):
         trainlib.start_from(build({**small, "channels": 24, "dots": 2}), config, (8, 8))
+
+
+def test_plain_ed_drives_and_twist_averaged_ed_labels(tmp_path):
+    """propagate = "exact" with engine.twists = 2: the states follow plain-ED LLG, every
+    frame is labelled with the fields of the lattice tiled 2 x 2 (ED of 16 x 16), and the
+    file and trajectory say so; a file of plain-ED labels is not mixed with these."""
+    from distllg.dynamics import llg
+    from distllg.run import initial_spins
+
+    settings = {"lattice": {"L": 8}, "model": {"kT": 0.1}, "engine": {"twists": 2},
+                "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 4},
+                "initial": {"seed": 3},
+                "data": {"file": str(tmp_path / "d.h5"), "trajectories": 1, "record_every": 2,
+                         "propagate": "exact"}}
+    config = configlib.from_dict(settings)
+    datagen.generate(config)
+    t = datalib.read(config.data.file)["trajectories"]["0003"]
+    plain = ExactSolver(config.model)
+    spins = initial_spins(config)
+    for frame in range(3):
+        np.testing.assert_allclose(t["spins"][frame], spins, rtol=0, atol=1e-12)
+        energy, fields = plain.energy_and_fields(np.tile(spins, (1, 2, 2)))
+        np.testing.assert_allclose(t["fields"][frame], fields[:, :8, :8], atol=1e-11)
+        assert t["energy"][frame] == pytest.approx(energy / 4)
+        spins = llg.integrate(spins, plain.energy_and_fields, 0.2, 0.5, 2, "heun")
+    with h5py.File(config.data.file) as f:
+        assert f.attrs["engine"] == "exact twists=2"
+        assert f["trajectories/0003"].attrs["propagated_by"] == "exact twists=1"
+    plain_labels = configlib.from_dict({**settings, "engine": {"twists": 1}})
+    with pytest.raises(configlib.ConfigError, match="other settings"):
+        datagen.generate(plain_labels)
+    with pytest.raises(configlib.ConfigError, match="engine.twists"):
+        configlib.from_dict({**settings, "engine": {"twists": 0}})

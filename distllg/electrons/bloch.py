@@ -124,3 +124,10 @@ class TwistAveragedSolver:
     def energy_per_site(self, spins) -> float:
         """Energy per site of the infinite tiled texture, t1."""
         return self.energy(spins) / (spins.shape[1] * spins.shape[2])
+
+
+def exact_solver(model: SDModel, twists: int = 1):
+    """The exact field provider of a periodic lattice: plain ED for ``twists = 1``, else the
+    average over ``twists x twists`` twisted boundary conditions (ED of the lattice tiled
+    that many times; removes the finite-size error of the band structure)."""
+    return ExactSolver(model) if twists == 1 else TwistAveragedSolver(model, (twists, twists))

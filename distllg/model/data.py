@@ -8,8 +8,9 @@ parameters::
     /trajectories/<seed>/   spins (n, 3, Ly, Lx), fields (n, 3, Ly, Lx) [t1],
                             energy (n,) [t1, total], step (n,), time (n,) [hbar/t1];
                             attrs: seed, alpha, dt, integrator, complete (bool),
-                                   propagated_by ("exact", or "cnn <weights sha256>" when
-                                   a CNN drove the spins and ED labelled the frames)
+                                   propagated_by ("exact"; "exact twists=1" when plain
+                                   ED drove and twist-averaged ED labelled; or "cnn
+                                   <weights sha256>" when a CNN drove the spins)
 
 Fields are ``H_i = -dE/dS_i`` including the Zeeman part; torques are ``S x H``. Models
 learn the electronic torques ``S x (H - h z)`` (:func:`electronic_torques`): the Zeeman
