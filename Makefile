@@ -7,8 +7,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := openmpi-bin python3-venv python3-mpi4py python3-h5py-mpi python3-petsc4py \
-                   python3-scipy python3-matplotlib \
-                   slurmctld slurmd slurm-client munge libpmix-dev
+                   python3-scipy python3-matplotlib
+# Only the tests need these: a one-node SLURM cluster (tests/slurm_cluster.py).
+TEST_DEBIAN_PACKAGES := slurmctld slurmd slurm-client munge libpmix-dev
 PETSC4PY_PACKAGE := python3-petsc4py-real3.18
 SYSTEM_PYTHON := /usr/bin/python3
 RUN_CONFIG ?= configs/default.toml
@@ -21,7 +22,7 @@ export OMPI_MCA_rmaps_base_oversubscribe := 1
 MPIRUN := mpirun --bind-to none -x OMP_NUM_THREADS=1 -x OPENBLAS_NUM_THREADS=1
 PYTEST := $(PY) -m pytest --color=no -q
 
-.PHONY: run test test-serial test-mpi setup lint bench clean
+.PHONY: run test test-serial test-mpi setup setup-test lint bench clean
 
 RUN_RANKS ?= 4
 
@@ -29,7 +30,7 @@ RUN_RANKS ?= 4
 run: setup
 	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg.run $(RUN_CONFIG) --restart auto
 
-test: setup test-serial test-mpi
+test: setup-test test-serial test-mpi
 
 test-serial:
 	$(PYTEST) -m "not mpi" tests
@@ -39,16 +40,27 @@ test-mpi:
 
 setup: $(VENV)/.installed
 
-# Debian's MPI stack (OpenMPI, mpi4py, parallel h5py, PETSc) lives in the system site-packages;
-# the venv sees it and adds torch (CPU wheel), pytest, pytest-mpi and the package itself.
-$(VENV)/.installed: setup.cfg pyproject.toml Makefile
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+setup-test: $(VENV)/.installed $(VENV)/.installed-test
+
+# Installs the Debian packages of $(1) that are missing (sudo when not root).
+define apt_install
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:" $$missing; \
 	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+$(VENV)/.installed-test: $(VENV)/.installed Makefile
+	$(call apt_install,$(TEST_DEBIAN_PACKAGES))
+	touch $@
+
+# Debian's MPI stack (OpenMPI, mpi4py, parallel h5py, PETSc) lives in the system site-packages;
+# the venv sees it and adds torch (CPU wheel), pytest, pytest-mpi and the package itself.
+$(VENV)/.installed: setup.cfg pyproject.toml Makefile
+	$(call apt_install,$(DEBIAN_PACKAGES))
 	test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
 	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
 	petsc=$$(dpkg -L $(PETSC4PY_PACKAGE) | grep -m1 '/dist-packages$$'); \
