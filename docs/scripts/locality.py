@@ -5,7 +5,9 @@ Frames (each with independent Gaussian noise of width 0.3 per site, renormalised
 pi/3 triple-Q crystal S ~ (cos Q1.r, cos Q2.r, cos Q3.r), the pi/3 planar spiral, and
 independent random spins. Far spins get noise of width 0.1 (three draws shared by the
 radii, distllg.analysis.erf.far_spin_influences). Appends one JSON line per
-(J, mu, kT, L, frame) to docs/results/locality.jsonl and skips those already there.
+(J, mu, kT, L, frame) to docs/results/locality.jsonl and skips those already there, then
+plots the variance share against R (the largest over the frames, per kT) to
+docs/img/locality_J<J>.png.
     python docs/scripts/locality.py L J mu kT [kT ...]
     python docs/scripts/locality.py 36 0.5 -3.5 0.1 0.02 0.05 0.01 0
 (one ED of 36 x 36 takes about 10 s on one core; 19 per frame)"""
@@ -13,7 +15,7 @@ import json, sys, time
 from pathlib import Path
 import numpy as np
 from distllg import spins as spinlib
-from distllg.analysis import erf
+from distllg.analysis import erf, plots
 from distllg.electrons import SDModel
 from distllg.electrons.exact import ExactSolver
 
@@ -40,3 +42,11 @@ for kT in [float(a) for a in sys.argv[4:]]:
         print(json.dumps(line), flush=True)
         with out.open("a") as f:
             f.write(json.dumps(line) + "\n")
+
+lines = [d for d in map(json.loads, out.read_text().splitlines())
+         if (d["J"], d["mu"], d["L"]) == (J, mu, L)]
+series = {f"kT = {kT:g}": np.max([d["variance_share"] for d in lines if d["kT"] == kT], axis=0)
+          for kT in sorted({d["kT"] for d in lines}, reverse=True)}
+plots.curves(np.array(RADII), series, out.parents[1] / "img" / f"locality_J{J:g}.png",
+             "R (grid steps)", "torque-variance share beyond R (largest of the frames)",
+             f"ED on {L} x {L}, J = {J:g}, mu = {mu:g}: far spins with noise 0.1", logy=True)
