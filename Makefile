@@ -80,6 +80,7 @@ bench: setup
 	$(PY) bench/speedup.py
 	$(PY) bench/io.py
 	$(PY) bench/kpm.py
+	$(PY) bench/labels.py
 
 clean:
 	rm -rf $(VENV) out *.egg-info

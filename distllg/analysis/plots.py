@@ -192,11 +192,16 @@ def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
                       for r in chosen if name in r["best"] and "spiral" in r["best"]]
             if values:
                 right.plot(*zip(*values, strict=True), styles[j % len(styles)], marker="o",
-                           color=colours[name],
-                           label=f"{name} {_parameters(row_keys, lab)}".strip())
+                           color=colours[name])
+    handles = [matplotlib.lines.Line2D([], [], color=colours[name], marker="o", label=name)
+               for name in orders]
+    if row_keys:
+        handles += [matplotlib.lines.Line2D([], [], color="grey", ls=styles[j % len(styles)],
+                                            label=_parameters(row_keys, lab))
+                    for j, lab in enumerate(labels)]
+    right.legend(handles=handles, fontsize=7)
     right.axhline(0.0, color="grey", lw=0.8)
     right.set_yscale("symlog", linthresh=1.0)  # the close competitors and the far ones
     right.set_xlabel(x_key or "")
     right.set_ylabel("omega - omega(spiral) (1e-4 t1 per site)")
-    right.legend(fontsize=7)
     return _save(fig, path)

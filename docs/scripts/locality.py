@@ -48,5 +48,5 @@ lines = [d for d in map(json.loads, out.read_text().splitlines())
 series = {f"kT = {kT:g}": np.max([d["variance_share"] for d in lines if d["kT"] == kT], axis=0)
           for kT in sorted({d["kT"] for d in lines}, reverse=True)}
 plots.curves(np.array(RADII), series, out.parents[1] / "img" / f"locality_J{J:g}.png",
-             "R (grid steps)", "torque-variance share beyond R (largest of the frames)",
-             f"ED on {L} x {L}, J = {J:g}, mu = {mu:g}: far spins with noise 0.1", logy=True)
+             "R (grid steps)", "torque-variance share beyond R",
+             f"ED {L} x {L}, J = {J:g}, mu = {mu:g} (largest of 3 frames)", logy=True)
