@@ -45,7 +45,7 @@ def main(argv=None) -> None:
         for twists in (1, 2, 3):
             solver = exact_solver(config.model, twists)
             solver.energy_and_fields(s)
-            times[twists] = best_time(lambda solver=solver: solver.energy_and_fields(s),
+            times[twists] = best_time(lambda solver=solver, s=s: solver.energy_and_fields(s),
                                       args.repeats)
         proposals, labels = recipe_counts()
         rows.append({"L": L, "plain_s": times[1], "twists2_s": times[2], "twists3_s": times[3],
