@@ -21,6 +21,7 @@ Writes to ``phases.directory``:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import sys
@@ -33,12 +34,25 @@ from distllg.analysis import phases as phaselib
 from distllg.analysis import plots
 
 SCANNED = ("mu", "J", "kT", "h")
+#: Changes whenever the records' meaning changes (fields, definitions).
+METHOD = "phases-2"
 
 
 def points(config: configlib.Config) -> list[dict[str, float]]:
     """Every (mu, J, kT, h) of the scan; an empty list takes the ``[model]`` value."""
     lists = [getattr(config.phases, key) or (getattr(config.model, key),) for key in SCANNED]
     return [dict(zip(SCANNED, values, strict=True)) for values in itertools.product(*lists)]
+
+
+def settings_hash(config: configlib.Config) -> str:
+    """What the numbers of a record depend on besides its point, candidate, period and seed:
+    the hoppings and the accuracy settings. Records of other settings are not mixed."""
+    phases = config.phases
+    used = {"t": [config.model.t1, config.model.t2, config.model.t3],
+            "twists": [phases.relax_twists, phases.energy_twists], "k_points": phases.k_points,
+            "tolerance": phases.tolerance, "max_evaluations": phases.max_evaluations,
+            "method": METHOD}
+    return hashlib.sha256(json.dumps(used, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _key(point: dict, phase: dict) -> tuple:
@@ -60,6 +74,12 @@ def scan(config: configlib.Config, log=print) -> list[dict]:
     (directory / "states").mkdir(parents=True, exist_ok=True)
     path = directory / "phases.jsonl"
     records = read_records(path)
+    settings_key = settings_hash(config)
+    foreign = sum(r.get("settings") != settings_key for r in records)
+    if foreign:
+        raise configlib.ConfigError(
+            f"'phases.directory' = {str(directory)!r} holds {foreign} record(s) computed with "
+            f"other hoppings, accuracy settings or an older version; choose another directory")
     done = {_key(r["point"], r["phase"]) for r in records}
     for point in points(config):
         model = dataclasses.replace(config.model, **point)
@@ -85,7 +105,7 @@ def scan(config: configlib.Config, log=print) -> list[dict]:
                 np.save(directory / "states" / f"{stem}.npy", spins)
             else:
                 phase = phaselib.K_SPACE_STATES[name](model, k_points)
-            record = {"point": point, "phase": phase.as_dict()}
+            record = {"point": point, "phase": phase.as_dict(), "settings": settings_key}
             records.append(record)
             with path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
@@ -106,9 +126,11 @@ def summarise(records: list[dict], config: configlib.Config) -> list[dict]:
         phases = [phaselib.Phase(**r["phase"]) for r in records if r["point"] == point]
         if not phases:
             continue
+        order = phaselib.ranked(phases)
         winner, margin = phaselib.winner_and_margin(phases)
         rows.append({"point": point, "best": phaselib.best_by_order(phases),
-                     "winner": winner, "margin": margin})
+                     "winner": winner, "margin": margin,
+                     "tie": order[1] if margin < phaselib.TIE else None})
     return rows
 
 
@@ -126,15 +148,19 @@ def orders(rows: list[dict]) -> list[str]:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown table: the winner, its margin and every order's best omega minus the
-    spiral's (1e-4 t1 per site; the spiral's own omega in its column)."""
+    """Markdown table: the winner (a tie when the margin is below ``TIE``), its margin and
+    every order's best omega minus the spiral's (1e-4 t1 per site; the spiral's own omega
+    in its column)."""
     columns = orders(rows)
     head = ["mu", "J", "kT", "h", "winner", "margin (1e-4)"] + columns
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         best, spiral = row["best"], row["best"].get("spiral")
         cells = [f"{row['point'][k]:g}" for k in SCANNED]
-        cells += [_describe(row["winner"]), f"{1e4 * row['margin']:.2f}"]
+        winner = _describe(row["winner"])
+        if row["tie"] is not None:
+            winner = f"tie: {winner} ~ {_describe(row['tie'])}"
+        cells += [winner, f"{1e4 * row['margin']:.2f}"]
         for name in columns:
             phase = best.get(name)
             if phase is None:

@@ -123,3 +123,7 @@ def test_crystal_share_scores_the_crystal_not_stripes_or_spirals(rng):
     assert ob.crystal_share(noisy, q) > 0.95
     scores, y_edges, x_edges = ob.crystal_blocks(spinlib.triple_q_cosine(30, 42), q)
     assert scores.shape == (2, 4) and y_edges[-1] == 30 and x_edges[-1] == 42
+    for period in (10, 14):  # the density 3 n_sk q^2 / (16 pi^2) at other wave numbers
+        other = spinlib.triple_q_cosine(3 * period, 3 * period, 4 * np.pi / period)
+        assert ob.crystal_share(other, 4 * np.pi / period) == pytest.approx(1.0)
+        assert ob.crystal_share(other, 4 * np.pi / (period - 2)) < 0.9  # denser than it

@@ -36,19 +36,37 @@ def test_twist_average_converges_to_the_infinite_lattice():
 
 
 def test_relaxed_supercell_has_no_torque_and_equals_ed_of_the_tiled_lattice():
-    """crystal2 on a 6 x 6 supercell: after relaxation the largest torque is below the
-    tolerance (checked independently here), relaxing only lowered the grand potential, and
-    the reported omega with 2 x 2 twists is ED of the texture tiled on 12 x 12."""
-    phase, s = phases.supercell_phase(MODEL, "crystal2", 6, relax_twists=2, energy_twists=2,
-                                      tolerance=1e-6, max_evaluations=300)
-    relaxing = TwistAveragedSolver(MODEL, (2, 2))
-    torques = spinlib.cross(s, relaxing.energy_and_fields(s)[1])
+    """The n_sk = 2 crystal on the 12 x 12 supercell at the crystal point, relaxed with one
+    twist and reported with 2 x 2: its largest torque under the relaxing fields, recomputed
+    independently, is below the tolerance; it stays a crystal with two skyrmions per
+    magnetic cell; relaxing lowered the reported grand potential; and that grand potential
+    is ED of the texture tiled on 24 x 24."""
+    model = SDModel(J=0.5, mu=-3.5, kT=0.05)
+    phase, s = phases.supercell_phase(model, "crystal1", 12, relax_twists=1, energy_twists=2,
+                                      tolerance=1e-6, max_evaluations=400)
+    torques = spinlib.cross(s, ExactSolver(model).energy_and_fields(s)[1])
     assert np.sqrt(spinlib.dot(torques, torques)).max() < 1e-6
-    assert phase.max_torque < 1e-6
-    assert phase.omega <= phase.omega_start + 1e-12
+    assert phase.max_torque < 1e-6 and phase.max_torque_final > phase.max_torque
+    assert phase.order == "crystal n_sk=2" and observables.skyrmion_number(s) == pytest.approx(
+        6 * np.sign(observables.skyrmion_number(s)))
+    assert phase.omega < phase.omega_start
     tiled = np.tile(s, (1, 2, 2))
-    assert phase.omega == pytest.approx(ExactSolver(MODEL).energy(tiled) / 144, abs=1e-12)
-    assert phase.skyrmions_per_cell == pytest.approx(abs(observables.skyrmion_number(s)) / 3)
+    assert phase.omega == pytest.approx(ExactSolver(model).energy(tiled) / 576, abs=1e-12)
+
+
+def test_sphere_objective_is_the_exact_gradient_off_the_sphere(rng):
+    """The gradient of E(v / |v|) / N with respect to unnormalised v (|v| from 0.5 to 2)
+    equals central finite differences."""
+    solver = TwistAveragedSolver(MODEL, (1, 2))
+    shape = (3, 5, 6)
+    objective = phases.sphere_objective(solver, shape)
+    v = spinlib.random(5, 6, rng) * rng.uniform(0.5, 2.0, (1, 5, 6))
+    _, gradient = objective(v.ravel())
+    for index in rng.choice(v.size, 8, replace=False):
+        step = np.zeros(v.size)
+        step[index] = 1e-5
+        numeric = (objective(v.ravel() + step)[0] - objective(v.ravel() - step)[0]) / 2e-5
+        assert gradient[index] == pytest.approx(numeric, rel=1e-5, abs=1e-10)
 
 
 def test_relax_follows_the_energy_gradient_on_the_sphere(rng):
@@ -93,19 +111,36 @@ def test_cone_in_a_field_cants_towards_it():
 
 def test_states_are_grouped_by_what_they_relaxed_into():
     """Two ansatze that relaxed into the same n_sk = 2 crystal are one order; the margin is
-    over the best state of any other order; an uncharged chiral state is non-coplanar."""
+    over the best state of any other order; a charged state is a crystal from 0.3 skyrmions
+    per cell, an uncharged one non-coplanar above 1e-4 rms chirality, else coplanar."""
     found = [phases.Phase("spiral", -1.0, 1.0),
              phases.Phase("crystal2", -1.2, 1.0, period=12, skyrmions_per_cell=2.0),
              phases.Phase("crystal1", -1.2000001, 1.0, period=12, skyrmions_per_cell=2.0),
              phases.Phase("crystal2", -1.1, 1.1, period=11, skyrmions_per_cell=2.0),
              phases.Phase("double_q", -1.15, 1.0, period=12, chirality=0.02),
-             phases.Phase("random", -1.05, 1.0, period=12, skyrmions_per_cell=1 / 3)]
-    assert [p.order for p in found[4:]] == ["noncoplanar", "crystal n_sk=0.333"]
+             phases.Phase("random", -1.05, 1.0, period=12, skyrmions_per_cell=1 / 3),
+             phases.Phase("double_q", -1.01, 1.0, period=13, chirality=0.9e-4,
+                          skyrmions_per_cell=0.29)]
+    assert [p.order for p in found[4:]] == ["noncoplanar", "crystal n_sk=0.333", "coplanar"]
     best = phases.best_by_order(found)
-    assert set(best) == {"spiral", "crystal n_sk=2", "noncoplanar", "crystal n_sk=0.333"}
+    assert set(best) == {"spiral", "crystal n_sk=2", "noncoplanar", "crystal n_sk=0.333",
+                         "coplanar"}
     winner, margin = phases.winner_and_margin(found)
     assert (winner.name, winner.period, winner.order) == ("crystal1", 12, "crystal n_sk=2")
     assert margin == pytest.approx(0.0500001)
+    assert [p.order for p in phases.ranked(found)][:2] == ["crystal n_sk=2", "noncoplanar"]
+
+
+def test_a_margin_below_the_convergence_level_is_a_tie(tmp_path):
+    config = configlib.from_dict({"phases": {"directory": str(tmp_path)}})
+    point = {k: getattr(config.model, k) for k in phasecli.SCANNED}
+    records = [{"point": point, "phase": phases.Phase("spiral", -1.0, 1.0).as_dict()},
+               {"point": point, "phase": phases.Phase(
+                   "crystal2", -1.0 - phases.TIE / 2, 1.0, period=12,
+                   skyrmions_per_cell=2.0).as_dict()}]
+    rows = phasecli.summarise(records, config)
+    assert rows[0]["tie"].order == "spiral"
+    assert "| tie: crystal n_sk=2 (P 12, from crystal2) ~ spiral" in phasecli.table(rows)
 
 
 def test_config_names_the_candidates():
@@ -149,6 +184,9 @@ directory = "{tmp_path / 'out'}"
     assert table.count("\n| -3") == 2 and "winner" in table
     assert phasecli.main([str(config)]) == 0
     assert len((tmp_path / "out" / "phases.jsonl").read_text().splitlines()) == 10
+    config.write_text(config.read_text().replace("energy_twists = 2", "energy_twists = 3"))
+    assert phasecli.main([str(config)]) == 2  # other settings: not mixed into the directory
+    assert "other hoppings, accuracy settings" in capsys.readouterr().err
     config.write_text(config.read_text().replace("periods", "period"))
     capsys.readouterr()
     assert phasecli.main([str(config)]) == 2

@@ -174,7 +174,8 @@ def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
         j = labels.index(tuple(r["point"][k] for k in row_keys))
         left.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, alpha=0.6,
                                      color=colours[r["winner"].order]))
-        left.text(i, j, f"{r['winner'].order}\n{1e4 * r['margin']:.1f}", ha="center",
+        name = r["winner"].order + (f" ~\n{r['tie'].order} (tie)" if r.get("tie") else "")
+        left.text(i, j, f"{name}\n{1e4 * r['margin']:.1f}", ha="center",
                   va="center", fontsize=8)
     left.set_xlim(-0.5, len(xs) - 0.5)
     left.set_ylim(-0.5, len(labels) - 0.5)
