@@ -97,6 +97,26 @@ def test_restart_continues_bit_for_bit(tmp_path):
         assert [leg["first_step"] for leg in json.loads(fb.attrs["legs"])] == [0, 20]
 
 
+def test_exact_engine_with_twists_runs_on_the_tiled_lattice_fields(tmp_path):
+    """engine.twists = 2: the run's trajectory is LLG under the fields of the lattice tiled
+    2 x 2, and a checkpoint of it does not continue a plain-ED run (other physics)."""
+    from distllg.dynamics import llg
+    from distllg.electrons.bloch import TwistAveragedSolver
+
+    data = small_config(tmp_path, steps=6)
+    data["engine"] = {"twists": 2}
+    config = configlib.from_dict(data)
+    runlib.run(config, stream=io.StringIO())
+    expected = llg.integrate(runlib.initial_spins(config),
+                             TwistAveragedSolver(config.model, (2, 2)).energy_and_fields,
+                             0.2, 0.5, 6, "heun")
+    _, final = outputlib.read_frame(tmp_path / "run" / "output.h5")
+    np.testing.assert_allclose(final, expected, rtol=0, atol=1e-12)
+    plain = small_config(tmp_path, steps=12)
+    with pytest.raises(runlib.SetupError, match="written for other physics"):
+        runlib.run(configlib.from_dict(plain), restart="latest")
+
+
 def test_restart_refuses_other_physics(tmp_path):
     runlib.run(configlib.from_dict(small_config(tmp_path, steps=10)), stream=io.StringIO())
     other = small_config(tmp_path, steps=20, alpha=0.1)
