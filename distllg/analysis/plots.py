@@ -160,8 +160,8 @@ def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
     ``rows`` as :func:`distllg.phases.summarise` gives them (``point``, ``best``,
     ``winner``, ``margin``); ``axes`` the scanned parameters with several values: the
     first is the horizontal axis, the others label the rows. Left: one cell per point,
-    coloured by the winner and labelled with its margin (1e-4 t1 per site). Right:
-    ``omega - omega(spiral)`` of each order's best state (1e-4 t1), one line style per row.
+    coloured by the winner and labelled with its margin (1e-4 t1 per site). Right: each
+    order's best ``omega`` above the lowest one (1e-4 t1), one line style per row.
     """
     x_key = axes[0] if axes else None
     row_keys = axes[1:]
@@ -189,8 +189,8 @@ def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
         chosen.sort(key=lambda r: r["point"][x_key] if x_key else 0.0)
         for name in orders:
             values = [(r["point"][x_key] if x_key else 0.0,
-                       1e4 * (r["best"][name].omega - r["best"]["spiral"].omega))
-                      for r in chosen if name in r["best"] and "spiral" in r["best"]]
+                       1e4 * (r["best"][name].omega - r["winner"].omega))
+                      for r in chosen if name in r["best"]]
             if values:
                 right.plot(*zip(*values, strict=True), styles[j % len(styles)], marker="o",
                            color=colours[name])
@@ -201,8 +201,9 @@ def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
                                             label=_parameters(row_keys, lab))
                     for j, lab in enumerate(labels)]
     right.legend(handles=handles, fontsize=7)
-    right.axhline(0.0, color="grey", lw=0.8)
     right.set_yscale("symlog", linthresh=1.0)  # the close competitors and the far ones
+    if x_key:
+        right.set_xticks(xs, [f"{x:g}" for x in xs])
     right.set_xlabel(x_key or "")
-    right.set_ylabel("omega - omega(spiral) (1e-4 t1 per site)")
+    right.set_ylabel("omega - lowest omega (1e-4 t1 per site)")
     return _save(fig, path)
