@@ -172,8 +172,14 @@ log_every = 20
     assert np.all(np.diff(energy) < 0)  # damped: the energy falls
     assert energy[-1] == pytest.approx(summary["energy_per_site"])
     for name in ("energy.png", "skyrmion_number.png", "spins_final.png", "chirality_final.png",
-                 "structure_factor_final.png"):
+                 "crystal_final.png", "structure_factor_final.png"):
         assert (tmp_path / "out" / name).stat().st_size > 5000
+    final = outputlib.read_frame(tmp_path / "out" / "output.h5")[1]
+    from distllg.dynamics import observables
+    from distllg.inspect import crystal_wave_number
+    assert summary["crystal_share"] == pytest.approx(
+        observables.crystal_share(final, crystal_wave_number(final)))
+    assert f"crystal share {summary['crystal_share']:.2f}" in done.stdout
     # the documented layout, read with plain h5py
     with h5py.File(tmp_path / "out" / "output.h5", "r") as f:
         assert f["tasks/spins"].shape == (11, 3, 6, 6)
