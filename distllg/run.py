@@ -21,25 +21,31 @@ What it writes to ``[output] directory``:
 * at the end: ``summary.json`` and the PNGs of ``python -m distllg.inspect`` (Q(t), energy,
   spin snapshots, final spins, skyrmion density, S(q)).
 
-Restart: ``--restart`` (= ``latest``) continues from the newest checkpoint, ``--restart
-PATH`` from a given one, on any rank count; ``output.h5`` is continued from the checkpoint's
-step (no duplicated or missing frames). ``--restart auto`` continues when there is a
-checkpoint and starts afresh otherwise (for job chains); a finished run only rewrites its
-summary and plots. A fresh start into a directory that already holds a run is refused unless
-``--overwrite`` is given. More steps in the config than in the checkpointed run extend it.
+Restart: ``--restart`` (= ``latest``) continues from the newest checkpoint that verifies
+(both checksums, :mod:`distllg.io.checkpoint`), ``--restart PATH`` from a given one, on any
+rank count; ``output.h5`` is continued from the checkpoint's step (no duplicated or missing
+frames). Newer checkpoints that do not verify are skipped, named with the reason, and kept
+as ``<name>.damaged``. ``--restart auto`` continues when there is a checkpoint and starts
+afresh otherwise (for job chains); a finished run only rewrites its summary and plots. A
+fresh start into a directory that already holds a run is refused unless ``--overwrite`` is
+given. More steps in the config than in the checkpointed run extend it.
 
-Stopping: SIGTERM or SIGUSR1 to the ranks (what SLURM sends before the time limit; mpirun
-forwards SIGUSR1 but kills on SIGTERM, see jobs/README.md), or ``output.stop_wall_time``
-seconds of wall time, make every rank finish its step, write a checkpoint and exit 0 with
-a message saying how to continue.
+Stopping: SIGUSR1 or SIGTERM to the ranks (what SLURM sends before the time limit), SIGUSR1
+to mpirun (which forwards it; mpirun answers SIGTERM by exiting 1 itself, see
+jobs/README.md), a file named ``STOP`` in the output directory (rank 0 looks every second and
+removes it), or ``output.stop_wall_time`` seconds of wall time make every rank finish its
+step, write a checkpoint and exit 0 with a message saying how to continue.
 
-Errors: a bad config, a missing or mismatched model file or checkpoint, or tiles smaller
-than the receptive radius are reported once, by rank 0, before any work (exit code 2), and
-nothing on disk is changed. Non-finite spins are checked on every rank after every step
-(with the stop flags: a few bytes per rank gathered): all ranks stop at that step and rank 0
-names the step and the ranks (exit code 1). An exception on any rank prints one line naming
-the rank, step and cause and aborts every rank (``MPI_Abort``, exit code 1) instead of leaving
-the others waiting in a halo exchange.
+Errors: a bad config, a missing or mismatched model file or checkpoint, tiles smaller than
+the receptive radius, or an output directory that cannot take the run's files (a file in the
+way, a read-only file system, no permission, too little space for the first frame and
+checkpoint) are reported once, by rank 0, before any work (exit code 2), and nothing on disk
+is changed. Non-finite spins are checked on every rank after every step (with the stop
+flags: a few bytes per rank gathered): all ranks stop at that step and rank 0 names the step
+and the ranks (exit code 1). An exception on any rank prints one line naming the rank, step
+and cause (a failed write names its file, and "no space left on device" when that is why)
+and aborts every rank (``MPI_Abort``, exit code 1) instead of leaving the others waiting in a
+halo exchange. Exit codes are 0, 1 and 2 only; job scripts treat anything else as fatal.
 
 For tests of the failure handling, ``DISTLLG_INJECT_FAULT="KIND:RANK:STEP"`` with KIND
 ``nan`` (a NaN spin), ``raise`` (an exception), ``kill`` (SIGKILL at the step) or
@@ -66,9 +72,12 @@ from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
 from distllg.dynamics.thermal import Thermostat
 from distllg.io import checkpoint as ckpt
+from distllg.io import preflight
 from distllg.io.output import OutputFile
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+STOP_FILE = "STOP"  # in output.directory: the run stops cleanly when it appears
+STOP_FILE_POLL = 1.0  # s between looks for the stop file (rank 0)
 
 
 class SetupError(Exception):
@@ -127,14 +136,15 @@ def collectively(comm, function, *args):
     return result
 
 
-def _check(config: configlib.Config, size: int, restart: str | None,
-           overwrite: bool) -> dict:
-    """Rank-local checks of a run: model file, parameters, tile sizes, checkpoint, and what
-    is already in the output directory. Changes nothing on disk."""
+def _check(config: configlib.Config, size: int, restart: str | None, overwrite: bool,
+           root: bool) -> dict:
+    """The checks of a run before any work: model file, parameters and tile sizes on every
+    rank; the checkpoint and the output directory on the ``root`` rank only. Changes
+    nothing on disk; rank 0's plan is the run's."""
     from distllg.parallel.decomposition import grid_dims, split
 
     plan = {"radius": 1, "model_hash": "", "model_metadata": {}, "restart": None,
-            "clear": False}
+            "clear": False, "skipped": []}
     shape = config.lattice.shape
     if config.engine.kind in ("exact", "kpm"):  # the whole Hamiltonian: its hopping shells
         lattice.check_size(*shape, tuple(config.model.hoppings))
@@ -168,17 +178,33 @@ def _check(config: configlib.Config, size: int, restart: str | None,
                 f"grid) gives tiles of {smallest[0]} x {smallest[1]} sites, smaller than the "
                 f"model's receptive radius {meta['receptive_radius']}: use fewer ranks")
     plan["run_hash"] = run_hash(config, plan["model_hash"])
+    if root:  # the files: checked once
+        _check_files(config, restart, overwrite, plan)
+    return plan
+
+
+def _check_files(config: configlib.Config, restart: str | None, overwrite: bool,
+                 plan: dict) -> None:
+    """The checkpoint to continue from (``--restart latest``/``auto`` walk back past damaged
+    ones, listed in ``plan["skipped"]``), what the output directory already holds, and
+    whether it can be written (:func:`distllg.io.preflight.check_directory`)."""
     out = Path(config.output.directory)
-    path = None
+    path, state = None, None
     if restart in ("latest", "auto"):
-        path = ckpt.latest(out)
+        path, state, plan["skipped"] = ckpt.newest_verified(out)
+        if path is None and plan["skipped"]:
+            reasons = "; ".join(reason for _, reason in plan["skipped"])
+            raise ckpt.CheckpointError(
+                f"--restart {restart}: no checkpoint in {ckpt.directory(out)} verifies "
+                f"({reasons}). Continue from a file of your choice with --restart PATH, or "
+                f"start the run again with --overwrite")
         if path is None and restart == "latest":
             raise configlib.ConfigError(f"--restart latest: no checkpoint in "
                                         f"{ckpt.directory(out)}")
     elif restart is not None:
         path = Path(restart)
-    if path is not None:
         state = ckpt.read_state(path)
+    if path is not None:
         _check_checkpoint(state, path, config, plan)
         plan["restart"] = (path, state)
     else:
@@ -190,7 +216,7 @@ def _check(config: configlib.Config, size: int, restart: str | None,
                 f"({', '.join(existing[:4])}{', ...' if len(existing) > 4 else ''}): continue "
                 f"it with --restart latest, or start it again with --overwrite")
         plan["clear"] = bool(existing)
-    return plan
+    preflight.check_directory(out, preflight.bytes_needed(config), plan["restart"] is None)
 
 
 def _check_checkpoint(state: dict, path: Path, config: configlib.Config, plan: dict) -> None:
@@ -335,7 +361,9 @@ class Run:
                  overwrite: bool = False):
         self.config, self.comm, self.stream = config, comm, stream
         self.step = 0
-        self.plan = collectively(comm, _check, config, comm.Get_size(), restart, overwrite)
+        plan = collectively(comm, _check, config, comm.Get_size(), restart, overwrite,
+                            comm.Get_rank() == 0)
+        self.plan = comm.bcast(plan, root=0)
         self.run_hash = self.plan["run_hash"]
         self.domain = collectively(comm, Domain, comm, config.lattice.shape,
                                    self.plan["radius"], config.engine.process_grid or None)
@@ -375,7 +403,9 @@ class Run:
         spins are not finite.
 
         Four bytes per rank are gathered each step (non-finite, signal number, wall-time
-        limit, timed checkpoint), so all ranks stop at the same step with one message."""
+        limit or stop file, timed checkpoint), so all ranks stop at the same step with one
+        message. Rank 0 looks for the stop file every ``STOP_FILE_POLL`` seconds and removes
+        it when the run stops."""
         from mpi4py import MPI
 
         out = self.config.output
@@ -386,6 +416,9 @@ class Run:
         mine[2] = out.stop_wall_time > 0 and now - self.wall0 >= out.stop_wall_time
         mine[3] = (self.root and out.checkpoint_minutes > 0
                    and now - self.last_checkpoint >= 60 * out.checkpoint_minutes)
+        if self.root and now - self.stop_file_checked >= STOP_FILE_POLL:
+            self.stop_file_checked = now
+            mine[2] = mine[2] or 2 * (self.out / STOP_FILE).exists()
         flags = np.empty((self.comm.Get_size(), 4), dtype=np.int8)
         self.domain.cart.Allgather([mine, MPI.INT8_T], [flags, MPI.INT8_T])
         if flags[:, 0].any():
@@ -394,6 +427,10 @@ class Run:
         reason = None
         if flags[:, 1].any():
             reason = signal.Signals(int(flags[:, 1].max())).name
+        elif flags[:, 2].max() == 2:
+            reason = f"the stop file {self.out / STOP_FILE}"
+            if self.root:
+                (self.out / STOP_FILE).unlink(missing_ok=True)
         elif flags[:, 2].any():
             reason = f"'output.stop_wall_time' = {out.stop_wall_time:g} s"
         return reason, bool(flags[:, 3].any())
@@ -406,8 +443,11 @@ class Run:
     def _frame(self, step: int, spins: np.ndarray, energy: float) -> None:
         values = self.domain.observables(spins, energy)
         start = time.perf_counter()
-        self.output.write_frame(step, step * self.config.dynamics.dt, self._wall(), spins,
-                                values)
+        try:
+            self.output.write_frame(step, step * self.config.dynamics.dt, self._wall(), spins,
+                                    values)
+        except OSError as error:
+            raise preflight.described(error, self.output.path, "writing a frame to") from error
         self.io_seconds += time.perf_counter() - start
         self.latest = values
 
@@ -416,16 +456,23 @@ class Run:
         checkpoint of step ``done``."""
         dyn = self.config.dynamics
         start = time.perf_counter()
-        self.output.reserve(done + self.config.output.checkpoint_every)
-        self.output.flush()
+        try:
+            self.output.reserve(done + self.config.output.checkpoint_every)
+            self.output.flush()
+        except OSError as error:
+            raise preflight.described(error, self.output.path, "flushing") from error
         state = {"step": done, "time": done * dyn.dt, "wall_time": self._wall(),
                  "integrator": dyn.integrator, "dt": dyn.dt, "alpha": dyn.alpha,
                  "rng_state": self.rng_state, "config": json.dumps(self.config.as_dict()),
                  "run_hash": self.run_hash, "model_hash": self.plan["model_hash"]}
         hook = _kill_self if fault == ("kill-in-checkpoint", done) else None
-        path = ckpt.write(self.out, self.domain.cart, self.domain.tile, self.spins,
-                          self.domain.shape, self.domain.chunk, state,
-                          self.config.output.checkpoint_keep, hook=hook)
+        try:
+            path = ckpt.write(self.out, self.domain.cart, self.domain.tile, self.spins,
+                              self.domain.shape, self.domain.chunk, state,
+                              self.config.output.checkpoint_keep, hook=hook)
+        except OSError as error:
+            raise preflight.described(error, ckpt.path_for(self.out, done),
+                                      "writing the checkpoint") from error
         self.last_checkpoint = time.perf_counter()
         self.io_seconds += self.last_checkpoint - start
         return path
@@ -438,6 +485,13 @@ class Run:
             if self.plan["clear"]:  # --overwrite (checked in set-up): the old run goes
                 for old in ckpt.complete(self.out):
                     old.unlink()
+            for path, reason in self.plan["skipped"]:
+                kept = ckpt.set_aside(path)
+                self.say(f"warning: skipped {reason}; kept as {kept.name}")
+            if (self.out / STOP_FILE).exists():
+                (self.out / STOP_FILE).unlink()
+                self.say(f"warning: removed the stop file {self.out / STOP_FILE} left from "
+                         f"before this start")
         self.comm.Barrier()
         path = self.out / "output.h5"
         restart_step = self.start if self.plan["restart"] else None
@@ -449,7 +503,8 @@ class Run:
                       "run_hash": self.run_hash, "source": config.source}
         self.output = OutputFile(path, self.domain.cart, self.domain.shape, self.domain.tile,
                                  self.domain.chunk, config.dynamics.steps,
-                                 config.output.every, attributes, restart_step=restart_step)
+                                 config.output.every, attributes, restart_step=restart_step,
+                                 first_step=self.start)
         self.output.reserve(self.start + config.output.checkpoint_every)
         self.output.flush()
 
@@ -459,7 +514,7 @@ class Run:
         """Integrate to ``dynamics.steps``; returns the summary on rank 0 (None elsewhere
         and when the run was stopped by a signal or its wall-time limit)."""
         config, dyn = self.config, self.config.dynamics
-        self.wall0 = self.last_checkpoint = time.perf_counter()
+        self.wall0 = self.last_checkpoint = self.stop_file_checked = time.perf_counter()
         self._open_output()
         step_fn = llg.integrator(dyn.integrator)
         Ly, Lx = config.lattice.shape
@@ -570,6 +625,12 @@ def run(config: configlib.Config, restart: str | None = None, stream=sys.stdout,
     return Run(config, comm, restart, stream, overwrite).execute()
 
 
+def _error_line(text: str) -> None:
+    """One line to stderr in one write (lines of several ranks do not interleave)."""
+    sys.stderr.write(text.replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m distllg.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -589,18 +650,17 @@ def main(argv=None) -> int:
         state = Run(config, comm, args.restart, sys.stdout, args.overwrite)
     except SetupError as error:
         if comm.Get_rank() == 0:
-            print(f"error: {error}", file=sys.stderr, flush=True)
+            _error_line(f"error: {error}")
         return 2
     try:
         state.execute()
     except NonFiniteError as error:  # every rank knows: stop together, rank 0 says why
         if comm.Get_rank() == 0:
-            print(f"distllg: failed at step {state.step}: {error}", file=sys.stderr,
-                  flush=True)
+            _error_line(f"distllg: failed at step {state.step}: {error}")
         return 1
     except BaseException as error:  # noqa: BLE001 - any failure must stop every rank
-        print(f"distllg: rank {comm.Get_rank()} failed at step {state.step}: "
-              f"{type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        _error_line(f"distllg: rank {comm.Get_rank()} failed at step {state.step}: "
+                    f"{type(error).__name__}: {error}")
         if comm.Get_size() > 1:
             comm.Abort(1)
         return 1

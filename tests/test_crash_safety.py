@@ -4,8 +4,9 @@ SIGKILL at several moments (between checkpoints, while a checkpoint is being wri
 after one was renamed, and from outside at an arbitrary instant): the newest checkpoint on
 disk always loads, and ``--restart latest`` finishes the run with the very frames and final
 state of an uninterrupted run (bit for bit: same rank count). SIGTERM to the ranks (what
-SLURM sends to every task) and SIGUSR1 to mpirun (which forwards it) make the run write a
-checkpoint and exit 0.
+SLURM sends to every task), SIGUSR1 to mpirun (which forwards it) and the stop file make the
+run write a checkpoint and exit 0. Damaged checkpoints are walked back past on 1 and 2 ranks;
+a full disk on two ranks exits 1 with one line per rank naming the file.
 """
 
 import os
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import time
 
+import h5py
 import numpy as np
 import pytest
 from mpi_jobs import MPIRUN, mpirun, mpirun_command, read_output, write_config
@@ -118,3 +120,83 @@ def test_a_signal_checkpoints_and_exits_cleanly(tmp_path, model_file, target, si
     done, _ = mpirun(2, write_config(tmp_path / "s.toml", model_file, reference, steps=total))
     assert done.returncode == 0, done.stderr
     assert_same_run(out, read_output(reference))
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_restart_walks_back_past_damaged_checkpoints(tmp_path, model_file, straight, ranks):
+    """The two newest checkpoints damaged (one truncated, one with the lowest bit of one
+    spin flipped): --restart latest continues from the third, names both, keeps them."""
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=STEPS)
+    done, _ = mpirun(2, config)
+    assert done.returncode == 0, done.stderr
+    oldest, middle, newest = ckpt.complete(out)
+    newest.write_bytes(newest.read_bytes()[:3000])
+    with h5py.File(middle, "r") as f:
+        offset = f["spins"].id.get_chunk_info(0).byte_offset
+    data = bytearray(middle.read_bytes())
+    data[offset] ^= 1
+    middle.write_bytes(bytes(data))
+    done, _ = mpirun(ranks, config, "--restart", "latest")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("warning: skipped checkpoint") == 2
+    assert f"steps {ckpt.read_state(oldest)['step']}..{STEPS}" in done.stdout
+    for damaged in (middle, newest):
+        assert damaged.with_name(damaged.name + ".damaged").is_file()
+    result = read_output(out)  # bit for bit on the same rank count, round-off on another
+    assert list(result["step"]) == list(straight["step"])
+    np.testing.assert_allclose(result["spins"], straight["spins"], rtol=0, atol=1e-12)
+    if ranks == 2:
+        assert_same_run(out, straight)
+
+
+def test_all_checkpoints_damaged_exit_2_with_one_message(tmp_path, model_file):
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=40)
+    assert mpirun(2, config)[0].returncode == 0
+    for path in ckpt.complete(out):
+        path.write_bytes(path.read_bytes()[:2000])
+    done, _ = mpirun(2, config, "--restart", "auto")
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith(("error", "distllg"))]
+    assert len(lines) == 1 and lines[0].startswith("error: --restart auto: no checkpoint in")
+    assert lines[0].count("is damaged") == len(ckpt.complete(out)) == 2
+
+
+def test_the_stop_file_under_mpirun_exits_0(tmp_path, model_file):
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=20000)
+    command, env = mpirun_command(2, config)
+    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)
+    wait_for(ckpt.path_for(out, 40), job)
+    (out / "STOP").touch()
+    stdout, stderr = job.communicate(timeout=60)
+    assert job.returncode == 0, stderr  # mpirun's own exit status
+    assert stdout.count(f"stopped by the stop file {out / 'STOP'} at step") == 1, stdout
+    assert not (out / "STOP").exists()
+
+
+def test_a_full_disk_on_two_ranks_exits_1_naming_the_file(tmp_path, model_file):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        config = write_config(tmp_path / "c.toml", model_file, disk / "out", steps=20000,
+                              every=1, checkpoint_every=100)
+        stat = os.statvfs(disk)
+        (disk / "filler").write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize - (1 << 20)
+                                               - 200_000))
+        done, _ = mpirun(2, config)
+        assert done.returncode == 1
+        lines = done.stderr.strip().splitlines()
+        failed = [line for line in lines if line.startswith("distllg: rank")]
+        assert failed and all("failed: no space left on device" in line for line in failed)
+        assert all(str(disk / "out") in line for line in failed), lines
+        assert not list(disk.rglob("*.tmp"))
+        assert read_output(disk / "out")["step"][0] == 0  # what was flushed is kept
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

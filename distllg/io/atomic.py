@@ -30,13 +30,18 @@ def fsync_directory(path) -> None:
 
 
 def write_atomic(path, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(handle)`` on ``<path>.tmp``, fsync it, then rename it over ``path``."""
+    """Call ``write(handle)`` on ``<path>.tmp``, fsync it, then rename it over ``path``; a
+    failed write removes ``<path>.tmp`` and leaves ``path`` as it was."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:  # a full disk, say: leave no partial temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     fsync_directory(path.parent)
     return path

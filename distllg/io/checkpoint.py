@@ -1,4 +1,5 @@
-"""Crash-safe checkpoints, written collectively by every rank, readable on any rank count.
+"""Crash-safe checkpoints, written collectively by every rank, readable on any rank count,
+verified before use.
 
 ``<output.directory>/checkpoints/checkpoint_<step>.h5`` (format ``FORMAT``) holds
 
@@ -8,21 +9,33 @@ and root attributes: ``format``, ``step``, ``time``, ``wall_time`` (s since the 
 started), ``integrator``, ``dt``, ``alpha``, ``rng_state`` (JSON of the run generator's
 bit-generator state), ``config`` (JSON), ``run_hash``, ``model_hash`` (weights sha256, empty
 for ED), ``lattice`` (Ly, Lx), ``ranks``, ``date``, ``versions``, ``spin_sums`` (the sum of
-each spin component; checked on reading, with ``|S| = 1`` at every site).
+each spin component), ``spins_checksum`` (:func:`spins_checksum`, 16 hex digits) and
+``state_sha256`` (sha256 of every other attribute, :func:`state_digest`).
 
-A checkpoint is written to ``<name>.tmp``, closed, fsynced, renamed over its final name and
-the directory fsynced; only then are the oldest beyond the last ``keep`` deleted. A crash at
-any instant leaves every complete checkpoint intact and at most a stale ``.tmp``, which is
-ignored (and replaced by the next write). The LLG integrators are one-step methods, so the
-spins, step and time are the whole integrator state.
+Writing: to ``<name>.tmp``, closed, fsynced, renamed over its final name and the directory
+fsynced; only then are the oldest beyond the last ``keep`` deleted. A crash at any instant
+leaves every complete checkpoint intact and at most a stale ``.tmp``, which is ignored (and
+replaced by the next write). The LLG integrators are one-step methods, so the spins, step
+and time are the whole integrator state.
+
+Reading: :func:`read_state` reads the attributes and verifies both checksums (streaming
+through the spins in row blocks) in a child process, so that a damaged file that crashes
+HDF5 costs a message, not the run; :func:`read_tile` reads each rank's tile and verifies the
+checksum again on every rank before the spins are used. A single flipped bit anywhere in the
+spins or the attributes fails verification. Files of format ``distllg-checkpoint-1`` (no
+checksums) are still read, with the older checks only (unit spins, spin sums).
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -33,8 +46,21 @@ from distllg.io.atomic import fsync_directory, fsync_file
 from distllg.io.output import versions
 from distllg.io.parallel_h5 import open_file, write_slab
 
-FORMAT = "distllg-checkpoint-1"
+FORMAT = "distllg-checkpoint-2"
+UNVERIFIED_FORMAT = "distllg-checkpoint-1"  # no checksums: still read
 PATTERN = re.compile(r"checkpoint_(\d+)\.h5$")
+DAMAGED_SUFFIX = ".damaged"
+#: Attributes a restart needs, and their types after reading.
+REQUIRED = {"step": int, "time": float, "wall_time": float, "integrator": str, "dt": float,
+            "alpha": float, "rng_state": str, "config": str, "run_hash": str,
+            "model_hash": str, "lattice": tuple, "spin_sums": list}
+#: Sites per block when a checksum streams through a file (24 MB of float64 spins).
+BLOCK_SITES = 1 << 20
+PROBE_TIMEOUT = 600.0  # s; a probe reads the whole spin dataset once
+#: The child of :func:`read_state`. h5py is imported before distllg.io (which asks Debian's
+#: h5py for its parallel build), so that the child uses the serial build and no MPI.
+PROBE = ("import sys, h5py; from distllg.io.checkpoint import probe; "
+         "sys.exit(probe(sys.argv[1:]))")
 
 
 class CheckpointError(ValueError):
@@ -51,7 +77,8 @@ def path_for(output_directory, step: int) -> Path:
 
 
 def complete(output_directory) -> list[Path]:
-    """The complete checkpoints of a run, oldest first (``.tmp`` files are not)."""
+    """The complete checkpoints of a run, oldest first (``.tmp`` and ``.damaged`` files are
+    not)."""
     folder = directory(output_directory)
     if not folder.is_dir():
         return []
@@ -60,18 +87,78 @@ def complete(output_directory) -> list[Path]:
 
 
 def latest(output_directory) -> Path | None:
-    """The newest complete checkpoint, or None."""
+    """The newest complete checkpoint, or None (not verified: see :func:`newest_verified`)."""
     found = complete(output_directory)
     return found[-1] if found else None
+
+
+# ---------------------------------------------------------------------------------------
+# Checksums
+
+
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, element-wise on uint64 (a bijection that spreads every
+    input bit over all output bits)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX[0]
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX[1]
+    return x ^ (x >> np.uint64(31))
+
+
+def spins_checksum(spins: np.ndarray, y0: int, x0: int, Lx: int) -> int:
+    """Checksum of the spins ``(3, ny, nx)`` of the block whose first site is ``(y0, x0)`` of
+    a lattice ``Lx`` wide: the sum modulo 2^64 over its sites of a 64-bit mix of the site
+    index and the bits of its three float64 components. Sums of blocks add up to the sum of
+    the lattice, so it does not depend on how the lattice is cut into tiles or rank
+    counts; any change of one bit of one site changes it."""
+    _, ny, nx = spins.shape
+    index = ((np.arange(y0, y0 + ny, dtype=np.uint64) * np.uint64(Lx))[:, None]
+             + np.arange(x0, x0 + nx, dtype=np.uint64)[None, :]).ravel()
+    bits = np.ascontiguousarray(spins, dtype="<f8").view(np.uint64).reshape(3, -1)
+    with np.errstate(over="ignore"):
+        h = _mix64(index * _GOLDEN + np.uint64(1))
+        for component in bits:
+            h = _mix64(h ^ component)
+        return int(h.sum(dtype=np.uint64))
+
+
+def _hex64(value: int) -> str:
+    return f"{value % (1 << 64):016x}"
+
+
+def _plain(value):
+    """An attribute value as JSON-able Python (arrays as lists, numpy scalars as Python)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def state_digest(attributes: dict) -> str:
+    """sha256 of the attributes other than ``state_sha256``, as canonical JSON."""
+    plain = {k: _plain(v) for k, v in attributes.items() if k != "state_sha256"}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
 
 
 def write(output_directory, comm, tile, spins: np.ndarray, shape: tuple[int, int],
           chunk: tuple[int, int], state: dict, keep: int, hook=None) -> Path:
     """Write this rank's tile ``spins`` (3, ny, nx) and ``state`` (the attributes above,
-    without ``format``, ``ranks``, ``date``, ``versions``, ``spin_sums``) as the checkpoint
-    of ``state["step"]``; collective. Keeps the newest ``keep`` checkpoints. ``hook``, if
-    given, is called on every rank after the spins are written, before the file is closed
-    (tests kill the run there)."""
+    without ``format``, ``ranks``, ``date``, ``versions``, ``spin_sums`` and the checksums)
+    as the checkpoint of ``state["step"]``; collective. Keeps the newest ``keep``
+    checkpoints. ``hook``, if given, is called on every rank after the spins are written,
+    before the file is closed (tests kill the run there)."""
     from mpi4py import MPI
 
     path = path_for(output_directory, int(state["step"]))
@@ -80,12 +167,14 @@ def write(output_directory, comm, tile, spins: np.ndarray, shape: tuple[int, int
         path.parent.mkdir(parents=True, exist_ok=True)
     sums = np.empty(3)
     comm.Allreduce(spins.reshape(3, -1).sum(axis=1), sums, op=MPI.SUM)
+    checksum = sum(comm.allgather(spins_checksum(spins, tile.y0, tile.x0, shape[1])))
     f = open_file(tmp, "w", comm)
     try:
         attrs = {**state, "format": FORMAT, "ranks": comm.Get_size(),
                  "date": datetime.datetime.now().isoformat(timespec="seconds"),
                  "versions": json.dumps(versions()), "spin_sums": sums,
-                 "lattice": np.asarray(shape)}
+                 "lattice": np.asarray(shape), "spins_checksum": _hex64(checksum)}
+        attrs["state_sha256"] = state_digest(attrs)
         attrs = comm.bcast(attrs, root=0)  # attribute values must agree on every rank
         for key, value in attrs.items():
             f.attrs[key] = value
@@ -107,56 +196,204 @@ def write(output_directory, comm, tile, spins: np.ndarray, shape: tuple[int, int
     return path
 
 
-def read_state(path) -> dict:
-    """The attributes of checkpoint ``path`` (plain h5py; any rank, no communication)."""
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+def read_header(path, verify_spins: bool = True) -> dict:
+    """The attributes of checkpoint ``path``, typed, with both checksums verified (the spins
+    streamed in blocks of rows when ``verify_spins``); raises :class:`CheckpointError`
+    naming the file and what is wrong. In-process: a file damaged in the wrong place can
+    crash HDF5 here; :func:`read_state` runs this in a child process."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+
+    def damaged(what: str) -> CheckpointError:
+        return CheckpointError(f"checkpoint {path} is damaged: {what}")
+
     try:
-        with h5py.File(path, "r") as f:
-            state = {k: f.attrs[k] for k in f.attrs}
-            shape = f["spins"].shape
-    except (OSError, KeyError, ValueError) as error:
-        raise CheckpointError(f"checkpoint {path} is unreadable or corrupted "
-                              f"({type(error).__name__}: {error})") from None
-    if state.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a distllg checkpoint (format "
-                              f"{state.get('format')!r}, expected {FORMAT!r})")
-    state["lattice"] = tuple(int(n) for n in state["lattice"])
-    if shape != (3,) + state["lattice"]:
-        raise CheckpointError(f"checkpoint {path} is corrupted: spins {shape} but lattice "
-                              f"{state['lattice']}")
-    for key in ("step",):
-        state[key] = int(state[key])
-    for key in ("time", "wall_time", "dt", "alpha"):
-        state[key] = float(state[key])
+        f = h5py.File(path, "r")
+    except OSError as error:
+        raise damaged(f"HDF5 cannot open it ({error})") from None
+    with f:
+        raw = {}
+        try:
+            names = list(f.attrs)
+        except (OSError, RuntimeError, KeyError, ValueError) as error:
+            raise damaged(f"its attributes cannot be listed ({error})") from None
+        for name in names:
+            try:
+                raw[name] = f.attrs[name]
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as error:
+                raise damaged(f"attribute {name!r} cannot be read ({error})") from None
+        form = _plain(raw.get("format"))
+        if form not in (FORMAT, UNVERIFIED_FORMAT):
+            raise CheckpointError(f"{path} is not a distllg checkpoint (format {form!r}, "
+                                  f"expected {FORMAT!r})")
+        missing = sorted(set(REQUIRED) - set(raw))
+        if missing:
+            raise damaged(f"attribute(s) {', '.join(missing)} missing")
+        if form == FORMAT:
+            for name in ("spins_checksum", "state_sha256"):
+                if name not in raw:
+                    raise damaged(f"attribute {name!r} missing")
+            if _plain(raw["state_sha256"]) != state_digest(raw):
+                raise damaged("its attributes do not match their checksum (state_sha256)")
+        state = _typed(raw, damaged)
+        try:
+            dataset = f["spins"]
+            shape = dataset.shape
+        except (OSError, RuntimeError, KeyError, ValueError) as error:
+            raise damaged(f"the spins cannot be read ({error})") from None
+        if shape != (3,) + state["lattice"]:
+            raise damaged(f"spins {shape} but lattice {state['lattice']}")
+        if verify_spins and form == FORMAT:
+            found = _hex64(_stream_checksum(dataset, damaged))
+            if found != state["spins_checksum"]:
+                raise damaged(f"the spins do not match their checksum ({found} != "
+                              f"{state['spins_checksum']})")
     return state
 
 
+def _typed(raw: dict, damaged) -> dict:
+    """The attributes as Python values of the types in :data:`REQUIRED`."""
+    state = {k: _plain(v) for k, v in raw.items()}
+    try:
+        for name, kind in REQUIRED.items():
+            state[name] = (tuple(int(n) for n in state[name]) if kind is tuple
+                           else [float(x) for x in state[name]] if kind is list
+                           else kind(state[name]))
+        json.loads(state["rng_state"])
+        json.loads(state["config"])
+    except (TypeError, ValueError) as error:
+        raise damaged(f"an attribute has a wrong value ({type(error).__name__}: {error})"
+                      ) from None
+    if len(state["lattice"]) != 2 or len(state["spin_sums"]) != 3:
+        raise damaged(f"lattice {state['lattice']} or spin_sums {state['spin_sums']} malformed")
+    return state
+
+
+def _stream_checksum(dataset, damaged) -> int:
+    """:func:`spins_checksum` of a whole (3, Ly, Lx) dataset, read in blocks of rows."""
+    _, Ly, Lx = dataset.shape
+    rows = max(1, BLOCK_SITES // max(Lx, 1))
+    total = 0
+    for y0 in range(0, Ly, rows):
+        try:
+            block = dataset[:, y0:y0 + rows, :]
+        except (OSError, RuntimeError, ValueError) as error:
+            raise damaged(f"rows {y0}.. of the spins cannot be read ({error})") from None
+        total += spins_checksum(block, y0, 0, Lx)
+    return total
+
+
+def _child_environment() -> dict:
+    """This process's environment without what makes h5py or MPI join an MPI job."""
+    drop = ("OMPI_", "PMIX_", "PMI_", "MPI_LOCALNRANKS", "H5PY_ALWAYS_USE_MPI", "SLURM_STEP")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def read_state(path, verify_spins: bool = True) -> dict:
+    """:func:`read_header` of ``path`` run in a child process (a damaged file that crashes
+    HDF5 there is reported as a :class:`CheckpointError`, the caller lives on)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    command = [sys.executable, "-c", PROBE, str(path)]
+    if not verify_spins:
+        command.append("--attributes-only")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_TIMEOUT,
+                              env=_child_environment(), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise CheckpointError(f"checkpoint {path}: reading it took over {PROBE_TIMEOUT:g} s"
+                              ) from None
+    if done.returncode < 0:
+        name = signal.Signals(-done.returncode).name
+        raise CheckpointError(f"checkpoint {path} is damaged: reading it crashed HDF5 "
+                              f"({name})")
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CheckpointError(f"checkpoint {path}: reading it failed ({tail})") from None
+    if "error" in answer:
+        raise CheckpointError(answer["error"])
+    state = answer["state"]
+    state["lattice"] = tuple(state["lattice"])
+    return state
+
+
+def newest_verified(output_directory) -> tuple[Path | None, dict | None, list]:
+    """The newest checkpoint of a run that verifies: ``(path, state, skipped)``, where
+    ``skipped`` lists ``(path, reason)`` of the newer ones that do not, newest first;
+    ``(None, None, skipped)`` when none verifies."""
+    skipped = []
+    for path in reversed(complete(output_directory)):
+        try:
+            return path, read_state(path), skipped
+        except CheckpointError as error:
+            skipped.append((path, str(error)))
+    return None, None, skipped
+
+
+def set_aside(path) -> Path:
+    """Rename a damaged checkpoint to ``<name>.damaged`` (kept, never deleted; no longer a
+    restart candidate nor counted by ``output.checkpoint_keep``)."""
+    path = Path(path)
+    target = path.with_name(path.name + DAMAGED_SUFFIX)
+    os.replace(path, target)
+    fsync_directory(path.parent)
+    return target
+
+
 def read_tile(path, comm, tile, state: dict) -> np.ndarray:
-    """This rank's tile (3, ny, nx) of checkpoint ``path``; collective. The spin sums and
-    unit norms are checked on every rank and a failure is raised on all of them."""
+    """This rank's tile (3, ny, nx) of checkpoint ``path``; collective. The checksum of the
+    spins (the spin sums for format 1) and unit norms are checked on every rank and a
+    failure is raised on all of them."""
     from mpi4py import MPI
 
     problem = ""
+    Lx = state["lattice"][1]
     try:
         with open_file(path, "r", comm) as f:
             spins = f["spins"][:, tile.y0:tile.y1, tile.x0:tile.x1]
         spinlib.validate(spins, name=f"spins of tile y {tile.y0}:{tile.y1}, "
                                      f"x {tile.x0}:{tile.x1}")
         local = spins.reshape(3, -1).sum(axis=1)
-    except (OSError, ValueError, KeyError) as error:
-        problem, local = f"{type(error).__name__}: {error}", np.zeros(3)
+        checksum = spins_checksum(spins, tile.y0, tile.x0, Lx)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        problem, local, checksum = f"{type(error).__name__}: {error}", np.zeros(3), 0
     flags = comm.allgather(problem)
     sums = np.empty(3)
     comm.Allreduce(local, sums, op=MPI.SUM)
+    total = _hex64(sum(comm.allgather(checksum)))
     bad = [(rank, p) for rank, p in enumerate(flags) if p]
     if bad:
         rank, problem = bad[0]
         raise CheckpointError(f"checkpoint {path} is corrupted (rank {rank}: {problem})")
+    if "spins_checksum" in state and total != state["spins_checksum"]:
+        raise CheckpointError(f"checkpoint {path} is corrupted: the spins read by the ranks "
+                              f"do not match their checksum ({total} != "
+                              f"{state['spins_checksum']})")
     stored = np.asarray(state["spin_sums"], dtype=float)
     n_sites = state["lattice"][0] * state["lattice"][1]
     if np.abs(sums - stored).max() > 1e-9 * n_sites:
         raise CheckpointError(f"checkpoint {path} is corrupted: the spins sum to {sums}, "
                               f"the file recorded {stored}")
     return np.ascontiguousarray(spins)
+
+
+def probe(argv: list[str]) -> int:
+    """``PATH [--attributes-only]``: print one JSON line, ``{"state": ...}`` or
+    ``{"error": ...}`` (the child process of :func:`read_state`)."""
+    path = argv[0]
+    try:
+        answer = {"state": read_header(path, verify_spins="--attributes-only" not in argv)}
+    except CheckpointError as error:
+        answer = {"error": str(error)}
+    except Exception as error:  # noqa: BLE001 - any failure of a damaged file is a message
+        answer = {"error": f"checkpoint {path} is damaged ({type(error).__name__}: {error})"}
+    print(json.dumps(answer))
+    return 0

@@ -89,12 +89,14 @@ class OutputFile:
     chunk : ``(ny, nx)`` chunk of ``tasks/spins`` (the largest tile)
     steps, every : the run's length and frame cadence
     attributes : root attributes of a new file (``config``, ``model`` JSON, ``run_hash``)
+    first_step : the step of the first frame of a new file (a run whose output.h5 was lost
+        continues from its checkpoint into a new one)
 
     Reserve frame slots (:meth:`reserve`) and :meth:`flush` before writing frames.
     """
 
     def __init__(self, path, comm, shape, tile, chunk, steps: int, every: int,
-                 attributes: dict, restart_step: int | None = None):
+                 attributes: dict, restart_step: int | None = None, first_step: int = 0):
         self.path = Path(path)
         self.comm, self.tile, self.every, self.steps = comm, tile, every, steps
         self.root = comm.Get_rank() == 0
@@ -103,7 +105,7 @@ class OutputFile:
             self._create(shape, chunk, 1, attributes)
         else:
             self.file = self._reopen(shape, attributes, restart_step)
-        self._note_leg(restart_step or 0)
+        self._note_leg(first_step if restart_step is None else restart_step)
 
     def reserve(self, last_step: int) -> None:
         """Make frame slots for every frame up to step ``last_step`` (at most the run's end);
