@@ -206,6 +206,7 @@ def _check_files(config: configlib.Config, restart: str | None, overwrite: bool,
         state = ckpt.read_state(path)
     if path is not None:
         _check_checkpoint(state, path, config, plan)
+        _check_output_file(out / "output.h5", config, plan)
         plan["restart"] = (path, state)
     else:
         existing = (["output.h5"] if (out / "output.h5").exists() else []) + \
@@ -217,6 +218,29 @@ def _check_files(config: configlib.Config, restart: str | None, overwrite: bool,
                 f"it with --restart latest, or start it again with --overwrite")
         plan["clear"] = bool(existing)
     preflight.check_directory(out, preflight.bytes_needed(config), plan["restart"] is None)
+
+
+def _check_output_file(path: Path, config: configlib.Config, plan: dict) -> None:
+    """The output file a restart continues into, if there is one, read in a child process:
+    a damaged one, or one of another run, raises (it is never replaced)."""
+    from distllg.io import isolated
+    from distllg.io.output import FORMAT
+
+    if not path.is_file():
+        return
+    try:
+        found = isolated.call("distllg.io.output", "read_header", str(path), what=str(path))
+    except isolated.ReadError as error:
+        raise preflight.OutputDirectoryError(
+            f"{error}. Move it aside to continue into a new output file from the "
+            f"checkpoint's step") from None
+    expected = {"format": FORMAT, "run_hash": plan["run_hash"],
+                "lattice": list(config.lattice.shape)}
+    if any(found[k] != v for k, v in expected.items()):
+        theirs = ", ".join(f"{k} {found[k]}" for k in expected)
+        ours = ", ".join(f"{k} {v}" for k, v in expected.items())
+        raise preflight.OutputDirectoryError(
+            f"--restart: {path} is not the output of this run ({theirs}; this run: {ours})")
 
 
 def _check_checkpoint(state: dict, path: Path, config: configlib.Config, plan: dict) -> None:

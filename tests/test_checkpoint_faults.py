@@ -21,8 +21,8 @@ from test_run import small_config
 from distllg import config as configlib
 from distllg import run as runlib
 from distllg.io import checkpoint as ckpt
+from distllg.io import isolated, preflight
 from distllg.io import output as outputlib
-from distllg.io import preflight
 
 
 def run(tmp_path, steps, restart=None, **output):
@@ -128,8 +128,8 @@ def test_byte_flips_outside_the_spins_never_pass_unnoticed(tmp_path):
 
 def test_a_reader_that_crashes_is_a_message(tmp_path, monkeypatch):
     run(tmp_path, 10)
-    monkeypatch.setattr(ckpt, "PROBE", "import os, signal; os.kill(os.getpid(), "
-                                       "signal.SIGSEGV)")
+    monkeypatch.setattr(isolated, "CHILD", "import os, signal; os.kill(os.getpid(), "
+                                           "signal.SIGSEGV)")
     with pytest.raises(ckpt.CheckpointError, match=r"reading it crashed HDF5 \(SIGSEGV\)"):
         ckpt.read_state(ckpt.latest(tmp_path / "run"))
 
@@ -226,3 +226,16 @@ def test_a_new_output_file_records_its_first_step(tmp_path):
         legs = json.loads(f.attrs["legs"])
     assert [leg["first_step"] for leg in legs] == [20]
     assert outputlib.read_series(tmp_path / "run" / "output.h5")["step"][0] == 21
+
+
+def test_a_damaged_output_file_stops_the_restart_and_is_kept(tmp_path):
+    run(tmp_path, 20)
+    output = tmp_path / "run" / "output.h5"
+    output.write_bytes(output.read_bytes()[:1000])
+    before = output.read_bytes()
+    with pytest.raises(runlib.SetupError, match=f"{output}.*Move it aside"):
+        run(tmp_path, 30, restart="latest")
+    assert output.read_bytes() == before
+    output.rename(tmp_path / "kept.h5")
+    summary, _ = run(tmp_path, 30, restart="latest")
+    assert summary["legs"][-1]["first_step"] == 20

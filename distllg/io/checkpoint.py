@@ -33,15 +33,13 @@ import hashlib
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from distllg import spins as spinlib
+from distllg.io import isolated
 from distllg.io.atomic import fsync_directory, fsync_file
 from distllg.io.output import versions
 from distllg.io.parallel_h5 import open_file, write_slab
@@ -56,11 +54,6 @@ REQUIRED = {"step": int, "time": float, "wall_time": float, "integrator": str, "
             "model_hash": str, "lattice": tuple, "spin_sums": list}
 #: Sites per block when a checksum streams through a file (24 MB of float64 spins).
 BLOCK_SITES = 1 << 20
-PROBE_TIMEOUT = 600.0  # s; a probe reads the whole spin dataset once
-#: The child of :func:`read_state`. h5py is imported before distllg.io (which asks Debian's
-#: h5py for its parallel build), so that the child uses the serial build and no MPI.
-PROBE = ("import sys, h5py; from distllg.io.checkpoint import probe; "
-         "sys.exit(probe(sys.argv[1:]))")
 
 
 class CheckpointError(ValueError):
@@ -288,39 +281,18 @@ def _stream_checksum(dataset, damaged) -> int:
     return total
 
 
-def _child_environment() -> dict:
-    """This process's environment without what makes h5py or MPI join an MPI job."""
-    drop = ("OMPI_", "PMIX_", "PMI_", "MPI_LOCALNRANKS", "H5PY_ALWAYS_USE_MPI", "SLURM_STEP")
-    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-
-
 def read_state(path, verify_spins: bool = True) -> dict:
-    """:func:`read_header` of ``path`` run in a child process (a damaged file that crashes
-    HDF5 there is reported as a :class:`CheckpointError`, the caller lives on)."""
+    """:func:`read_header` of ``path`` run in a child process (:mod:`distllg.io.isolated`:
+    a damaged file that crashes HDF5 there is reported as a :class:`CheckpointError`, the
+    caller lives on)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    command = [sys.executable, "-c", PROBE, str(path)]
-    if not verify_spins:
-        command.append("--attributes-only")
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_TIMEOUT,
-                              env=_child_environment(), stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise CheckpointError(f"checkpoint {path}: reading it took over {PROBE_TIMEOUT:g} s"
-                              ) from None
-    if done.returncode < 0:
-        name = signal.Signals(-done.returncode).name
-        raise CheckpointError(f"checkpoint {path} is damaged: reading it crashed HDF5 "
-                              f"({name})")
-    try:
-        answer = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CheckpointError(f"checkpoint {path}: reading it failed ({tail})") from None
-    if "error" in answer:
-        raise CheckpointError(answer["error"])
-    state = answer["state"]
+        state = isolated.call(__name__, "read_header", str(path), verify_spins,
+                              what=f"checkpoint {path}")
+    except isolated.ReadError as error:
+        raise CheckpointError(str(error)) from None
     state["lattice"] = tuple(state["lattice"])
     return state
 
@@ -383,17 +355,3 @@ def read_tile(path, comm, tile, state: dict) -> np.ndarray:
         raise CheckpointError(f"checkpoint {path} is corrupted: the spins sum to {sums}, "
                               f"the file recorded {stored}")
     return np.ascontiguousarray(spins)
-
-
-def probe(argv: list[str]) -> int:
-    """``PATH [--attributes-only]``: print one JSON line, ``{"state": ...}`` or
-    ``{"error": ...}`` (the child process of :func:`read_state`)."""
-    path = argv[0]
-    try:
-        answer = {"state": read_header(path, verify_spins="--attributes-only" not in argv)}
-    except CheckpointError as error:
-        answer = {"error": str(error)}
-    except Exception as error:  # noqa: BLE001 - any failure of a damaged file is a message
-        answer = {"error": f"checkpoint {path} is damaged ({type(error).__name__}: {error})"}
-    print(json.dumps(answer))
-    return 0

@@ -232,6 +232,16 @@ def read_series(path) -> dict:
                 "magnetization": f["tasks/magnetization"][:][k]}
 
 
+def read_header(path) -> dict:
+    """``format``, ``run_hash``, ``lattice`` and written ``frames`` of an output file (plain
+    h5py, one rank); run through :func:`distllg.io.isolated.call` where the file may be
+    damaged."""
+    with h5py.File(path, "r") as f:
+        return {"format": str(f.attrs.get("format")), "run_hash": str(f.attrs.get("run_hash")),
+                "lattice": [int(n) for n in f["tasks/spins"].shape[2:]],
+                "frames": int(written_frames(f).size)}
+
+
 def read_frame(path, slot: int = -1) -> tuple[int, np.ndarray]:
     """``(step, spins)`` of a written frame (``slot`` indexes the written ones; -1 = last)."""
     with h5py.File(path, "r") as f:
