@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -15,6 +16,8 @@ from distllg import config as configlib
 from distllg import run as runlib
 from distllg.io import checkpoint as ckpt
 from distllg.io import output as outputlib
+
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def small_config(tmp_path, steps=30, **dynamics):
@@ -213,6 +216,37 @@ def check_xdmf(path, frames):
         name, dataset = item.text.strip().split(":")
         with h5py.File(path.parent / name, "r") as f:
             assert f[dataset].shape == tuple(int(n) for n in item.get("Dimensions").split())
+    # Grid k shows written frame k: its time, and Sx, Sy, Sz as hyperslabs of its spins.
+    with h5py.File(path.with_suffix(".h5"), "r") as f:
+        written = outputlib.written_frames(f)
+        shape = f["tasks/spins"].shape
+        assert times == list(f["scales/sim_time"][:][written])
+        for grid, k in zip(grids, written, strict=True):
+            attributes = grid.findall("Attribute")
+            assert [a.get("Name") for a in attributes] == list(outputlib.COMPONENTS)
+            for component, attribute in enumerate(attributes):
+                selection, source = attribute.find("DataItem").findall("DataItem")
+                numbers = [int(n) for n in selection.text.split()]
+                assert numbers == [k, component, 0, 0, 1, 1, 1, 1, 1, 1, *shape[2:]]
+                assert source.text.strip() == "output.h5:/tasks/spins"
+
+
+@pytest.mark.skipif(shutil.which("pvbatch") is None or shutil.which("xvfb-run") is None,
+                    reason="needs ParaView's pvbatch and xvfb-run (python3-paraview, xvfb)")
+def test_paraview_renders_the_output_without_errors(tmp_path):
+    runlib.run(configlib.from_dict(small_config(tmp_path, steps=6)), stream=io.StringIO())
+    image = tmp_path / "frame.png"
+    command = ["xvfb-run", "-a", "pvbatch",
+               str(REPOSITORY / "docs" / "scripts" / "render_paraview.py"),
+               str(tmp_path / "run" / "output.xdmf"), str(image)]
+    for _ in range(3):  # xvfb-run -a can hand out a display before its server is up
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if "bad X server connection" not in done.stderr:
+            break
+    assert done.returncode == 0, done.stderr
+    text = done.stdout + done.stderr
+    assert "HDF5-DIAG" not in text and "Error" not in text, text
+    assert "wrote" in done.stdout and image.stat().st_size > 10000
 
 
 def test_run_cli_reports_bad_config(tmp_path):

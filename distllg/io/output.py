@@ -46,6 +46,9 @@ from distllg.io.parallel_h5 import open_file, write_slab
 
 FORMAT = "distllg-output-1"
 SCALAR_TASKS = ("energy", "skyrmion_number", "magnetization")
+COMPONENTS = ("Sx", "Sy", "Sz")  # the spin components in output.xdmf
+#: ParaView Calculator expression of the spin vector from the components of output.xdmf.
+PARAVIEW_VECTOR = "Sx*iHat + Sy*jHat + Sz*kHat"
 
 
 def frame_count(steps: int, every: int) -> int:
@@ -253,7 +256,11 @@ def read_frame(path, slot: int = -1) -> tuple[int, np.ndarray]:
 
 
 def write_xdmf(f: h5py.File, path: Path) -> Path:
-    """XDMF 2 sidecar of the written frames of the open output file ``f``."""
+    """XDMF 2 sidecar of the written frames of the open output file ``f``: per frame the
+    site positions and the three spin components as scalar point data ``Sx``, ``Sy``,
+    ``Sz``, each a hyperslab of ``tasks/spins``. (A vector joined with XDMF's
+    ``Function="JOIN(...)"`` makes ParaView 5.11's reader write a temporary HDF5 dataset and
+    fail with HDF5 errors; :data:`PARAVIEW_VECTOR` builds the vector in ParaView.)"""
     Ly, Lx = f["tasks/spins"].shape[2:]
     frames = f["tasks/spins"].shape[0]
     name = Path(f.filename).name
@@ -270,20 +277,15 @@ def write_xdmf(f: h5py.File, path: Path) -> Path:
 
     grids = []
     for k in written_frames(f):
-
         grids.append(
             f'<Grid Name="frame_{k}" GridType="Uniform"><Time Value="{times[k]!r}"/>'
             f'<Topology TopologyType="2DSMesh" Dimensions="{Ly} {Lx}"/>'
             f'<Geometry GeometryType="XY"><DataItem Dimensions="{Ly} {Lx} 2" '
             f'NumberType="Float" Precision="8" Format="HDF">{escape(name)}:/geometry/xy'
             f'</DataItem></Geometry>'
-            f'<Attribute Name="S" AttributeType="Vector" Center="Node">'
-            f'<DataItem ItemType="Function" Function="JOIN($0, $1, $2)" '
-            f'Dimensions="{Ly} {Lx} 3">{component(k, 0)}{component(k, 1)}{component(k, 2)}'
-            f'</DataItem>'
-            f'</Attribute>'
-            f'<Attribute Name="Sz" AttributeType="Scalar" Center="Node">{component(k, 2)}'
-            f'</Attribute></Grid>')
+            + "".join(f'<Attribute Name="{label}" AttributeType="Scalar" Center="Node">'
+                      f'{component(k, c)}</Attribute>' for c, label in enumerate(COMPONENTS))
+            + '</Grid>')
     text = ('<?xml version="1.0" ?>\n<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>\n'
             '<Xdmf Version="2.0"><Domain>'
             '<Grid Name="spins" GridType="Collection" CollectionType="Temporal">\n'
