@@ -50,7 +50,8 @@ def crystal_wave_number(spins: np.ndarray) -> float:
     return float(np.linalg.norm(q[0])) if len(q) else np.pi / 3
 
 
-def _spins_summary(spins: np.ndarray) -> dict:
+def spins_summary(spins: np.ndarray) -> dict:
+    """Q, magnetisation, S(q) peaks and crystal share of one frame (3, Ly, Lx)."""
     return {"skyrmion_number": obs.skyrmion_number(spins),
             "magnetization": obs.magnetization(spins).tolist(),
             "structure_factor_peaks": obs.structure_factor_summary(spins),
@@ -74,7 +75,7 @@ def describe_output(path) -> dict:
         step, spins = outputlib.read_frame(path)
         summary.update(last_step=step, time=float(series["time"][-1]),
                        energy_per_site=float(series["energy_per_site"][-1]),
-                       wall_time_s=float(series["wall_time"][-1]), **_spins_summary(spins))
+                       wall_time_s=float(series["wall_time"][-1]), **spins_summary(spins))
     return summary
 
 
@@ -87,7 +88,7 @@ def describe_checkpoint(path) -> dict:
             "model_hash", "ranks", "date")
     return {"file": str(path), "kind": "checkpoint", "lattice": list(state["lattice"]),
             **{k: (v.item() if hasattr(v, "item") else v) for k, v in state.items()
-               if k in keep}, **_spins_summary(spins)}
+               if k in keep}, **spins_summary(spins)}
 
 
 def title_of(config: dict, shape) -> str:

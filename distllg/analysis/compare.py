@@ -7,8 +7,9 @@ has no energy of its own: its spins are handed to ED every ``output.every`` step
 run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
 this config) is reused instead of recomputed.
 
-Writes to ``--out``: ``compare.json`` (final Q, E/N, S(q) peaks of both),
-``q_overlay.png``, ``energy_overlay.png``, ``spins_cnn.png``, ``spins_exact.png``.
+Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks of both),
+``q_overlay.png``, ``energy_overlay.png``, ``crystal_share_overlay.png``, ``spins_cnn.png``,
+``spins_exact.png``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from distllg import config as configlib
+from distllg import inspect
 from distllg.analysis import plots
 from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
@@ -39,12 +41,13 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
     step_fn = llg.integrator(dyn.integrator)
     thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
     spins = initial_spins(config)
-    rows = {"time": [], "energy_per_site": [], "skyrmion_number": []}
+    rows = {"time": [], "energy_per_site": [], "skyrmion_number": [], "crystal_share": []}
     for step in range(dyn.steps + 1):
         if step % every == 0 or step == dyn.steps:
             rows["time"].append(step * dyn.dt)
             rows["energy_per_site"].append(obs.energy_per_site(solver.energy(spins), spins))
             rows["skyrmion_number"].append(obs.skyrmion_number(spins))
+            rows["crystal_share"].append(_crystal_share(spins))
         if step % config.output.log_every == 0:
             print(f"step {step}: Q = {rows['skyrmion_number'][-1]:+.3f}, E/N = "
                   f"{rows['energy_per_site'][-1]:.6f}", file=stream, flush=True)
@@ -53,10 +56,26 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
     return {k: np.array(v) for k, v in rows.items()}, spins
 
 
+def _crystal_share(spins: np.ndarray) -> float:
+    return obs.crystal_share(spins, inspect.crystal_wave_number(spins))
+
+
 def _final(data: dict, spins: np.ndarray) -> dict:
-    return {"skyrmion_number": obs.skyrmion_number(spins),
-            "energy_per_site": float(data["energy_per_site"][-1]),
-            "structure_factor_peaks": obs.structure_factor_summary(spins)}
+    return {**inspect.spins_summary(spins),
+            "energy_per_site": float(data["energy_per_site"][-1])}
+
+
+def _read_run(path: Path) -> tuple[dict, np.ndarray]:
+    """The series of a run's output.h5 with the crystal share of every frame, and its last
+    frame."""
+    import h5py
+
+    series = outputlib.read_series(path)
+    with h5py.File(path, "r") as f:
+        frames = f["tasks/spins"]
+        series["crystal_share"] = np.array([_crystal_share(frames[k]) for k in
+                                            outputlib.written_frames(f)])
+    return series, outputlib.read_frame(path)[1]
 
 
 def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.stdout) -> dict:
@@ -66,8 +85,7 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
                              source=f"model {model_name!r}")
     run_dir = Path(config.output.directory)
     if (run_dir / "output.h5").is_file():
-        exact = outputlib.read_series(run_dir / "output.h5")
-        _, exact_spins = outputlib.read_frame(run_dir / "output.h5")
+        exact, exact_spins = _read_run(run_dir / "output.h5")
         print(f"exact trajectory from {run_dir / 'output.h5'}", file=stream)
     else:
         print("exact trajectory:", file=stream)
@@ -79,7 +97,8 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     Ly, Lx = config.lattice.shape
     title = f"L = {Ly}x{Lx}, seed {config.initial.seed}, alpha = {config.dynamics.alpha}"
     for key, name, label in (("skyrmion_number", "q_overlay.png", "skyrmion number Q"),
-                             ("energy_per_site", "energy_overlay.png", "exact E/N (t1)")):
+                             ("energy_per_site", "energy_overlay.png", "exact E/N (t1)"),
+                             ("crystal_share", "crystal_share_overlay.png", "crystal share")):
         fig_x = exact["time"]
         series = {"exact (ED)": exact[key],
                   "CNN": np.interp(fig_x, cnn["time"], cnn[key])}
