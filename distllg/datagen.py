@@ -52,13 +52,14 @@ import numpy as np
 
 import distllg
 from distllg import config as configlib
+from distllg import initial
 from distllg import spins as spinlib
 from distllg.dynamics import llg
 from distllg.dynamics.thermal import Thermostat
 from distllg.electrons.bloch import exact_solver
 from distllg.electrons.exact import ExactSolver
 from distllg.model import data as datalib
-from distllg.run import initial_spins, kpm_solver
+from distllg.run import kpm_solver
 
 
 def engine_name(config: configlib.Config) -> str:
@@ -191,7 +192,7 @@ def generate_trajectory(config: configlib.Config, solver, group,
                        noise_seed=dyn.noise_seed)
     step_fn = llg.integrator(dyn.integrator)
     thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
-    spins = initial_spins(config)
+    spins = initial.spins(config)
     for frame in range(frames):
         step = frame * every
         energy, fields = solver.energy_and_fields(spins)

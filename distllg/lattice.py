@@ -35,9 +35,13 @@ def cartesian(dx, dy) -> np.ndarray:
     return dx[..., None] * A1 + dy[..., None] * A2
 
 
-def positions(Ly: int, Lx: int) -> np.ndarray:
-    """Cartesian site positions, shape ``(2, Ly, Lx)`` (x then y component)."""
-    y, x = np.mgrid[0:Ly, 0:Lx]
+def positions(Ly: int, Lx: int, region: tuple[slice, slice] | None = None) -> np.ndarray:
+    """Cartesian site positions, shape ``(2, Ly, Lx)`` (x then y component); of the sites
+    of ``region`` (slices of the lattice, step 1) only, ``(2, ny, nx)``, when given."""
+    rows, cols = region if region is not None else (slice(0, Ly), slice(0, Lx))
+    y0, y1, _ = rows.indices(Ly)
+    x0, x1, _ = cols.indices(Lx)
+    y, x = np.mgrid[y0:y1, x0:x1]
     return np.moveaxis(cartesian(x, y), -1, 0)
 
 

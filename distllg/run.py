@@ -7,8 +7,8 @@ tile per rank (a periodic Cartesian process grid, tiles may be uneven); every fi
 evaluation exchanges a halo as wide as the model's receptive radius and runs the CNN on
 tile + halo, on this rank's GPU when it has one (``engine.device``). ``kind = "exact"`` (ED)
 runs on one rank. Rank 0 prints one progress line every ``output.log_every`` steps and a
-summary at the end. The initial state for a given seed is made on rank 0 and scattered, so it
-is the same for every rank count.
+summary at the end. Every rank makes the initial state of its own tile
+(:mod:`distllg.initial`), the same for every rank count.
 
 What it writes to ``[output] directory``:
 
@@ -66,8 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from distllg import config as configlib
-from distllg import lattice
-from distllg import spins as spinlib
+from distllg import initial, lattice
 from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
 from distllg.dynamics.thermal import Thermostat
@@ -86,31 +85,6 @@ class SetupError(Exception):
 
 class NonFiniteError(FloatingPointError):
     """Spins became NaN or infinite; raised on every rank at once (exit code 1)."""
-
-
-def initial_spins(config: configlib.Config, rng: np.random.Generator | None = None
-                  ) -> np.ndarray:
-    """Starting spins ``(3, Ly, Lx)``; the same for a given seed whatever runs them.
-    ``rng`` defaults to ``np.random.default_rng(initial.seed)``."""
-    Ly, Lx = config.lattice.shape
-    init = config.initial
-    rng = np.random.default_rng(init.seed) if rng is None else rng
-    if init.state == "random":
-        return spinlib.random(Ly, Lx, rng)
-    if init.state == "file":
-        s = spinlib.validate(np.load(init.file, allow_pickle=False), name=f"spins in {init.file}")
-        if s.shape[1:] != (Ly, Lx):
-            raise configlib.ConfigError(f"'initial.file' {init.file} holds a {s.shape[1:]} "
-                                        f"lattice but [lattice] asks for {(Ly, Lx)}")
-    elif init.state == "uniform":
-        s = spinlib.uniform(Ly, Lx)
-    elif init.state == "triple-q-cosine":
-        s = spinlib.triple_q_cosine(Ly, Lx)
-    else:
-        s = spinlib.triple_q(Ly, Lx)
-    if init.noise > 0:
-        s = spinlib.normalize(s + init.noise * rng.standard_normal(s.shape))
-    return s
 
 
 # ---------------------------------------------------------------------------------------
@@ -278,7 +252,7 @@ def run_hash(config: configlib.Config, model_hash: str) -> str:
 
 class Domain:
     """This rank's part of the lattice: its tile, the halo exchange for observables, and the
-    global reductions. One rank holds the whole lattice."""
+    global reductions."""
 
     def __init__(self, comm, shape: tuple[int, int], radius: int, dims=None):
         from distllg.parallel.decomposition import Decomposition
@@ -309,9 +283,6 @@ class Domain:
         n_sites = self.shape[0] * self.shape[1]
         return {"energy_per_site": float(energy) / n_sites, "skyrmion_number": float(total[0]),
                 "magnetization": total[1:] / n_sites}
-
-    def scatter(self, spins: np.ndarray | None) -> np.ndarray:
-        return np.ascontiguousarray(self.decomposition.scatter(spins))
 
 
 def kpm_solver(config: configlib.Config, comm=None, tiles=None):
@@ -394,20 +365,15 @@ class Run:
         self.provider = collectively(comm, field_provider, config, self.domain)
         self.root = self.domain.rank == 0
         self.out = Path(config.output.directory)
-        self.rng = np.random.default_rng(config.initial.seed)
         self.thermostat = Thermostat.for_dynamics(config.lattice.shape, config.dynamics)
         if self.plan["restart"]:
             path, state = self.plan["restart"]
             self.spins = collectively(comm, ckpt.read_tile, path, self.domain.cart,
                                       self.domain.tile, state)
             self.start, self.wall_offset = state["step"], state["wall_time"]
-            self.rng.bit_generator.state = json.loads(state["rng_state"])
         else:
-            global_spins = collectively(
-                comm, lambda: initial_spins(config, self.rng) if self.root else None)
-            self.spins = self.domain.scatter(global_spins if self.root else None)
+            self.spins = collectively(comm, initial.spins, config, self.domain.tile.slices)
             self.start, self.wall_offset = 0, 0.0
-        self.rng_state = comm.bcast(json.dumps(self.rng.bit_generator.state), root=0)
         self.signal_received = 0
         self.io_seconds = 0.0  # this rank's wall time in frame writes and checkpoints
         self.latest = None  # observables of the newest frame
@@ -487,7 +453,7 @@ class Run:
             raise preflight.described(error, self.output.path, "flushing") from error
         state = {"step": done, "time": done * dyn.dt, "wall_time": self._wall(),
                  "integrator": dyn.integrator, "dt": dyn.dt, "alpha": dyn.alpha,
-                 "rng_state": self.rng_state, "config": json.dumps(self.config.as_dict()),
+                 "config": json.dumps(self.config.as_dict()),
                  "run_hash": self.run_hash, "model_hash": self.plan["model_hash"]}
         hook = _kill_self if fault == ("kill-in-checkpoint", done) else None
         try:

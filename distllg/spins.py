@@ -79,36 +79,38 @@ def spiral(Ly: int, Lx: int, q_cart, axis: str = "z") -> np.ndarray:
     return np.stack([np.cos(phase), np.sin(phase), np.zeros_like(phase)])
 
 
-def bond_waves(Ly: int, Lx: int, q: float) -> np.ndarray:
+def bond_waves(Ly: int, Lx: int, q: float, region=None) -> np.ndarray:
     """Phases ``Q_v . r`` of the three bond-direction wave vectors ``|Q_v| = q`` (angles 0,
-    120 and 240 degrees), ``(3, Ly, Lx)`` (rad). ``q = 4 pi / P`` fits a P x P supercell,
-    which then holds three magnetic unit cells of P^2 / 3 sites each."""
+    120 and 240 degrees), ``(3, Ly, Lx)`` (rad), or ``(3, ny, nx)`` on the sites of
+    ``region`` (slices). ``q = 4 pi / P`` fits a P x P supercell, which then holds three
+    magnetic unit cells of P^2 / 3 sites each."""
     angles = np.array([0.0, 2.0, 4.0]) * np.pi / 3.0
     directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, 3)
-    return q * np.tensordot(directions.T, lattice.positions(Ly, Lx), axes=(1, 0))
+    return q * np.tensordot(directions.T, lattice.positions(Ly, Lx, region), axes=(1, 0))
 
 
-def triple_q_cosine(Ly: int, Lx: int, q: float = np.pi / 3.0) -> np.ndarray:
+def triple_q_cosine(Ly: int, Lx: int, q: float = np.pi / 3.0, region=None) -> np.ndarray:
     """The Ozawa-Hayami-Motome skyrmion crystal ``S ~ (cos Q_1.r, cos Q_2.r, cos Q_3.r)``,
     ``|Q_v| = q`` (1 / lattice constant) along the three bond directions, normalised per
     site: two skyrmions per magnetic unit cell (48 sites at the default pi / 3,
     commensurate for Lx, Ly multiples of 12; at ``q = 4 pi / P`` it fits a P x P
-    supercell)."""
-    return normalize(np.cos(bond_waves(Ly, Lx, q)))
+    supercell). ``region``: the sites of these slices only."""
+    return normalize(np.cos(bond_waves(Ly, Lx, q, region)))
 
 
 def triple_q(Ly: int, Lx: int, phase: float = 0.0, q: float = np.pi / 3.0,
-             inplane: float = 1.0, offset: float = 0.0) -> np.ndarray:
+             inplane: float = 1.0, offset: float = 0.0, region=None) -> np.ndarray:
     """Triple-Q skyrmion-crystal ansatz: a superposition of three helices along the bond
     directions, one skyrmion per magnetic unit cell.
 
     ``S ~ sum_v [inplane e_v sin(Q_v.r + phase), cos(Q_v.r + phase)] + offset z`` with
     ``e_v = Q_v / |Q_v|``, normalised per site; ``offset`` adds a uniform moment along z.
     At the default ``q = pi / 3`` (48-site magnetic cell) commensurate for Lx, Ly multiples
-    of 12; ``q = 4 pi / P`` fits a P x P supercell.
+    of 12; ``q = 4 pi / P`` fits a P x P supercell. ``region``: the sites of these slices
+    only.
     """
-    waves = bond_waves(Ly, Lx, q) + phase
-    s = np.zeros((3, Ly, Lx))
+    waves = bond_waves(Ly, Lx, q, region) + phase
+    s = np.zeros((3,) + waves.shape[1:])
     for angle, q_r in zip((0.0, 2.0 * np.pi / 3.0, 4.0 * np.pi / 3.0), waves, strict=True):
         s[0] += inplane * np.cos(angle) * np.sin(q_r)
         s[1] += inplane * np.sin(angle) * np.sin(q_r)

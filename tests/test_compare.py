@@ -9,9 +9,9 @@ from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
 from distllg.dynamics.thermal import Thermostat
 from distllg.electrons.exact import ExactSolver
+from distllg.initial import spins as initial_spins
 from distllg.model import io as modelio
 from distllg.model.provider import PeriodicCNNFields
-from distllg.run import initial_spins
 
 
 def test_stochastic_comparison_follows_the_serial_integrations(tmp_path, model_file):

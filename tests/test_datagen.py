@@ -43,7 +43,7 @@ def test_datagen_frames_follow_an_independent_llg_loop(tmp_path):
     """The first stage of the step after a recorded frame reuses that frame's exact fields:
     the trajectory must still equal a plain loop that evaluates everything afresh."""
     from distllg.dynamics import llg
-    from distllg.run import initial_spins
+    from distllg.initial import spins as initial_spins
 
     config = data_config(tmp_path, trajectories=1)
     datagen.generate(config)
@@ -61,7 +61,7 @@ def test_stochastic_datagen_follows_the_serial_stochastic_loop(tmp_path):
     second trajectory equals llg.integrate with that thermostat."""
     from distllg.dynamics import llg
     from distllg.dynamics.thermal import Thermostat
-    from distllg.run import initial_spins
+    from distllg.initial import spins as initial_spins
 
     config = data_config(tmp_path, trajectories=2)
     config = dataclasses.replace(config, dynamics=dataclasses.replace(
@@ -85,8 +85,8 @@ def test_stochastic_datagen_follows_the_serial_stochastic_loop(tmp_path):
 
 def test_datagen_propagated_by_a_cnn_labels_its_frames_exactly(tmp_path, model_file):
     from distllg.dynamics import llg
+    from distllg.initial import spins as initial_spins
     from distllg.model.provider import PeriodicCNNFields
-    from distllg.run import initial_spins
 
     settings = {"lattice": {"L": 8},
                 "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 6},
@@ -243,7 +243,7 @@ def test_metrics_against_hand_values():
 @pytest.mark.parametrize("architecture", [{"channels": 8}, {"kind": "symmetric", "channels": 12,
                                                             "window": 1}])
 def test_training_learns_resumes_and_writes_a_loadable_model(architecture, tmp_path):
-    datagen.generate(data_config(tmp_path, trajectories=3))
+    datagen.generate(data_config(tmp_path, trajectories=4))
     training = {"data": [str(tmp_path / "d.h5")], "model_file": str(tmp_path / "m.npz"),
                 "directory": str(tmp_path / "t"), "layers": 2, **architecture,
                 "validation_trajectories": 1, "batch": 2, "learning_rate": 5e-3}
@@ -388,7 +388,7 @@ def test_plain_ed_drives_and_twist_averaged_ed_labels(tmp_path):
     frame is labelled with the fields of the lattice tiled 2 x 2 (ED of 16 x 16), and the
     file and trajectory say so; a file of plain-ED labels is not mixed with these."""
     from distllg.dynamics import llg
-    from distllg.run import initial_spins
+    from distllg.initial import spins as initial_spins
 
     settings = {"lattice": {"L": 8}, "model": {"kT": 0.1}, "engine": {"twists": 2},
                 "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 4},

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from distllg import config as configlib
+from distllg import initial
 from distllg import run as runlib
 from distllg.io import checkpoint as ckpt
 from distllg.io import output as outputlib
@@ -110,7 +111,7 @@ def test_exact_engine_with_twists_runs_on_the_tiled_lattice_fields(tmp_path):
     data["engine"] = {"twists": 2}
     config = configlib.from_dict(data)
     runlib.run(config, stream=io.StringIO())
-    expected = llg.integrate(runlib.initial_spins(config),
+    expected = llg.integrate(initial.spins(config),
                              TwistAveragedSolver(config.model, (2, 2)).energy_and_fields,
                              0.2, 0.5, 6, "heun")
     _, final = outputlib.read_frame(tmp_path / "run" / "output.h5")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from distllg import config as configlib
-from distllg import inspect
+from distllg import initial, inspect
 from distllg.analysis import plots
 from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
@@ -31,7 +31,6 @@ from distllg.electrons.exact import ExactSolver
 from distllg.io import output as outputlib
 from distllg.model import io as modelio
 from distllg.model.provider import PeriodicCNNFields
-from distllg.run import initial_spins
 
 
 def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=sys.stdout):
@@ -40,7 +39,7 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
     dyn, every = config.dynamics, config.output.every
     step_fn = llg.integrator(dyn.integrator)
     thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
-    spins = initial_spins(config)
+    spins = initial.spins(config)
     rows = {"time": [], "energy_per_site": [], "skyrmion_number": [], "crystal_share": []}
     for step in range(dyn.steps + 1):
         if step % every == 0 or step == dyn.steps:

@@ -47,9 +47,10 @@ def site_normals(seed: int, step: int, shape: tuple[int, int],
     y0, y1, _ = rows.indices(Ly)
     x0, x1, _ = cols.indices(Lx)
     nx = x1 - x0
+    key = np.array([seed, step], dtype=np.uint64)  # a list would go through float64 >= 2^63
     raw = np.empty((y1 - y0, nx, 4), dtype=np.uint64)
     for row, y in enumerate(range(y0, y1)):
-        philox = np.random.Philox(counter=[y * Lx + x0, 0, 0, 0], key=[seed, step])
+        philox = np.random.Philox(counter=[y * Lx + x0, 0, 0, 0], key=key)
         raw[row] = philox.random_raw(4 * nx).reshape(nx, 4)
     # 53-bit uniforms in (0, 1]: 1 - u avoids log(0)
     uniform = 1.0 - (raw >> np.uint64(11)).astype(np.float64) * 2.0**-53

@@ -6,11 +6,10 @@ verified before use.
     spins   (3, Ly, Lx) float64, each rank writes its tile (parallel HDF5)
 
 and root attributes: ``format``, ``step``, ``time``, ``wall_time`` (s since the run first
-started), ``integrator``, ``dt``, ``alpha``, ``rng_state`` (JSON of the run generator's
-bit-generator state), ``config`` (JSON), ``run_hash``, ``model_hash`` (weights sha256, empty
-for ED), ``lattice`` (Ly, Lx), ``ranks``, ``date``, ``versions``, ``spin_sums`` (the sum of
-each spin component), ``spins_checksum`` (:func:`spins_checksum`, 16 hex digits) and
-``state_sha256`` (sha256 of every other attribute, :func:`state_digest`).
+started), ``integrator``, ``dt``, ``alpha``, ``config`` (JSON), ``run_hash``, ``model_hash``
+(weights sha256, empty for ED), ``lattice`` (Ly, Lx), ``ranks``, ``date``, ``versions``,
+``spin_sums`` (the sum of each spin component), ``spins_checksum`` (:func:`spins_checksum`,
+16 hex digits) and ``state_sha256`` (sha256 of every other attribute, :func:`state_digest`).
 
 Writing: to ``<name>.tmp``, closed, fsynced, renamed over its final name and the directory
 fsynced; only then are the oldest beyond the last ``keep`` deleted. A crash at any instant
@@ -50,8 +49,8 @@ PATTERN = re.compile(r"checkpoint_(\d+)\.h5$")
 DAMAGED_SUFFIX = ".damaged"
 #: Attributes a restart needs, and their types after reading.
 REQUIRED = {"step": int, "time": float, "wall_time": float, "integrator": str, "dt": float,
-            "alpha": float, "rng_state": str, "config": str, "run_hash": str,
-            "model_hash": str, "lattice": tuple, "spin_sums": list}
+            "alpha": float, "config": str, "run_hash": str, "model_hash": str,
+            "lattice": tuple, "spin_sums": list}
 #: Sites per block when a checksum streams through a file (24 MB of float64 spins).
 BLOCK_SITES = 1 << 20
 
@@ -257,7 +256,6 @@ def _typed(raw: dict, damaged) -> dict:
             state[name] = (tuple(int(n) for n in state[name]) if kind is tuple
                            else [float(x) for x in state[name]] if kind is list
                            else kind(state[name]))
-        json.loads(state["rng_state"])
         json.loads(state["config"])
     except (TypeError, ValueError) as error:
         raise damaged(f"an attribute has a wrong value ({type(error).__name__}: {error})"
