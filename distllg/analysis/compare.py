@@ -2,10 +2,11 @@
 from the same initial state.
 
 Runs the config's trajectory twice in one process, with the exact (ED) fields and with the
-CNN (periodic mode), records Q(t), and the exact energy E(t) of both trajectories (the CNN
-has no energy of its own: its spins are handed to ED every ``output.every`` steps). An exact
+CNN (periodic mode), records Q(t), the crystal share and the exact energy E(t) of both
+trajectories (the CNN has no energy of its own: its spins are handed to ED every
+``output.every`` steps). An exact
 run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
-this config) is reused instead of recomputed.
+this config) is reused instead of recomputed; the CNN then starts from its first frame.
 
 Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks of both),
 ``q_overlay.png``, ``energy_overlay.png``, ``crystal_share_overlay.png``, ``spins_cnn.png``,
@@ -33,13 +34,15 @@ from distllg.model import io as modelio
 from distllg.model.provider import PeriodicCNNFields
 
 
-def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=sys.stdout):
-    """Integrate from the config's initial state (with its thermal noise, if any: both
-    trajectories then feel the same kicks); returns (observables dict, final spins)."""
+def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=sys.stdout,
+               start: np.ndarray | None = None):
+    """Integrate from ``start`` (default: the config's initial state) with the config's
+    thermal noise, if any (both trajectories then feel the same kicks); returns
+    (observables dict, final spins)."""
     dyn, every = config.dynamics, config.output.every
     step_fn = llg.integrator(dyn.integrator)
     thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
-    spins = initial.spins(config)
+    spins = initial.spins(config) if start is None else start
     rows = {"time": [], "energy_per_site": [], "skyrmion_number": [], "crystal_share": []}
     for step in range(dyn.steps + 1):
         if step % every == 0 or step == dyn.steps:
@@ -85,13 +88,17 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     run_dir = Path(config.output.directory)
     if (run_dir / "output.h5").is_file():
         exact, exact_spins = _read_run(run_dir / "output.h5")
+        step, start = outputlib.read_frame(run_dir / "output.h5", slot=0)
+        if step != 0:
+            raise ValueError(f"{run_dir / 'output.h5'} does not start at step 0")
         print(f"exact trajectory from {run_dir / 'output.h5'}", file=stream)
     else:
         print("exact trajectory:", file=stream)
-        exact, exact_spins = trajectory(config, solver.energy_and_fields, solver, stream)
-    print("CNN trajectory:", file=stream)
+        start = initial.spins(config)
+        exact, exact_spins = trajectory(config, solver.energy_and_fields, solver, stream, start)
+    print("CNN trajectory (from the exact run's first frame):", file=stream)
     cnn_fields = PeriodicCNNFields(model, h=config.model.h).energy_and_fields
-    cnn, cnn_spins = trajectory(config, cnn_fields, solver, stream)
+    cnn, cnn_spins = trajectory(config, cnn_fields, solver, stream, start)
     out.mkdir(parents=True, exist_ok=True)
     Ly, Lx = config.lattice.shape
     title = f"L = {Ly}x{Lx}, seed {config.initial.seed}, alpha = {config.dynamics.alpha}"
