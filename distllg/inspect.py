@@ -9,7 +9,9 @@ PNGs ``skyrmion_number.png`` (Q(t) and |m|), ``energy.png`` (when the engine giv
 energies), ``spins_<step>.png`` snapshots, ``spins_final.png``, ``chirality_final.png`` and
 ``structure_factor_final.png``. For a checkpoint: step, time, hashes, Q and |m| of its
 spins; with ``--plots`` its spin texture and skyrmion density. The run writes its own PNGs
-with the same functions at the end.
+with the same functions at the end. Lattices wider than ``WINDOW`` sites are summarised
+(S(q), crystal share) and plotted on a ``WINDOW x WINDOW`` window read alone from the file;
+Q and |m| of an output file are the run's global values.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ from distllg.dynamics import observables as obs
 from distllg.io import checkpoint as checkpointlib
 from distllg.io import output as outputlib
 
+#: Lattices wider than this are summarised and plotted on their first WINDOW x WINDOW sites
+#: (read alone from the file), so that memory stays bounded whatever the lattice; Q and the
+#: magnetisation always come from the run's own global series.
+WINDOW = 512
+
+
+def window_of(shape) -> tuple[slice, slice]:
+    """The sites that summaries and plots of a ``shape`` lattice look at."""
+    return slice(0, min(shape[0], WINDOW)), slice(0, min(shape[1], WINDOW))
+
 
 def kind_of(path) -> str:
     """``"output"`` or ``"checkpoint"``; ValueError naming the file otherwise."""
@@ -36,7 +48,8 @@ def kind_of(path) -> str:
             found = f.attrs.get("format")
     except OSError as error:
         raise ValueError(f"{path} is not a readable HDF5 file ({error})") from None
-    kinds = {outputlib.FORMAT: "output", checkpointlib.FORMAT: "checkpoint"}
+    kinds = {outputlib.FORMAT: "output", checkpointlib.FORMAT: "checkpoint",
+             checkpointlib.UNVERIFIED_FORMAT: "checkpoint"}
     if found not in kinds:
         raise ValueError(f"{path} is neither a distllg output nor a checkpoint "
                          f"(format {found!r})")
@@ -72,10 +85,21 @@ def describe_output(path) -> dict:
                if series["step"].size else [], "legs": legs,
                "engine": config["engine"]["kind"], "config": config}
     if series["step"].size:
-        step, spins = outputlib.read_frame(path)
+        step, spins = outputlib.read_frame(path, region=window_of(shape))
+        summary.update(_windowed_summary(spins, shape))
         summary.update(last_step=step, time=float(series["time"][-1]),
                        energy_per_site=float(series["energy_per_site"][-1]),
-                       wall_time_s=float(series["wall_time"][-1]), **spins_summary(spins))
+                       wall_time_s=float(series["wall_time"][-1]),
+                       skyrmion_number=float(series["skyrmion_number"][-1]),
+                       magnetization=series["magnetization"][-1].tolist())
+    return summary
+
+
+def _windowed_summary(spins: np.ndarray, shape) -> dict:
+    """:func:`spins_summary` of a frame's window; says which window when it is not all."""
+    summary = spins_summary(spins)
+    if tuple(spins.shape[1:]) != tuple(shape):
+        summary["window"] = list(spins.shape[1:])
     return summary
 
 
@@ -83,12 +107,12 @@ def describe_checkpoint(path) -> dict:
     """Summary of a checkpoint file."""
     state = checkpointlib.read_state(path)
     with h5py.File(path, "r") as f:
-        spins = f["spins"][:]
+        spins = f["spins"][(slice(None),) + window_of(state["lattice"])]
     keep = ("step", "time", "wall_time", "integrator", "dt", "alpha", "run_hash",
             "model_hash", "ranks", "date")
     return {"file": str(path), "kind": "checkpoint", "lattice": list(state["lattice"]),
             **{k: (v.item() if hasattr(v, "item") else v) for k, v in state.items()
-               if k in keep}, **spins_summary(spins)}
+               if k in keep}, **_windowed_summary(spins, state["lattice"])}
 
 
 def title_of(config: dict, shape) -> str:
@@ -106,9 +130,12 @@ def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:
         slots = outputlib.written_frames(f)
         chosen = (slots[np.linspace(0, slots.size - 1, snapshots).round().astype(int)]
                   if snapshots > 0 and slots.size else [])
+        rows, cols = window_of(shape)
         frames = [(int(f["scales/iteration"][k]), float(f["scales/sim_time"][k]),
-                   f["tasks/spins"][k]) for k in sorted(set(chosen))]
+                   f["tasks/spins"][k, :, rows, cols]) for k in sorted(set(chosen))]
     title = title_of(config, shape)
+    if (rows.stop, cols.stop) != tuple(shape):
+        title += f" (sites {rows.stop} x {cols.stop} shown)"
     data = outputlib.read_series(path)
     written = []
     t = data["time"]
@@ -122,7 +149,7 @@ def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:
     for step, time_, spins in frames:
         written.append(plots.vector_texture(spins, out / f"spins_{step:07d}.png",
                                             title=f"t = {time_:.1f}, {title}", label="$S^z$"))
-    _, spins = outputlib.read_frame(path)
+    _, spins = outputlib.read_frame(path, region=(rows, cols))
     written += write_spin_plots(spins, out, "final", title)
     return written
 
@@ -186,8 +213,8 @@ def run_complete(config_path) -> tuple[bool, str]:
     from distllg import config as configlib
 
     config = configlib.load(config_path)
-    latest = checkpointlib.latest(config.output.directory)
-    step = checkpointlib.read_state(latest)["step"] if latest else None
+    latest, state, _ = checkpointlib.newest_verified(config.output.directory)
+    step = state["step"] if latest else None
     done = step is not None and step >= config.dynamics.steps
     where = f"at step {step}" if latest else "without a checkpoint"
     return done, (f"run of {config_path} {'complete' if done else 'incomplete'}: {where} of "

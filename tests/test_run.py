@@ -15,6 +15,7 @@ import pytest
 from distllg import config as configlib
 from distllg import initial
 from distllg import run as runlib
+from distllg.dynamics import observables as obs
 from distllg.io import checkpoint as ckpt
 from distllg.io import output as outputlib
 
@@ -312,3 +313,22 @@ def test_checkpoints_by_wall_time_and_the_newest_k_kept(tmp_path):
     kept = [ckpt.read_state(p)["step"] for p in ckpt.complete(tmp_path / "run")]
     assert len(kept) == 2 and kept[-1] == 1000
     assert 0 < kept[0] < 1000  # written by the clock (every 0.3 s), not by the step count
+
+
+def test_summaries_of_a_wide_lattice_read_a_window_only(tmp_path, monkeypatch):
+    """Beyond ``inspect.WINDOW`` sites a side, S(q), crystal share and plots use the first
+    window (read alone from the file); Q and |m| stay the run's global values."""
+    from distllg import inspect
+
+    runlib.run(configlib.from_dict(small_config(tmp_path, steps=6)), stream=io.StringIO())
+    path = tmp_path / "run" / "output.h5"
+    monkeypatch.setattr(inspect, "WINDOW", 4)
+    summary = inspect.describe_output(path)
+    _, spins = outputlib.read_frame(path)
+    assert summary["window"] == [4, 4]
+    assert summary["skyrmion_number"] == pytest.approx(obs.skyrmion_number(spins), abs=1e-12)
+    np.testing.assert_allclose(summary["magnetization"], obs.magnetization(spins), atol=1e-12)
+    assert summary["crystal_share"] == pytest.approx(
+        obs.crystal_share(spins[:, :4, :4], inspect.crystal_wave_number(spins[:, :4, :4])))
+    written = inspect.write_output_plots(path, tmp_path / "plots", snapshots=2)
+    assert all(p.stat().st_size > 5000 for p in written)

@@ -245,14 +245,17 @@ def read_header(path) -> dict:
                 "frames": int(written_frames(f).size)}
 
 
-def read_frame(path, slot: int = -1) -> tuple[int, np.ndarray]:
-    """``(step, spins)`` of a written frame (``slot`` indexes the written ones; -1 = last)."""
+def read_frame(path, slot: int = -1, region: tuple[slice, slice] | None = None
+               ) -> tuple[int, np.ndarray]:
+    """``(step, spins)`` of a written frame (``slot`` indexes the written ones; -1 = last);
+    only the sites of ``region`` (slices) are read when given."""
+    rows, cols = region if region is not None else (slice(None), slice(None))
     with h5py.File(path, "r") as f:
         k = written_frames(f)
         if k.size == 0:
             raise ValueError(f"{path} holds no written frame")
         index = int(k[slot])
-        return int(f["scales/iteration"][index]), f["tasks/spins"][index]
+        return int(f["scales/iteration"][index]), f["tasks/spins"][index, :, rows, cols]
 
 
 def write_xdmf(f: h5py.File, path: Path) -> Path:
