@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
+from distllg import lattice
 from distllg import spins as spinlib
 from distllg.io import checkpoint as ckpt
 from distllg.io import output as outputlib
@@ -77,6 +78,8 @@ def test_output_file_holds_the_global_frames(shape):
         np.testing.assert_array_equal(f["tasks/skyrmion_number"][:], [0, 3, 6, 7])
         assert f["tasks/magnetization"].shape == (4, 3)
         assert json.loads(f.attrs["legs"])[0]["ranks"] == comm.size
+        np.testing.assert_array_equal(f["geometry/xy"][:],  # written tile by tile
+                                      np.moveaxis(lattice.positions(*shape), 0, -1))
     root = ET.parse(folder / "output.xdmf").getroot()
     assert len(root.findall(".//Grid[@GridType='Uniform']")) == 4
 

@@ -150,8 +150,9 @@ class OutputFile:
         f["scales/sim_time"].attrs["units"] = "hbar / t1"
         f["scales/wall_time"].attrs["units"] = "s"
         xy = f.create_dataset("geometry/xy", (Ly, Lx, 2), dtype="f8")
-        positions = np.moveaxis(lattice.positions(Ly, Lx), 0, -1)
-        write_slab(xy, (slice(None),) * 3 if self.root else None, positions)
+        rows, cols = self.tile.slices  # every rank writes the positions of its own tile
+        positions = np.moveaxis(lattice.positions(Ly, Lx, (rows, cols)), 0, -1)
+        write_slab(xy, (rows, cols, slice(None)), positions)
 
     def _reopen(self, shape, attributes: dict, restart_step: int) -> h5py.File:
         if not self.path.is_file():
