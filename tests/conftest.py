@@ -1,4 +1,7 @@
-"""Shared fixtures: deterministic random generators and small spin states."""
+"""Shared fixtures: deterministic random generators, small spin states and models, a small
+tmpfs."""
+
+import subprocess
 
 import numpy as np
 import pytest
@@ -24,3 +27,16 @@ def model_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "random.npz"
     modelio.save_model(model, path, model=SDModel().as_dict(), lattice=[[12, 12]])
     return path
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs at ``tmp_path/disk`` (skips where mounting is not allowed)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)

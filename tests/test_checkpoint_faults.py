@@ -149,19 +149,6 @@ def test_output_directory_behind_a_file_is_refused_before_any_work(tmp_path):
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 2 MiB tmpfs at ``tmp_path/disk`` (skips where mounting is not allowed)."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    yield disk
-    subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
 def test_a_read_only_file_system_is_refused_before_any_work(tmp_path, small_disk):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     data = small_config(tmp_path)

@@ -50,6 +50,18 @@ def wait_for(path, process, timeout=60):
         time.sleep(0.01)
 
 
+def start_long_run(tmp_path, model_file):
+    """A 20000-step run on 2 ranks, started in the background and past its first
+    checkpoints: ``(output directory, process)``."""
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.toml", model_file, out, steps=20000)
+    command, env = mpirun_command(2, config)
+    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)
+    wait_for(ckpt.path_for(out, 40), job)
+    return out, job
+
+
 @pytest.mark.parametrize("fault, newest", [
     ("kill:0:50", 40),  # between checkpoints
     ("kill-in-checkpoint:1:60", 40),  # while the checkpoint of step 60 is being written
@@ -92,12 +104,7 @@ def test_sigkill_from_outside_then_restart(tmp_path, model_file, straight):
 @pytest.mark.parametrize("target, signum", [("ranks", signal.SIGTERM),
                                             ("mpirun", signal.SIGUSR1)])
 def test_a_signal_checkpoints_and_exits_cleanly(tmp_path, model_file, target, signum):
-    out = tmp_path / "out"
-    config = write_config(tmp_path / "c.toml", model_file, out, steps=20000)
-    command, env = mpirun_command(2, config)
-    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True)
-    wait_for(ckpt.path_for(out, 40), job)
+    out, job = start_long_run(tmp_path, model_file)
     if target == "mpirun":
         job.send_signal(signum)
     else:  # as SLURM does for every task of a job step
@@ -164,12 +171,7 @@ def test_all_checkpoints_damaged_exit_2_with_one_message(tmp_path, model_file):
 
 
 def test_the_stop_file_under_mpirun_exits_0(tmp_path, model_file):
-    out = tmp_path / "out"
-    config = write_config(tmp_path / "c.toml", model_file, out, steps=20000)
-    command, env = mpirun_command(2, config)
-    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True)
-    wait_for(ckpt.path_for(out, 40), job)
+    out, job = start_long_run(tmp_path, model_file)
     (out / "STOP").touch()
     stdout, stderr = job.communicate(timeout=60)
     assert job.returncode == 0, stderr  # mpirun's own exit status
@@ -177,26 +179,17 @@ def test_the_stop_file_under_mpirun_exits_0(tmp_path, model_file):
     assert not (out / "STOP").exists()
 
 
-def test_a_full_disk_on_two_ranks_exits_1_naming_the_file(tmp_path, model_file):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        config = write_config(tmp_path / "c.toml", model_file, disk / "out", steps=20000,
-                              every=1, checkpoint_every=100)
-        stat = os.statvfs(disk)
-        (disk / "filler").write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize - (1 << 20)
-                                               - 200_000))
-        done, _ = mpirun(2, config)
-        assert done.returncode == 1
-        lines = done.stderr.strip().splitlines()
-        failed = [line for line in lines if line.startswith("distllg: rank")]
-        assert failed and all("failed: no space left on device" in line for line in failed)
-        assert all(str(disk / "out") in line for line in failed), lines
-        assert not list(disk.rglob("*.tmp"))
-        assert read_output(disk / "out")["step"][0] == 0  # what was flushed is kept
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+def test_a_full_disk_on_two_ranks_exits_1_naming_the_file(tmp_path, model_file, small_disk):
+    config = write_config(tmp_path / "c.toml", model_file, small_disk / "out", steps=20000,
+                          every=1, checkpoint_every=100)
+    stat = os.statvfs(small_disk)
+    (small_disk / "filler").write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize - (1 << 20)
+                                                 - 200_000))
+    done, _ = mpirun(2, config)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    failed = [line for line in lines if line.startswith("distllg: rank")]
+    assert failed and all("failed: no space left on device" in line for line in failed)
+    assert all(str(small_disk / "out") in line for line in failed), lines
+    assert not list(small_disk.rglob("*.tmp"))
+    assert read_output(small_disk / "out")["step"][0] == 0  # what was flushed is kept
