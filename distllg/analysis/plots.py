@@ -25,6 +25,10 @@ def _save(fig, path) -> Path:
     return path
 
 
+#: Arrows drawn along a side of a vector texture at most (every k-th site beyond).
+MAX_ARROWS = 96
+
+
 def _lattice_axes(values: np.ndarray, title: str, label: str, symmetric: bool):
     """Figure with ``values`` ``(Ly, Lx)`` coloured over the lattice's triangles.
 
@@ -41,7 +45,7 @@ def _lattice_axes(values: np.ndarray, title: str, label: str, symmetric: bool):
         vmin = -vmax
     else:
         vmin, vmax = float(z.min()), float(z.max())
-    width = 4.0 + 0.18 * Lx
+    width = 4.0 + 0.18 * min(Lx, MAX_ARROWS)  # inches; bounded for large lattices
     fig, ax = plt.subplots(figsize=(width, width * (Ly * 0.87) / (Lx + 0.5 * Ly) + 0.6))
     shading = ax.tripcolor(Triangulation(pos[0], pos[1], tri[inside]), z, shading="gouraud",
                            cmap="RdBu_r", vmin=vmin, vmax=vmax)
@@ -57,14 +61,19 @@ def vector_texture(vectors: np.ndarray, path, title: str = "", label: str = "z c
                    symmetric: bool = True) -> Path:
     """Plot a vector field ``(3, Ly, Lx)`` on the lattice: colour = z, arrows = in-plane.
 
-    ``symmetric`` centres the colour scale on zero (for spins: -1..1).
+    ``symmetric`` centres the colour scale on zero (for spins: -1..1). Beyond
+    ``MAX_ARROWS`` sites a side, arrows are drawn at every k-th site (their length scaled
+    with k).
     """
     _, Ly, Lx = vectors.shape
     fig, ax, pos = _lattice_axes(vectors[2], title, label, symmetric)
-    inplane = vectors[:2].reshape(2, -1)
+    stride = -(-max(Ly, Lx) // MAX_ARROWS)  # every stride-th site beyond MAX_ARROWS a side
+    pos = pos.reshape(2, Ly, Lx)[:, ::stride, ::stride].reshape(2, -1)
+    inplane = vectors[:2, ::stride, ::stride].reshape(2, -1)
     scale = np.abs(inplane).max() if np.abs(inplane).max() > 0 else 1.0
     ax.quiver(pos[0], pos[1], inplane[0] / scale, inplane[1] / scale, angles="xy",
-              scale_units="xy", scale=1.6, width=0.0025 * 24 / max(Lx, 24), pivot="middle")
+              scale_units="xy", scale=1.6 / stride,
+              width=0.0025 * 24 / max(Lx // stride, 24), pivot="middle")
     return _save(fig, path)
 
 
