@@ -10,13 +10,20 @@ import numpy as np
 import pytest
 from mpi_jobs import MPIRUN, mpirun, read_output, write_config
 
+from distllg import config as configlib
+from distllg import initial
 from distllg import run as runlib
-from distllg import spins as spinlib
 from distllg.dynamics import llg
 from distllg.model import io as modelio
 from distllg.model.provider import PeriodicCNNFields
 
 pytestmark = pytest.mark.skipif(MPIRUN is None, reason="needs OpenMPI's mpirun")
+
+
+def config_start():
+    """The initial spins of the runs of ``write_config`` (13 x 17, random, seed 9)."""
+    return initial.spins(configlib.from_dict({"lattice": {"Ly": 13, "Lx": 17},
+                                              "initial": {"state": "random", "seed": 9}}))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +41,7 @@ def straight_runs(tmp_path_factory, model_file):
 
 
 def test_final_spins_do_not_depend_on_the_rank_count(model_file, straight_runs):
-    start = spinlib.random(13, 17, np.random.default_rng(9))  # seed 9 as in the config
+    start = config_start()
     serial = llg.integrate(start, PeriodicCNNFields(modelio.load_model(model_file))
                            .energy_and_fields, 0.05, 0.1, 40, "rk4")
     for ranks, (out, output, stdout) in straight_runs.items():
@@ -112,7 +119,7 @@ def test_stochastic_llg_does_not_depend_on_the_rank_count_and_restarts(tmp_path,
     straight ones: each rank draws the noise of its own sites only."""
     from distllg.dynamics.thermal import Thermostat
 
-    start = spinlib.random(13, 17, np.random.default_rng(9))
+    start = config_start()
     field_fn = PeriodicCNNFields(modelio.load_model(model_file)).energy_and_fields
     thermostat = Thermostat((13, 17), 0.5, 0.1, 0.05, anneal_steps=30, seed=3)
     serial = llg.integrate(start, field_fn, 0.05, 0.1, 40, "midpoint", thermostat=thermostat)
