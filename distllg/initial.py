@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from distllg import lattice
 from distllg import spins as spinlib
 from distllg.config import Config, ConfigError
 from distllg.dynamics.thermal import site_normals
@@ -31,8 +32,8 @@ def spins(config: Config, region: tuple[slice, slice] | None = None) -> np.ndarr
     elif init.state == "file":
         s = _from_file(init.file, shape, region)
     elif init.state == "uniform":
-        rows, cols = region if region is not None else (slice(0, Ly), slice(0, Lx))
-        s = spinlib.uniform(len(range(*rows.indices(Ly))), len(range(*cols.indices(Lx))))
+        y0, y1, x0, x1 = lattice.bounds(Ly, Lx, region)
+        s = spinlib.uniform(y1 - y0, x1 - x0)
     elif init.state == "triple-q-cosine":
         s = spinlib.triple_q_cosine(Ly, Lx, region=region)
     else:

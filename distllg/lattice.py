@@ -35,12 +35,20 @@ def cartesian(dx, dy) -> np.ndarray:
     return dx[..., None] * A1 + dy[..., None] * A2
 
 
-def positions(Ly: int, Lx: int, region: tuple[slice, slice] | None = None) -> np.ndarray:
-    """Cartesian site positions, shape ``(2, Ly, Lx)`` (x then y component); of the sites
-    of ``region`` (slices of the lattice, step 1) only, ``(2, ny, nx)``, when given."""
+def bounds(Ly: int, Lx: int, region: tuple[slice, slice] | None = None
+           ) -> tuple[int, int, int, int]:
+    """``(y0, y1, x0, x1)`` of ``region`` (slices of an ``Ly x Lx`` lattice, step 1; default
+    all of it)."""
     rows, cols = region if region is not None else (slice(0, Ly), slice(0, Lx))
     y0, y1, _ = rows.indices(Ly)
     x0, x1, _ = cols.indices(Lx)
+    return y0, y1, x0, x1
+
+
+def positions(Ly: int, Lx: int, region: tuple[slice, slice] | None = None) -> np.ndarray:
+    """Cartesian site positions, shape ``(2, Ly, Lx)`` (x then y component); of the sites
+    of ``region`` (slices of the lattice, step 1) only, ``(2, ny, nx)``, when given."""
+    y0, y1, x0, x1 = bounds(Ly, Lx, region)
     y, x = np.mgrid[y0:y1, x0:x1]
     return np.moveaxis(cartesian(x, y), -1, 0)
 

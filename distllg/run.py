@@ -198,7 +198,7 @@ def _check_output_file(path: Path, config: configlib.Config, plan: dict) -> None
     """The output file a restart continues into, if there is one, read in a child process:
     a damaged one, or one of another run, raises (it is never replaced)."""
     from distllg.io import isolated
-    from distllg.io.output import FORMAT
+    from distllg.io.output import foreign
 
     if not path.is_file():
         return
@@ -208,13 +208,9 @@ def _check_output_file(path: Path, config: configlib.Config, plan: dict) -> None
         raise preflight.OutputDirectoryError(
             f"{error}. Move it aside to continue into a new output file from the "
             f"checkpoint's step") from None
-    expected = {"format": FORMAT, "run_hash": plan["run_hash"],
-                "lattice": list(config.lattice.shape)}
-    if any(found[k] != v for k, v in expected.items()):
-        theirs = ", ".join(f"{k} {found[k]}" for k in expected)
-        ours = ", ".join(f"{k} {v}" for k, v in expected.items())
-        raise preflight.OutputDirectoryError(
-            f"--restart: {path} is not the output of this run ({theirs}; this run: {ours})")
+    problem = foreign(found, config.lattice.shape, plan["run_hash"])
+    if problem:
+        raise preflight.OutputDirectoryError(f"--restart: {path} {problem}")
 
 
 def _check_checkpoint(state: dict, path: Path, config: configlib.Config, plan: dict) -> None:

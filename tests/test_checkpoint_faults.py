@@ -226,3 +226,19 @@ def test_a_damaged_output_file_stops_the_restart_and_is_kept(tmp_path):
     output.rename(tmp_path / "kept.h5")
     summary, _ = run(tmp_path, 30, restart="latest")
     assert summary["legs"][-1]["first_step"] == 20
+
+
+def test_an_output_file_of_another_run_stops_the_restart(tmp_path):
+    big = small_config(tmp_path, steps=10)
+    big["lattice"]["L"] = 12
+    big["output"]["directory"] = str(tmp_path / "big")
+    runlib.run(configlib.from_dict(big), stream=io.StringIO())
+    run(tmp_path, 20)
+    output = tmp_path / "run" / "output.h5"
+    output.write_bytes((tmp_path / "big" / "output.h5").read_bytes())
+    before = output.read_bytes()
+    with pytest.raises(runlib.SetupError, match=r"is not the output of this run \(format "
+                                                r"distllg-output-1, run_hash \w+, lattice "
+                                                r"\[12, 12\]; this run: .*lattice \[6, 6\]"):
+        run(tmp_path, 30, restart="latest")
+    assert output.read_bytes() == before

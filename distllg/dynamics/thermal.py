@@ -31,6 +31,7 @@ import dataclasses
 
 import numpy as np
 
+from distllg import lattice
 from distllg.dynamics.llg import FieldFn
 
 #: Integrators that are Stratonovich schemes with the noise held over the step.
@@ -43,9 +44,7 @@ def site_normals(seed: int, step: int, shape: tuple[int, int],
     global ``shape = (Ly, Lx)`` lattice; default all of it) at ``step``, the same for a site
     whatever region holds it."""
     Ly, Lx = shape
-    rows, cols = region if region is not None else (slice(0, Ly), slice(0, Lx))
-    y0, y1, _ = rows.indices(Ly)
-    x0, x1, _ = cols.indices(Lx)
+    y0, y1, x0, x1 = lattice.bounds(Ly, Lx, region)
     nx = x1 - x0
     key = np.array([seed, step], dtype=np.uint64)  # a list would go through float64 >= 2^63
     raw = np.empty((y1 - y0, nx, 4), dtype=np.uint64)

@@ -47,8 +47,6 @@ from distllg.io.parallel_h5 import open_file, write_slab
 FORMAT = "distllg-output-1"
 SCALAR_TASKS = ("energy", "skyrmion_number", "magnetization")
 COMPONENTS = ("Sx", "Sy", "Sz")  # the spin components in output.xdmf
-#: ParaView Calculator expression of the spin vector from the components of output.xdmf.
-PARAVIEW_VECTOR = "Sx*iHat + Sy*jHat + Sz*kHat"
 
 
 def frame_count(steps: int, every: int) -> int:
@@ -159,13 +157,10 @@ class OutputFile:
             raise FileNotFoundError(f"--restart: the output file {self.path} is missing; "
                                     f"the checkpoint cannot be continued into it")
         f = open_file(self.path, "r+", self.comm)
-        found = (f.attrs.get("format"), tuple(f["tasks/spins"].shape[2:])
-                 if "tasks/spins" in f else None, f.attrs.get("run_hash"))
-        if found != (FORMAT, tuple(shape), attributes["run_hash"]):
+        problem = foreign(_header(f), shape, attributes["run_hash"])
+        if problem:
             f.close()
-            raise ValueError(f"--restart: {self.path} is not the output of this run (format "
-                             f"{found[0]!r}, lattice {found[1]}, run hash {found[2]}; this "
-                             f"run: {FORMAT!r}, {tuple(shape)}, {attributes['run_hash']})")
+            raise ValueError(f"--restart: {self.path} {problem}")
         # Frames at or after the restart step are recomputed: clear them (iteration -1).
         first = frame_index(restart_step, self.every)
         iteration = f["scales/iteration"]
@@ -236,14 +231,29 @@ def read_series(path) -> dict:
                 "magnetization": f["tasks/magnetization"][:][k]}
 
 
+def _header(f: h5py.File) -> dict:
+    """What identifies the run of an open output file: ``format``, ``run_hash``, ``lattice``."""
+    return {"format": str(f.attrs.get("format")), "run_hash": str(f.attrs.get("run_hash")),
+            "lattice": [int(n) for n in f["tasks/spins"].shape[2:]]
+            if "tasks/spins" in f else None}
+
+
 def read_header(path) -> dict:
-    """``format``, ``run_hash``, ``lattice`` and written ``frames`` of an output file (plain
-    h5py, one rank); run through :func:`distllg.io.isolated.call` where the file may be
-    damaged."""
+    """:func:`_header` of an output file (plain h5py, one rank); run through
+    :func:`distllg.io.isolated.call` where the file may be damaged."""
     with h5py.File(path, "r") as f:
-        return {"format": str(f.attrs.get("format")), "run_hash": str(f.attrs.get("run_hash")),
-                "lattice": [int(n) for n in f["tasks/spins"].shape[2:]],
-                "frames": int(written_frames(f).size)}
+        return _header(f)
+
+
+def foreign(header: dict, shape, run_hash: str) -> str:
+    """Why an output file with ``header`` is not the output of the run of lattice ``shape``
+    and ``run_hash`` (empty when it is)."""
+    expected = {"format": FORMAT, "run_hash": run_hash, "lattice": list(shape)}
+    if all(header.get(k) == v for k, v in expected.items()):
+        return ""
+    theirs = ", ".join(f"{k} {header.get(k)}" for k in expected)
+    ours = ", ".join(f"{k} {v}" for k, v in expected.items())
+    return f"is not the output of this run ({theirs}; this run: {ours})"
 
 
 def read_frame(path, slot: int = -1, region: tuple[slice, slice] | None = None
@@ -264,7 +274,7 @@ def write_xdmf(f: h5py.File, path: Path) -> Path:
     site positions and the three spin components as scalar point data ``Sx``, ``Sy``,
     ``Sz``, each a hyperslab of ``tasks/spins``. (A vector joined with XDMF's
     ``Function="JOIN(...)"`` makes ParaView 5.11's reader write a temporary HDF5 dataset and
-    fail with HDF5 errors; :data:`PARAVIEW_VECTOR` builds the vector in ParaView.)"""
+    fail with HDF5 errors; docs/scripts/render_paraview.py builds the vector in ParaView.)"""
     Ly, Lx = f["tasks/spins"].shape[2:]
     frames = f["tasks/spins"].shape[0]
     name = Path(f.filename).name
