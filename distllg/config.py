@@ -50,7 +50,7 @@ class EngineConfig:
     twists: int = 1  # kind = "exact": n x n twisted boundary conditions averaged, i.e. ED
     #                  of the lattice tiled n x n times (distllg.electrons.bloch); 1 = plain ED
     model: str = "default"  # model file for kind = "cnn"; "default" is the shipped one
-    moments: int = 2048  # kind = "kpm": Chebyshev moments M
+    moments: int = 256  # kind = "kpm": Chebyshev moments M
     probe_distance: int = 0  # kind = "kpm": probing distance in sites; 0 = exact traces
     probe_sets: int = 0  # kind = "kpm": 0 = plain probes; S = S random-sign sets, averaged
     device: str = "auto"  # auto | cpu | cuda: auto takes this rank's GPU when there is one

@@ -49,17 +49,39 @@ def test_fields_are_minus_the_gradient_of_the_kpm_energy(rng, kT, distance, sets
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_kpm_converges_to_ed_as_the_moments_grow():
-    """kT = 0.1, L = 12, exact traces: the field error is below 1e-2 at M = 512 (a quarter
-    of the engine's default 2048) and falls faster than 1/M; the energy per site to 1e-4."""
+    """kT = 0.1, L = 12, exact traces: the plain Chebyshev series of the analytic Fermi
+    function converges geometrically: the field error falls by more than 10x from M = 64 to
+    128 and is below 1e-4 there; the energy per site to 1e-6."""
     model = SDModel(kT=0.1)
     spins = spinlib.random(12, 12, np.random.default_rng(2))
     energy, fields = ExactSolver(model).energy_and_fields(spins)
     errors = []
-    for moments in (128, 512):
+    for moments in (64, 128):
         e, h = KPMSolver(model, (12, 12), moments=moments).energy_and_fields(spins)
         errors.append(np.linalg.norm(h - fields) / np.linalg.norm(fields))
-        assert abs(e - energy) / 144 < (1e-2 if moments == 128 else 1e-4)
-    assert errors[1] < 1e-2 and errors[1] < errors[0] / 3
+        assert abs(e - energy) / 144 < (1e-3 if moments == 64 else 1e-6)
+    assert errors[1] < 1e-4 and errors[1] < errors[0] / 10
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_block_size_and_the_backward_pass_do_not_change_the_result(rng, monkeypatch):
+    """Probes advanced one at a time or together, Chebyshev vectors kept or recomputed
+    backwards: the same energy and fields."""
+    from distllg.electrons import kpm
+
+    model = SDModel(kT=0.1, h=0.05)
+    spins = spinlib.random(6, 6, rng)
+
+    def result(block):
+        return KPMSolver(model, (6, 6), moments=64, probe_distance=3, probe_sets=2,
+                         block=block).energy_and_fields(spins)
+
+    results = [result(block) for block in (1, 5, None)]
+    monkeypatch.setattr(kpm, "HISTORY_MEMORY", 0)
+    results += [result(block) for block in (1, None)]
+    for energy, fields in results[1:]:
+        assert abs(energy - results[0][0]) < 1e-12 * abs(results[0][0])
+        np.testing.assert_allclose(fields, results[0][1], rtol=0, atol=1e-13)
 
 
 def test_bad_input_is_refused():
@@ -68,7 +90,9 @@ def test_bad_input_is_refused():
         KPMSolver(model, (6, 6), moments=8)
     with pytest.raises(KPMError, match="do not contain the spectrum"):
         KPMSolver(model, (6, 6), moments=64, bounds=(-3.0, 3.0))
-    for kT, text in ((0.1, "resolves energies only to"), (0.0, "KPM at kT = 0 converges")):
+    with pytest.raises(KPMError, match="at least one probe per block"):
+        KPMSolver(model, (6, 6), moments=64, block=0)
+    for kT, text in ((0.1, "truncates the Fermi function"), (0.0, "KPM at kT = 0 converges")):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             KPMSolver(SDModel(kT=kT), (6, 6), moments=64)

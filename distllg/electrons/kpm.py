@@ -4,11 +4,11 @@ after Barros & Kato, PRB 88, 235101 (2013)).
 
 Matrix. Debian's petsc4py is the real-scalar build, so the complex Hermitian s-d Hamiltonian
 ``H = A + iB`` (hamiltonian.py) is stored in its real symmetric form ``K = [[A, -B], [B, A]]``,
-interleaved per site as 4x4 blocks over (Re up, Re down, Im up, Im down): a block-AIJ matrix
-(block size 4) whose rows are partitioned like the tiles of the distributed engine (rank r
-owns the sites of its tile, row-major). Hopping blocks are ``-t_ij 1_4``; the on-site block is
-the real form of ``J S_i . sigma``. Every eigenvalue of H appears twice in K; probing only the
-real parts counts each once.
+interleaved per site as (Re up, Re down, Im up, Im down): a distributed AIJ matrix whose rows
+are partitioned like the tiles of the distributed engine (rank r owns the sites of its tile,
+row-major), holding only its structural non-zeros (``-t_ij`` on each of the four components
+of a bond, three per row on site: the real form of ``J S_i . sigma``). Every eigenvalue of H
+appears twice in K; probing only the real parts counts each once.
 
 Bounds. ``H = H_0 (x) 1 + J S . sigma`` with ``||J S_i . sigma|| = J``, so by Weyl's inequality
 the spectrum lies in ``[min e(k) - J, max e(k) + J]`` for the bare bands e(k) on the lattice's
@@ -19,19 +19,25 @@ exponentially, which is checked at the end of every recursion.
 
 Energy. The grand potential per state g(e) (``min(e - mu, 0)`` at kT = 0, ``-kT ln(1 +
 exp(-(e - mu) / kT))`` otherwise: the ED definitions) is expanded in Chebyshev polynomials of
-``K~ = (K - b) / a`` with Jackson damping: ``g ~ sum_m c_m T_m``. ``Tr g(H)`` is estimated with
-probe vectors: sites coloured by ``(y mod d_y, x mod d_x)`` (``d`` the probing distance,
-rounded up to divisors of Ly and Lx), one probe per colour and spin, each the sum of the unit
-vectors of its sites (optionally with random signs, averaged over sets: ``probe_sets``);
-off-diagonal elements between same-colour sites (at least d apart) are the probing error.
+``K~ = (K - b) / a``: ``g ~ sum_m c_m T_m``. At kT > 0 g is analytic in a strip of half-width
+pi kT around the real axis, and the plain truncated series converges geometrically, about as
+exp(-c M pi kT / a) (field error 3e-5 at M = 128, kT = 0.1; the Jackson-damped series needs
+M = 1024 for 2e-4, docs/physics.md); at kT = 0 the kink of g needs Jackson damping.
+``Tr g(H)`` is estimated with probe vectors: sites coloured by ``(y mod d_y, x mod d_x)``
+(``d`` the probing distance, rounded up to divisors of Ly and Lx), one probe per colour and
+spin, each the sum of the unit vectors of its sites (optionally with random signs, averaged
+over sets: ``probe_sets``); off-diagonal elements between same-colour sites (at least d apart)
+are the probing error.
 
 Fields. ``H_i = -dE/dS_i`` is the exact derivative of that estimate (same moments, same
 probes): reverse-mode differentiation of the Chebyshev recursion. The adjoint vectors follow
-``abar_m = c_m r + 2 K~ abar_{m+1} - abar_{m+2}``; the recursion's vectors are recomputed
-backwards (``alpha_{m-1} = 2 K~ alpha_m - alpha_{m+1}``) instead of stored, so memory stays
-O(N); the on-site 4x4 blocks of ``sum_m f_m abar_{m+1} alpha_m^T`` contract with the derivative
-of the on-site block. Cost per evaluation: 3 M matrix-vector products per probe, 2 d_y d_x
-probes.
+``abar_m = c_m r + 2 K~ abar_{m+1} - abar_{m+2}``; the recursion's vectors are kept from the
+forward pass where they fit in HISTORY_MEMORY, else recomputed backwards (``alpha_{m-1} =
+2 K~ alpha_m - alpha_{m+1}``), so memory stays O(N); the on-site 4x4 blocks of ``sum_m f_m
+abar_{m+1} alpha_m^T`` contract with the derivative of the on-site block. Cost per evaluation:
+2 M (kept) or 3 M (recomputed) matrix products per probe, 2 d_y d_x probes per set. The probes advance together in blocks (``block`` probes, PETSc dense matrices multiplied
+by the sparse K~ with MatMatMult), which reads the matrix once per block and moment instead of
+once per probe.
 """
 
 from __future__ import annotations
@@ -46,8 +52,17 @@ from distllg.electrons import hamiltonian as ham
 
 #: The smallest number of moments accepted.
 MIN_MOMENTS = 32
-#: Jackson-kernel energy resolution (pi a / M, units of t1) above which a warning is given.
-RESOLUTION_WARNING = 0.1
+#: At kT > 0 the plain series converges as exp(-c M pi kT / a) (a: spectrum half-width);
+#: below this many e-foldings the field error exceeds about 1e-3 and a warning is given.
+MIN_EFOLDINGS = 4.0
+#: Probes advanced together by default (fastest on one core from L = 24 to 48: 32 probes
+#: take 30 % less time per probe than 288 at L = 24, the same at L = 48), at most as many as
+#: fit in BLOCK_MEMORY bytes per rank.
+BLOCK_PROBES = 32
+BLOCK_MEMORY = 256 * 2**20
+#: Memory (bytes per rank) for the Chebyshev vectors of one block kept for the backward pass;
+#: beyond it they are recomputed (one more matrix product per moment).
+HISTORY_MEMORY = 512 * 2**20
 
 
 class KPMError(ValueError):
@@ -61,15 +76,17 @@ def jackson_kernel(moments: int) -> np.ndarray:
     return ((moments - m + 1) * np.cos(q * m) + np.sin(q * m) / np.tan(q)) / (moments + 1)
 
 
-def chebyshev_coefficients(function, moments: int, scale: float, center: float) -> np.ndarray:
+def chebyshev_coefficients(function, moments: int, scale: float, center: float,
+                           damped: bool = True) -> np.ndarray:
     """``c_m`` with ``function(scale x + center) ~ sum_m c_m T_m(x)`` on [-1, 1], Jackson
-    damped; from Chebyshev-Gauss quadrature on 4 M nodes."""
+    damped or (``damped=False``) the plain truncated series; from Chebyshev-Gauss
+    quadrature on 4 M nodes."""
     nodes = 4 * moments
     theta = np.pi * (np.arange(nodes) + 0.5) / nodes
     values = function(scale * np.cos(theta) + center)
     c = (2.0 / nodes) * (np.cos(np.outer(np.arange(moments), theta)) @ values)
     c[0] /= 2.0
-    return c * jackson_kernel(moments)
+    return c * jackson_kernel(moments) if damped else c
 
 
 def state_energy(model: SDModel):
@@ -102,13 +119,10 @@ _BLOCK_DERIVATIVES = (
 )
 
 
-def onsite_blocks(J: float, spins: np.ndarray) -> np.ndarray:
-    """Real forms ``(n, 4, 4)`` of ``J S_i . sigma`` for spins ``(3, n)``."""
-    sx, sy, sz = (J * spins[a] for a in range(3))
-    zero = np.zeros_like(sx)
-    return np.stack([np.stack([sz, sx, zero, sy], -1), np.stack([sx, -sz, -sy, zero], -1),
-                     np.stack([zero, -sy, sz, sx], -1), np.stack([sy, zero, sx, -sz], -1)],
-                    axis=-2)
+#: Columns (within the site's four) of the three on-site non-zeros of each real component row
+#: (Re up, Re dn, Im up, Im dn) of the real form of ``J S . sigma``:
+#: ``[[Sz, Sx, 0, Sy], [Sx, -Sz, -Sy, 0], [0, -Sy, Sz, Sx], [Sy, 0, Sx, -Sz]]`` times J.
+_ONSITE_COLUMNS = np.array([[0, 1, 3], [0, 1, 2], [1, 2, 3], [0, 2, 3]])
 
 
 class KPMSolver:
@@ -130,11 +144,13 @@ class KPMSolver:
         same-colour off-diagonal elements into an incoherent one (halves the field error at
         d = 12), and averaging S sets shrinks it as 1 / sqrt(S), at S times the cost.
     probe_seed : seed of the random signs
+    block : probes advanced together per matrix product (default: BLOCK_PROBES, fewer when
+        their dense blocks would exceed BLOCK_MEMORY); the result does not depend on it
     """
 
-    def __init__(self, model: SDModel, shape: tuple[int, int], moments: int = 2048,
+    def __init__(self, model: SDModel, shape: tuple[int, int], moments: int = 256,
                  probe_distance: int | None = None, comm=None, tiles=None, bounds=None,
-                 probe_sets: int = 0, probe_seed: int = 0):
+                 probe_sets: int = 0, probe_seed: int = 0, block: int | None = None):
         from mpi4py import MPI
 
         self.model = model
@@ -157,18 +173,21 @@ class KPMSolver:
         self.lower, self.upper = float(bounds[0]), float(bounds[1])
         self.scale = (self.upper - self.lower) / 2.0
         self.center = (self.upper + self.lower) / 2.0
-        resolution = np.pi * self.scale / self.moments
         if model.kT == 0.0:
             warnings.warn("KPM at kT = 0 converges slowly in the fields (1.6 % at M = 2048 on "
                           "L = 12, docs/physics.md): the Fermi step is resolved only to "
                           "pi a / M; use an electron temperature kT > 0 for ground truth",
                           stacklevel=2)
-        elif resolution > RESOLUTION_WARNING:
-            warnings.warn(f"KPM with {moments} moments resolves energies only to "
-                          f"{resolution:.3f} t1 (pi a / M, spectrum half-width a = "
-                          f"{self.scale:.2f}): use more moments", stacklevel=2)
+        elif self.moments * np.pi * model.kT / self.scale < MIN_EFOLDINGS:
+            needed = int(np.ceil(MIN_EFOLDINGS * self.scale / (np.pi * model.kT)))
+            warnings.warn(f"KPM with {moments} moments at kT = {model.kT} truncates the "
+                          f"Fermi function at about 1e-3 or worse (M pi kT / a = "
+                          f"{self.moments * np.pi * model.kT / self.scale:.2f} < "
+                          f"{MIN_EFOLDINGS}, spectrum half-width a = {self.scale:.2f}): use "
+                          f"at least {needed} moments", stacklevel=2)
         self.coefficients = chebyshev_coefficients(state_energy(model), self.moments,
-                                                   self.scale, self.center)
+                                                   self.scale, self.center,
+                                                   damped=model.kT == 0.0)
         self.periods = probe_periods(Ly, Lx, Ly + Lx if probe_distance is None
                                      else int(probe_distance))
         rank = self.comm.Get_rank()
@@ -194,11 +213,25 @@ class KPMSolver:
         signs = (np.ones((1, Ly, Lx)) if probe_sets == 0 else np.random.default_rng(
             probe_seed).choice([-1.0, 1.0], size=(probe_sets, Ly, Lx)))
         self.signs = signs[:, y0:y1, x0:x1].reshape(len(signs), -1)
-        self.matrix = self._hopping_matrix()
+        colours = self.periods[0] * self.periods[1]
+        self.probes = [(sign_set, colour, spin) for sign_set in range(len(signs))
+                       for colour in range(colours) for spin in range(2)]
+        if block is None:  # seven dense blocks, 4 rows per site, 8 bytes each
+            block = max(1, min(BLOCK_PROBES, BLOCK_MEMORY // (7 * 4 * 8 * max(self.n_local, 1))))
+        if int(block) < 1:
+            raise KPMError(f"KPM block = {block}: at least one probe per block product")
+        self.block = int(min(block, len(self.probes)))
+        self.operator, self._onsite_rows, self._onsite_cols, self._onsite_hopping = \
+            self._operator()
 
-    # -- the matrix ----------------------------------------------------------------------
+    # -- the operator K~ = (K - center) / scale ----------------------------------------
 
-    def _hopping_matrix(self):
+    def _operator(self):
+        """``K~`` as a distributed PETSc AIJ matrix (rows of this tile, 4 per site) with
+        only its structural non-zeros: 4 per hopping (``-t_ij / scale`` on each real
+        component) and 3 per row on site; returns it with the global rows and columns of
+        the on-site entries, ``(4 n, 3)`` each, and the hopping values stored there."""
+        import scipy.sparse as sparse
         from petsc4py import PETSc
 
         rows, cols, values = ham.bond_list(self.model, self.Ly, self.Lx)
@@ -208,30 +241,55 @@ class KPMSolver:
         mine = np.zeros(self.Ly * self.Lx, dtype=bool)
         mine[(ys * self.Lx + xs).ravel()] = True
         keep = mine[rows]
-        rows, cols, values = flat[rows[keep]], flat[cols[keep]], values[keep]
-        per_row = 1 + (np.bincount(rows - self.first, minlength=self.n_local).max()
-                       if rows.size else 0)
+        rows, cols = flat[rows[keep]] - self.first, flat[cols[keep]]
+        values = values[keep] / self.scale
+        component = np.arange(4)
+        hop_rows = (4 * rows[:, None] + component).ravel()
+        hop_cols = (4 * cols[:, None] + component).ravel()
+        site_rows = 4 * np.arange(self.n_local)[:, None] + component  # (n, 4)
+        onsite_rows = np.repeat(site_rows.ravel(), 3)
+        onsite_cols = (4 * (self.first + np.arange(self.n_local))[:, None, None]
+                       + _ONSITE_COLUMNS).ravel()
         n = self.Ly * self.Lx
-        matrix = PETSc.Mat().createBAIJ(size=((4 * self.n_local, 4 * n),) * 2, bsize=4,
-                                        nnz=(per_row, per_row), comm=self.comm)
-        matrix.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
-        eye = np.eye(4)
-        for row, col, value in zip(rows, cols, values, strict=True):
-            matrix.setValuesBlocked([row], [col], (value / self.scale) * eye,
-                                    addv=PETSc.InsertMode.ADD_VALUES)
-        matrix.assemble(PETSc.Mat.AssemblyType.FLUSH)  # before INSERT may follow ADD
-        self._diagonal = np.arange(self.first, self.first + self.n_local, dtype=PETSc.IntType)
-        self._set_onsite(matrix, np.zeros((3, self.n_local)))
-        return matrix
+        local = sparse.coo_matrix(
+            (np.concatenate([np.repeat(values, 4), np.zeros(onsite_rows.size)]),
+             (np.concatenate([hop_rows, onsite_rows]), np.concatenate([hop_cols, onsite_cols]))),
+            shape=(4 * self.n_local, 4 * n)).tocsr()
+        local.sum_duplicates()
+        local.sort_indices()
+        matrix = PETSc.Mat().createAIJ(size=((4 * self.n_local, 4 * n),) * 2,
+                                       csr=(local.indptr.astype(PETSc.IntType),
+                                            local.indices.astype(PETSc.IntType), local.data),
+                                       comm=self.comm)
+        keys = np.repeat(np.arange(local.shape[0]), np.diff(local.indptr)) * local.shape[1] \
+            + local.indices  # sorted: rows ascending, columns ascending within a row
+        slots = np.searchsorted(keys, onsite_rows * local.shape[1] + onsite_cols)
+        offset = 4 * self.first
+        return (matrix, (onsite_rows.reshape(-1, 3)[:, :1] + offset).astype(PETSc.IntType),
+                onsite_cols.reshape(-1, 3).astype(PETSc.IntType),
+                local.data[slots].reshape(-1, 3))
 
-    def _set_onsite(self, matrix, spins: np.ndarray) -> None:
-        """On-site blocks of ``K~ = (K - center) / scale`` for local spins ``(3, n)``."""
+    def _set_onsite(self, spins: np.ndarray) -> None:
+        """Write the on-site blocks of ``K~`` for local spins ``(3, n)``: the real form of
+        ``(J S . sigma - center) / scale`` (_ONSITE_COLUMNS) plus any hopping that lands on
+        them (a site its own neighbour on a small lattice)."""
         from petsc4py import PETSc
 
-        blocks = (onsite_blocks(self.model.J, spins) - self.center * np.eye(4)) / self.scale
-        for site, block in zip(self._diagonal, blocks, strict=True):
-            matrix.setValuesBlocked([site], [site], block, addv=PETSc.InsertMode.INSERT_VALUES)
-        matrix.assemble()
+        J, c, a = self.model.J, self.center, self.scale
+        plus, minus = (J * spins[2] - c) / a, (-J * spins[2] - c) / a
+        sx, sy = J * spins[0] / a, J * spins[1] / a
+        entries = np.stack([np.stack([plus, sx, sy], -1), np.stack([sx, minus, -sy], -1),
+                            np.stack([-sy, plus, sx], -1), np.stack([sy, sx, minus], -1)],
+                           axis=1).reshape(-1, 3)  # rows 4 i + q, columns _ONSITE_COLUMNS[q]
+        values = (entries + self._onsite_hopping)[:, None, :]
+        self.operator.setValuesRCV(self._onsite_rows, self._onsite_cols, values,
+                                   addv=PETSc.InsertMode.INSERT_VALUES)
+        self.operator.assemble()
+
+    def _components(self, block) -> np.ndarray:
+        """View ``(probes, n_local, 4)`` of a dense probe block's local rows."""
+        local = block.getDenseArray()  # (4 n_local, P), column-major
+        return local.T.reshape(-1, self.n_local, 4)
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -242,69 +300,99 @@ class KPMSolver:
         local = spins.reshape(3, -1)
         if local.shape[1] != self.n_local:
             raise KPMError(f"spins of {local.shape[1]} sites for a tile of {self.n_local}")
-        self._set_onsite(self.matrix, local)
-        energy, gradient = 0.0, np.zeros((3, self.n_local))
-        for signs in self.signs:
-            for colour in range(self.periods[0] * self.periods[1]):
-                for spin in range(2):
-                    e, g = self._probe(colour, spin, signs)
-                    energy += e / len(self.signs)
-                    gradient += g / len(self.signs)
-        fields = -(self.model.J / self.scale) * gradient
+        self._set_onsite(local)
+        traces, gradient = np.zeros(self.moments), np.zeros((3, self.n_local))
+        for first in range(0, len(self.probes), self.block):
+            self._probe_block(self.probes[first:first + self.block], traces, gradient)
+        sets = len(self.signs)
+        energy = float(self.coefficients @ self.comm.allreduce(traces)) / sets
+        fields = -(self.model.J / self.scale) * gradient / sets
         fields[2] += self.model.h
         zeeman = self.comm.allreduce(float(local[2].sum()))
         return energy - self.model.h * zeeman, fields.reshape(spins.shape)
 
-    def _probe(self, colour: int, spin: int, signs: np.ndarray) -> tuple[float, np.ndarray]:
-        """Energy estimate of one probe and its gradient by the on-site blocks, contracted
-        with the block derivatives: ``(E_r, (3, n_local))``."""
-        K, c, M = self.matrix, self.coefficients, self.moments
-        r = K.createVecRight()
-        view = r.getArray().reshape(self.n_local, 4)
-        chosen = self.colour == colour
-        view[chosen, spin] = signs[chosen]
-        r.assemble()
+    def _probe_block(self, probes, traces: np.ndarray, gradient: np.ndarray) -> None:
+        """One block of probes advanced together: adds this rank's parts of ``<r|T_m|r>``
+        (summed over the block) to ``traces`` and of the energy gradient by the on-site
+        blocks to ``gradient`` ``(3, n_local)``."""
+        c, M = self.coefficients, self.moments
+        blocks = [self._dense(len(probes)) for _ in range(7)]
+        r, previous, current, work, bar, bar_next, bar_next2 = blocks
+        start = self._components(r)
+        for column, (sign_set, colour, spin) in enumerate(probes):
+            chosen = self.colour == colour
+            start[column, chosen, spin] = self.signs[sign_set, chosen]
+        r0, prev_, cur_, work_ = (self._components(b) for b in (r, previous, current, work))
+        # alpha_0 .. alpha_{M-2} kept for the backward pass when they fit in HISTORY_MEMORY
+        # (2 M products per probe), else recomputed backwards (3 M products)
+        history = (np.empty((M - 1,) + r0.shape) if (M - 1) * r0.nbytes <= HISTORY_MEMORY
+                   else None)
         # forward: alpha_0 = r, alpha_1 = K r, alpha_{m+1} = 2 K alpha_m - alpha_{m-1}
-        previous, current, work = r.copy(), r.duplicate(), r.duplicate()
-        K.mult(previous, current)
-        energy = c[0] * r.dot(previous) + c[1] * r.dot(current)
+        prev_[...] = r0
+        self.operator.matMult(previous, result=current)
+        traces[0] += np.vdot(r0, prev_)
+        traces[1] += np.vdot(r0, cur_)
+        if history is not None:
+            history[0], history[1] = r0, cur_
         for m in range(1, M - 1):
-            K.mult(current, work)
-            previous.axpby(2.0, -1.0, work)  # previous <- 2 K alpha_m - alpha_{m-1}
-            previous, current = current, previous
-            energy += c[m + 1] * r.dot(current)
-        if current.norm() > 10.0 * r.norm():
-            raise KPMError(f"the Chebyshev vectors grow (|alpha_M| = {current.norm():.3g} "
-                           f"for |r| = {r.norm():.3g}): the spectrum is not inside the KPM "
-                           f"bounds [{self.lower}, {self.upper}]")
-        # backward: alpha_m = current (m = M-1), alpha_{m-1} = previous (m-1 = M-2);
-        # adjoints abar_{m+1} = 0, abar_{m+2} = 0.
-        alpha_m, alpha_prev = current, previous
-        bar_next, bar_next2 = r.duplicate(), r.duplicate()
-        bar_next.set(0.0)
-        bar_next2.set(0.0)
-        bar = r.duplicate()
-        gradient = np.zeros((3, self.n_local))
+            self.operator.matMult(current, result=work)
+            np.multiply(work_, 2.0, out=work_)
+            np.subtract(work_, prev_, out=prev_)  # previous <- 2 K alpha_m - alpha_{m-1}
+            previous, current, prev_, cur_ = current, previous, cur_, prev_
+            traces[m + 1] += np.vdot(r0, cur_)
+            if history is not None and m + 1 < M - 1:
+                history[m + 1] = cur_
+        self._check_growth(np.vdot(cur_, cur_), np.vdot(r0, r0))
+        # backward: alpha_m = current (m = M-1), alpha_{m-1} = previous; abar_{M}, abar_{M+1}
+        # are zero; abar_m = c_m r + 2 K abar_{m+1} - abar_{m+2}.
+        alpha_m, alpha_prev = (current, cur_), (previous, prev_)
+        bar_, next_, next2_ = (self._components(b) for b in (bar, bar_next, bar_next2))
+        next_[...] = 0.0
+        next2_[...] = 0.0
         for m in range(M - 1, 0, -1):
-            # abar_m = c_m r + 2 K abar_{m+1} - abar_{m+2}
-            K.mult(bar_next, bar)
-            bar.axpby(-1.0, 2.0, bar_next2)  # bar <- 2 K abar_{m+1} - abar_{m+2}
-            bar.axpy(c[m], r)
-            # alpha_{m-1} is alpha_prev; gradient += f_{m-1} abar_m alpha_{m-1}^T
-            weight = 1.0 if m == 1 else 2.0
-            self._accumulate(gradient, bar, alpha_prev, weight)
-            if m >= 2:  # alpha_{m-2} = 2 K alpha_{m-1} - alpha_m (alpha_0 = r)
-                K.mult(alpha_prev, work)
-                alpha_m.axpby(2.0, -1.0, work)
+            self.operator.matMult(bar_next, result=bar)
+            bar_ += bar_
+            bar_ -= next2_
+            bar_ += c[m] * r0
+            # gradient += f_{m-1} abar_m alpha_{m-1}^T (f_0 = 1, else 2)
+            self._contract(gradient, bar_, alpha_prev[1] if history is None else history[m - 1],
+                           1.0 if m == 1 else 2.0)
+            if history is None and m >= 2:  # alpha_{m-2} = 2 K alpha_{m-1} - alpha_m
+                self.operator.matMult(alpha_prev[0], result=work)
+                np.multiply(work_, 2.0, out=work_)
+                np.subtract(work_, alpha_m[1], out=alpha_m[1])
                 alpha_m, alpha_prev = alpha_prev, alpha_m
                 if m == 2:
-                    alpha_prev = r
+                    alpha_prev = (r, r0)
             bar_next2, bar_next, bar = bar_next, bar, bar_next2
-        return energy, gradient
+            next2_, next_, bar_ = next_, bar_, next2_
+        for block in blocks:
+            block.destroy()
 
-    def _accumulate(self, gradient: np.ndarray, bar, alpha, weight: float) -> None:
-        u = bar.getArray(readonly=True).reshape(self.n_local, 4)
-        v = alpha.getArray(readonly=True).reshape(self.n_local, 4)
+    def _dense(self, probes: int):
+        """A zeroed dense block of ``probes`` columns, rows like ``K~``."""
+        from petsc4py import PETSc
+
+        block = PETSc.Mat().createDense(size=((4 * self.n_local, 4 * self.Ly * self.Lx),
+                                              (PETSc.DECIDE, probes)), comm=self.comm)
+        block.setUp()
+        block.getDenseArray()[...] = 0.0
+        block.assemble()
+        return block
+
+    def _check_growth(self, last: float, first: float) -> None:
+        """Refuse Chebyshev vectors that grow: the spectrum would lie outside the bounds."""
+        last, first = self.comm.allreduce(float(last)), self.comm.allreduce(float(first))
+        if last > 100.0 * first:
+            raise KPMError(f"the Chebyshev vectors grow (|alpha_M| = {np.sqrt(last):.3g} "
+                           f"for |r| = {np.sqrt(first):.3g}): the spectrum is not inside the "
+                           f"KPM bounds [{self.lower}, {self.upper}]")
+
+    @staticmethod
+    def _contract(gradient: np.ndarray, bar: np.ndarray, alpha: np.ndarray,
+                  weight: float) -> None:
+        """``gradient[a] += weight * sum over probes of the on-site block derivative by S^a
+        contracted with bar alpha^T`` (blocks ``(probes, n, 4)``)."""
         for a, entries in enumerate(_BLOCK_DERIVATIVES):
             for p, q, sign in entries:
-                gradient[a] += (weight * sign) * u[:, p] * v[:, q]
+                gradient[a] += (weight * sign) * np.einsum("ci,ci->i", bar[..., p], alpha[..., q])
