@@ -5,7 +5,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
 
     [lattice]   L (or Lx and Ly)                         sites along a1 and a2
     [model]     t1 t2 t3 J mu h kT                       s-d model (units of t1)
-    [engine]    kind model device precision process_grid moments probe_distance probe_sets
+    [engine]    kind model device precision halo process_grid moments probe_distance probe_sets
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
                 temperature anneal_steps noise_seed      stochastic LLG (thermal.py)
     [initial]   state seed noise file                    starting spins
@@ -54,8 +54,12 @@ class EngineConfig:
     probe_distance: int = 0  # kind = "kpm": probing distance in sites; 0 = exact traces
     probe_sets: int = 0  # kind = "kpm": 0 = plain probes; S = S random-sign sets, averaged
     device: str = "auto"  # auto | cpu | cuda: auto takes this rank's GPU when there is one
-    precision: str = "float64"  # kind = "cnn": float64 | float32 arithmetic of the network,
-    #                              or bfloat16: float32 with bfloat16 convolutions
+    precision: str = "auto"  # kind = "cnn": float64 | float32 arithmetic of the network, or
+    #                           bfloat16: float32 with bfloat16 convolutions; auto = bfloat16
+    #                           where the device computes it natively, else float32
+    halo: str = "auto"  # kind = "cnn": where the halo is exchanged: host (staged through
+    #                     host memory) | device (GPU to GPU; needs a CUDA-aware MPI, else
+    #                     staged with a note) | auto (device on a GPU with a CUDA-aware MPI)
     process_grid: tuple[int, ...] = ()  # [Py, Px] ranks along y and x; () = MPI.Compute_dims
 
 
@@ -211,7 +215,8 @@ class Config:
 
 ENGINES = ("exact", "cnn", "kpm")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("float64", "float32", "bfloat16")
+HALO_PLACES = ("auto", "host", "device")
+PRECISIONS = ("auto", "float64", "float32", "bfloat16")
 INITIAL_STATES = ("random", "uniform", "triple-q", "triple-q-cosine", "file")
 
 
@@ -266,6 +271,9 @@ def _check(config: Config) -> None:
                               f"{getattr(config.engine, key)}")
     if config.engine.device not in DEVICES:
         raise ConfigError(f"'engine.device' = {config.engine.device!r}; choose one of {DEVICES}")
+    if config.engine.halo not in HALO_PLACES:
+        raise ConfigError(f"'engine.halo' = {config.engine.halo!r}; choose one of "
+                          f"{HALO_PLACES}")
     if config.engine.precision not in PRECISIONS:
         raise ConfigError(f"'engine.precision' = {config.engine.precision!r}; choose one of "
                           f"{PRECISIONS}")

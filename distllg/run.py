@@ -308,12 +308,23 @@ def field_provider(config: configlib.Config, domain: Domain):
 
     device = devicelib.choose(domain.cart, config.engine.device)
     model = modelio.load_model(config.engine.model)
-    halo = HaloExchange(domain.cart, domain.tile.shape, model.receptive_radius)
-    import torch
+    place, note = devicelib.halo_place(config.engine.halo, device)
+    halo = HaloExchange(domain.cart, domain.tile.shape, model.receptive_radius, device=place)
+    fields = TiledCNNFields(model, halo, device=device,
+                            dtype=devicelib.precision(config.engine.precision, device),
+                            h=config.model.h)
+    fields.halo_note = note
+    return fields.energy_and_fields
 
-    dtype = getattr(torch, config.engine.precision)
-    return TiledCNNFields(model, halo, device=device, dtype=dtype,
-                          h=config.model.h).energy_and_fields
+
+def _engine_text(kind: str, provider) -> str:
+    """The engine kind, with the precision, device and halo place of the network: ``cnn
+    (bfloat16 on cpu, halo in host memory)``."""
+    engine = getattr(provider, "__self__", None)
+    if kind != "cnn" or not hasattr(engine, "halo_note"):
+        return kind
+    precision = str(engine.convolutions).removeprefix("torch.")
+    return f"cnn ({precision} on {engine.device}, {engine.halo_note})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -506,7 +517,8 @@ class Run:
         Ly, Lx = config.lattice.shape
         fault = _injected_fault(self.domain.rank)
         self.say(f"distllg run {config.source}: L = {Ly}x{Lx}, alpha = {dyn.alpha}, h = "
-                 f"{config.model.h}, engine {config.engine.kind}, {dyn.integrator} dt = "
+                 f"{config.model.h}, engine "
+                 f"{_engine_text(config.engine.kind, self.provider)}, {dyn.integrator} dt = "
                  f"{dyn.dt}, steps {self.start}..{dyn.steps}, {self.comm.Get_size()} rank(s) "
                  f"on a {self.domain.decomposition.dims} grid, output {self.out}")
         if dyn.temperature:

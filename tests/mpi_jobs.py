@@ -19,7 +19,7 @@ ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
 
 def write_config(path, model_file, out, steps=40, shape=(13, 17), checkpoint_every=20,
                  every=5, log_every=10):
-    """A CNN run config (RK4, dt = 0.05, alpha = 0.1, seed 9) written to ``path``."""
+    """A CNN run config (float64, RK4, dt = 0.05, alpha = 0.1, seed 9) written to ``path``."""
     path.write_text(f"""
 [lattice]
 Ly = {shape[0]}
@@ -28,6 +28,7 @@ Lx = {shape[1]}
 kind = "cnn"
 model = "{model_file}"
 device = "cpu"
+precision = "float64"
 [dynamics]
 integrator = "rk4"
 dt = 0.05

@@ -1,5 +1,7 @@
 """Tiles and halo exchange under mpirun (1, 2, 3, 4 ranks), uneven tiles included."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -26,7 +28,10 @@ CASES = [((7, 10), 2, None), ((12, 12), 3, None), ((9, 5), 1, None), ((13, 8), 2
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("shape, width, dims", CASES)
-def test_halo_holds_the_periodic_global_neighbours(shape, width, dims):
+@pytest.mark.parametrize("on_device", [False, True])
+def test_halo_holds_the_periodic_global_neighbours(shape, width, dims, on_device):
+    """numpy buffers, or torch tensors (``on_device``: the device path, here on the CPU)."""
+    import torch
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
@@ -34,12 +39,17 @@ def test_halo_holds_the_periodic_global_neighbours(shape, width, dims):
         dims = tuple(comm.size if d == 0 else d for d in dims)
     deco = Decomposition(comm, shape, halo=width, dims=dims)
     labels = global_labels(shape)
-    halo = HaloExchange(deco.cart, deco.tile.shape, width)
-    padded = np.full(halo.padded_shape, np.nan)
-    halo.interior(padded)[...] = labels[(slice(None),) + deco.tile.slices]
+    halo = HaloExchange(deco.cart, deco.tile.shape, width,
+                        device=torch.device("cpu") if on_device else None)
+    padded = halo.empty()
+    padded[...] = np.nan
+    halo.interior(padded)[...] = torch.from_numpy(labels[(slice(None),) + deco.tile.slices]) \
+        if on_device else labels[(slice(None),) + deco.tile.slices]
     halo.exchange(padded)
     ys, xs = deco.padded_indices()
-    np.testing.assert_array_equal(padded, labels[:, ys][:, :, xs])
+    np.testing.assert_array_equal(np.asarray(padded), labels[:, ys][:, :, xs])
+    ring = math.prod(padded.shape) - math.prod(halo.interior(padded).shape)
+    assert halo.bytes_sent == ring * 8  # what arrives is what was sent
 
 
 @pytest.mark.mpi

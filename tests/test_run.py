@@ -46,6 +46,7 @@ def small_config(tmp_path, steps=30, **dynamics):
         ({"dynamics": {"dt": 0}}, "'dynamics.dt' must be > 0"),
         ({"engine": {"kind": "magic"}}, "'engine.kind' = 'magic'"),
         ({"engine": {"precision": "half"}}, "'engine.precision' = 'half'"),
+        ({"engine": {"halo": "gpu"}}, "'engine.halo' = 'gpu'"),
         ({"initial": {"state": "file", "file": "/nonexistent.npy"}}, "'initial.file'"),
         ({"training": {"kind": "gcnn"}}, "'training.kind' = 'gcnn'"),
         ({"training": {"kind": "symmetric", "channels": 16}}, "'training.channels' = 16"),

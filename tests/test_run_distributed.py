@@ -64,7 +64,7 @@ def test_lower_precision_follows_the_float64_run(tmp_path, model_file, straight_
     mantissa and far outside float32 round-off: each really runs in its precision."""
     config = write_config(tmp_path / "c.toml", model_file, tmp_path / precision)
     config.write_text(config.read_text().replace(
-        'device = "cpu"', f'device = "cpu"\nprecision = "{precision}"'))
+        'precision = "float64"', f'precision = "{precision}"'))
     done, _ = mpirun(2, config)
     assert done.returncode == 0, done.stderr
     lower, double = read_output(tmp_path / precision)["spins"], straight_runs[1][1]["spins"]

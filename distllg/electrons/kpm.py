@@ -35,9 +35,10 @@ probes): reverse-mode differentiation of the Chebyshev recursion. The adjoint ve
 forward pass where they fit in HISTORY_MEMORY, else recomputed backwards (``alpha_{m-1} =
 2 K~ alpha_m - alpha_{m+1}``), so memory stays O(N); the on-site 4x4 blocks of ``sum_m f_m
 abar_{m+1} alpha_m^T`` contract with the derivative of the on-site block. Cost per evaluation:
-2 M (kept) or 3 M (recomputed) matrix products per probe, 2 d_y d_x probes per set. The probes advance together in blocks (``block`` probes, PETSc dense matrices multiplied
-by the sparse K~ with MatMatMult), which reads the matrix once per block and moment instead of
-once per probe.
+2 M (kept) or 3 M (recomputed) matrix products per probe, 2 d_y d_x probes per set. The
+probes advance together in blocks (``block`` probes, PETSc dense matrices multiplied by the
+sparse K~ with MatMatMult), which reads the matrix once per block and moment instead of once
+per probe.
 """
 
 from __future__ import annotations

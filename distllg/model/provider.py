@@ -61,6 +61,7 @@ class _CNNFields:
         self.h = h
         self.device = torch.device(device)
         self.dtype = dtype  # of the tensors in and out (float32 for bfloat16)
+        self.convolutions = convolutions  # the arithmetic of the convolutions
         self.predicts = model.architecture["predicts"]
         self.block = CPU_BLOCK if self.device.type == "cpu" else None
 
@@ -100,14 +101,20 @@ class TiledCNNFields(_CNNFields):
                              f"radius {model.receptive_radius}")
         self.halo = halo
         self.padded = halo.empty()
-        if self.device.type == "cuda":  # stage through pinned host memory
+        if halo.device is None and self.device.type == "cuda":  # stage through pinned memory
             self.padded = torch.empty(halo.padded_shape, dtype=torch.float64,
                                       pin_memory=True).numpy()
 
     def energy_and_fields(self, spins: np.ndarray) -> tuple[float, np.ndarray]:
-        self.halo.interior(self.padded)[...] = spins
-        self.halo.exchange(self.padded)
-        x = torch.from_numpy(self.padded[None]).to(self.device, self.dtype)
+        """Staged halo: exchanged in host memory, then the padded tile goes to the device;
+        device halo: the tile goes to the device, the halo is exchanged there."""
+        if self.halo.device is None:
+            self.halo.interior(self.padded)[...] = spins
+            self.halo.exchange(self.padded)
+            x = torch.from_numpy(self.padded[None]).to(self.device, self.dtype)
+        else:
+            self.halo.interior(self.padded)[...] = torch.from_numpy(spins)
+            x = self.halo.exchange(self.padded)[None].to(self.dtype)
         with torch.no_grad():
             return float("nan"), self._to_fields(spins, evaluate_blocked(self.model, x,
                                                                          self.block))

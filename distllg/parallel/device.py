@@ -1,4 +1,5 @@
-"""Which device a rank computes on: one GPU per node-local rank, CPU when there is none.
+"""Which device a rank computes on (one GPU per node-local rank, CPU when there is none), and
+in which precision the network runs there.
 
 Ranks on one node are found with an ``MPI.COMM_TYPE_SHARED`` split of the communicator; the
 node-local rank ``k`` takes GPU ``k mod n_gpus`` (SLURM and mpirun both start ranks in
@@ -7,9 +8,13 @@ order on a node; with ``CUDA_VISIBLE_DEVICES`` narrowed to one GPU per rank, tha
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import torch
 
 PREFERENCES = ("auto", "cpu", "cuda")
+HALO_PLACES = ("auto", "host", "device")
 
 
 def node_local_rank(comm) -> tuple[int, int]:
@@ -38,3 +43,68 @@ def choose(comm, preference: str = "auto") -> torch.device:
         raise RuntimeError(f"rank {comm.Get_rank()}: 'engine.device' = \"cuda\" but this "
                            f"process sees no CUDA device")
     return torch.device("cuda", local_rank % torch.cuda.device_count())
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a CUDA GPU that supports it, or a CPU
+    with AVX512-BF16 or AMX-BF16 (Linux ``/proc/cpuinfo``); elsewhere bfloat16 is emulated
+    and slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def precision(name: str, device: torch.device) -> torch.dtype:
+    """The torch dtype of ``engine.precision`` on ``device``: ``auto`` is bfloat16 where the
+    device computes it natively, else float32 (both within a tenth of the shipped models'
+    own torque error, bench/precision.py); float64, float32 and bfloat16 as named."""
+    if name == "auto":
+        return torch.bfloat16 if native_bfloat16(device) else torch.float32
+    return getattr(torch, name)
+
+
+def cuda_aware_mpi() -> bool | None:
+    """Whether the MPI library reads and writes GPU memory itself: True or False where it
+    says so (mpi4py 4's ``MPI.Query_cuda_support``, else Open MPI's ``ompi_info``), None
+    where it cannot tell."""
+    from mpi4py import MPI
+
+    query = getattr(MPI, "Query_cuda_support", None)
+    if query is not None:
+        try:
+            return bool(query())
+        except (NotImplementedError, MPI.Exception):
+            pass
+    if "Open MPI" not in MPI.Get_library_version():
+        return None
+    try:
+        info = subprocess.run(["ompi_info", "--parsable", "--all"], capture_output=True,
+                              text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in info.splitlines():  # mca:opal:base:param:opal_built_with_cuda_support:value:
+        if "_built_with_cuda_support:value:" in line:  # (Open MPI 4; mpi_... in Open MPI 5)
+            return line.rsplit(":", 1)[1].strip() == "true"
+    return None
+
+
+def halo_place(preference: str, device: torch.device) -> tuple[torch.device | None, str]:
+    """Where the halo is exchanged for ``engine.halo`` on ``device``: ``(None, why)`` for
+    host memory (staged), ``(device, why)`` for torch tensors on the device. ``auto`` takes
+    the device for a GPU when the MPI library is CUDA-aware; ``device`` on a GPU with an MPI
+    that is not (or cannot tell) falls back to host memory and says so."""
+    if preference not in HALO_PLACES:
+        raise ValueError(f"halo place {preference!r}; choose one of {HALO_PLACES}")
+    if preference == "host" or (preference == "auto" and device.type != "cuda"):
+        return None, "halo in host memory"
+    if device.type != "cuda":
+        return device, "halo in torch tensors on the cpu"
+    aware = cuda_aware_mpi()
+    if aware:
+        return device, "halo exchanged GPU to GPU (CUDA-aware MPI)"
+    why = "is not CUDA-aware" if aware is False else "does not say whether it is CUDA-aware"
+    return None, f"halo staged through host memory: the MPI library {why}"

@@ -5,9 +5,16 @@ width ``r`` around it. :meth:`HaloExchange.exchange` fills the halo from the nei
 tiles: first along x (the interior rows), then along y over the full padded width, so the
 corners arrive with the second pass. Buffers are preallocated and contiguous, and the
 uppercase (buffer) mpi4py calls move them, with no pickling.
+
+Where the halo lives: numpy arrays in host memory (``device=None``: the staged path, a GPU
+engine copies the padded tile to the GPU after the exchange), or torch tensors on a torch
+device (``device=...``: mpi4py hands them to MPI through DLPack, so with a CUDA-aware MPI the
+halo moves from GPU to GPU without passing through the host).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -22,10 +29,11 @@ class HaloExchange:
     width : halo width ``r`` (sites)
     components : leading array dimension ``C`` (3 for spins)
     dtype : array dtype (float64 by default)
+    device : None for numpy arrays in host memory, or the torch device of torch tensors
     """
 
     def __init__(self, cart, tile_shape: tuple[int, int], width: int, components: int = 3,
-                 dtype=np.float64):
+                 dtype=np.float64, device=None):
         ny, nx = tile_shape
         r = int(width)
         if r < 0 or (r > 0 and min(ny, nx) < r):
@@ -37,14 +45,31 @@ class HaloExchange:
         # (source, destination) ranks for a shift of +1 along each grid axis.
         self.y_down, self.y_up = cart.Shift(0, 1)
         self.x_left, self.x_right = cart.Shift(1, 1)
-        self._send_x = np.empty((2, components, ny, r), dtype=dtype)
-        self._recv_x = np.empty_like(self._send_x)
-        self._send_y = np.empty((2, components, r, nx + 2 * r), dtype=dtype)
-        self._recv_y = np.empty_like(self._send_y)
+        self.device = device
+        self.dtype = np.dtype(dtype)
+        self._send_x, self._recv_x = (self._buffer((2, components, ny, r)) for _ in range(2))
+        self._send_y, self._recv_y = (self._buffer((2, components, r, nx + 2 * r))
+                                      for _ in range(2))
 
-    def empty(self) -> np.ndarray:
-        """A new padded array ``(C, ny + 2r, nx + 2r)``."""
-        return np.empty(self.padded_shape, dtype=self._send_x.dtype)
+    def _buffer(self, shape):
+        if self.device is None:
+            return np.empty(shape, dtype=self.dtype)
+        import torch
+
+        return torch.empty(shape, dtype=getattr(torch, self.dtype.name), device=self.device)
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes this rank sends (and receives) per exchange: 4 messages of the two passes."""
+        if self.width == 0:
+            return 0
+        return (math.prod(self._send_x.shape) + math.prod(self._send_y.shape)) \
+            * self.dtype.itemsize
+
+    def empty(self):
+        """A new padded array ``(C, ny + 2r, nx + 2r)``: numpy, or a torch tensor on
+        ``device``."""
+        return self._buffer(self.padded_shape)
 
     def interior(self, padded: np.ndarray) -> np.ndarray:
         """View of the owned tile inside a padded array."""

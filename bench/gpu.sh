@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The GPU check, at most 5 minutes on one NVIDIA GPU (bench/gpu.py says what each part does):
+#   1. one CNN evaluation and 10 LLG steps on the GPU against the CPU, float64 (<= 1e-10);
+#   2. time per spin at L = 1024 and 4096 in float32 (TF32 convolutions) and bfloat16;
+#   3. 2 ranks on the one GPU, halo staged through host memory and on the device (GPU to GPU
+#      where the MPI library is CUDA-aware; otherwise it says so and stages).
+# Without a GPU every part runs on the CPU (GPU_CHECK_SIZES=128 GPU_CHECK_L=48 keep it short).
+# Usage: bash bench/gpu.sh [OUT_DIR]     (JSON per part in OUT_DIR, default bench/results)
+set -u
+cd "$(dirname "$0")/.."
+out=${1:-bench/results}
+python=${PYTHON:-python3}
+sizes=${GPU_CHECK_SIZES:-1024 4096}
+L=${GPU_CHECK_L:-256}
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+status=0
+"$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available(),
+torch.cuda.get_device_name(0) if torch.cuda.is_available() else "(CPU fallback)")'
+timeout 120 "$python" bench/gpu.py check --L "$L" --out "$out" || status=1
+# shellcheck disable=SC2086  # sizes is a list
+timeout 120 "$python" bench/gpu.py speed --sizes $sizes --out "$out" || status=1
+if command -v mpirun >/dev/null && "$python" -c 'from mpi4py import MPI' 2>/dev/null; then
+    for place in host device; do
+        timeout 60 mpirun --bind-to none -n 2 -x PYTHONUNBUFFERED -x OMP_NUM_THREADS \
+            "$python" bench/gpu.py halo --halo "$place" --L "$L" --out "$out" || status=1
+    done
+else
+    echo "gpu.sh: no mpirun or no working mpi4py here: the 2-rank halo checks are skipped"
+fi
+exit $status

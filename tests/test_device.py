@@ -1,0 +1,48 @@
+"""Device, precision and halo place of a rank: the choices the run makes without a GPU, and
+what it says about them."""
+
+import pytest
+import torch
+
+from distllg.parallel import device as devicelib
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it_natively():
+    cpu = torch.device("cpu")
+    expected = torch.bfloat16 if devicelib.native_bfloat16(cpu) else torch.float32
+    assert devicelib.precision("auto", cpu) == expected
+    for name in ("float64", "float32", "bfloat16"):
+        assert devicelib.precision(name, cpu) == getattr(torch, name)
+
+
+def test_halo_place_on_the_cpu():
+    cpu = torch.device("cpu")
+    assert devicelib.halo_place("auto", cpu) == (None, "halo in host memory")
+    assert devicelib.halo_place("host", cpu)[0] is None
+    assert devicelib.halo_place("device", cpu)[0] == cpu
+    with pytest.raises(ValueError, match="halo place 'gpu'"):
+        devicelib.halo_place("gpu", cpu)
+
+
+def test_a_gpu_halo_falls_back_to_host_memory_unless_mpi_is_cuda_aware(monkeypatch):
+    """The CUDA-aware check decides; its answer is named (no GPU needed: the device object
+    is only compared)."""
+    gpu = torch.device("cuda", 0)
+    for aware, place, text in ((True, gpu, "GPU to GPU"), (False, None, "is not CUDA-aware"),
+                               (None, None, "does not say whether")):
+        monkeypatch.setattr(devicelib, "cuda_aware_mpi", lambda aware=aware: aware)
+        for preference in ("auto", "device"):
+            got, note = devicelib.halo_place(preference, gpu)
+            assert got == place and text in note
+    assert devicelib.halo_place("host", gpu)[0] is None
+
+
+def test_open_mpi_answers_the_cuda_aware_question():
+    """Open MPI with its ompi_info (Debian's: built without CUDA) answers False or True."""
+    import shutil
+
+    from mpi4py import MPI
+
+    if "Open MPI" not in MPI.Get_library_version() or shutil.which("ompi_info") is None:
+        pytest.skip("not Open MPI with ompi_info")
+    assert devicelib.cuda_aware_mpi() in (True, False)

@@ -1,0 +1,29 @@
+"""bench/gpu.sh, the prepared GPU check, in its CPU fallback: every part runs and passes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mpi_jobs import ENV
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_gpu_check_runs_on_the_cpu(tmp_path):
+    env = dict(ENV, PYTHON=sys.executable, GPU_CHECK_SIZES="64", GPU_CHECK_L="48")
+    done = subprocess.run(["bash", str(ROOT / "bench" / "gpu.sh"), str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(CPU fallback)" in done.stdout
+    check = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert check["pass"] and check["device"] == "cpu"
+    speed = json.loads((tmp_path / "gpu_speed.json").read_text())
+    errors = {row["precision"]: row["error"] for row in speed["rows"]}
+    assert errors["float32"] < 1e-5 < errors["bfloat16"] < 2e-2
+    for place in ("host", "device"):
+        halo = json.loads((tmp_path / f"gpu_halo_{place}.json").read_text())
+        assert halo["pass"] and halo["ranks"] == 2
+    assert "host memory" in json.loads((tmp_path / "gpu_halo_host.json").read_text())["note"]
+    assert os.path.exists(tmp_path / "gpu_halo_device.json")
