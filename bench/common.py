@@ -63,8 +63,8 @@ def markdown_table(columns: list[tuple[str, str, str]], rows: list[dict]) -> str
 
 
 def publish(name: str, rows: list[dict], columns: list[tuple[str, str, str]],
-            extra: dict | None = None) -> str:
-    """Write ``bench/results/NAME.json`` and replace the NAME section of PERFORMANCE.md."""
+            extra: dict | None = None, doc: str = "PERFORMANCE.md") -> str:
+    """Write ``bench/results/NAME.json`` and replace the NAME section of docs/DOC."""
     info = machine()
     payload = {"benchmark": name, "machine": info, "rows": rows, **(extra or {})}
     out = ROOT / "bench" / "results" / f"{name}.json"
@@ -73,8 +73,8 @@ def publish(name: str, rows: list[dict], columns: list[tuple[str, str, str]],
     table = markdown_table(columns, rows)
     stamp = f"_Measured {info['date']} on {info['cpu_count']} cores, numpy {info['numpy']}._"
     block = f"<!-- bench:{name} -->\n{table}\n\n{stamp}\n<!-- /bench:{name} -->"
-    doc = ROOT / "docs" / "PERFORMANCE.md"
-    text = doc.read_text() if doc.exists() else "# Performance\n"
+    doc = ROOT / "docs" / doc
+    text = doc.read_text() if doc.exists() else f"# {doc.stem}\n"
     pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}\n"
     doc.write_text(text)

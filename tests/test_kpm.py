@@ -91,7 +91,7 @@ def test_bad_input_is_refused():
     with pytest.raises(KPMError, match="do not contain the spectrum"):
         KPMSolver(model, (6, 6), moments=64, bounds=(-3.0, 3.0))
     with pytest.raises(KPMError, match="at least one probe per block"):
-        KPMSolver(model, (6, 6), moments=64, block=0)
+        KPMSolver(SDModel(kT=0.1), (6, 6), moments=256, block=0)
     for kT, text in ((0.1, "truncates the Fermi function"), (0.0, "KPM at kT = 0 converges")):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
