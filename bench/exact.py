@@ -4,7 +4,7 @@ For each L the same run times (best of R):
   * ``ExactSolver.solve`` on a random spin state (what LLG calls every stage),
   * the same with all eigenpairs (``all_eigenvalues=True``, scipy's full 'evd' driver),
   * ``numpy.linalg.eigh`` of a random complex Hermitian matrix of the same size 2 L^2: the
-    floor the issue names. Target: solve <= 1.3 x floor.
+    floor. Target: solve <= 1.3 x floor.
 
 Usage: ``python bench/exact.py [--sizes 12 18 24 30 36] [--repeats 3]``.
 """

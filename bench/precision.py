@@ -6,8 +6,8 @@ elsewhere), on a random state and on the model's own relaxed-looking state (100 
 steps from random spins in float64, which gives the smooth textures the runs see), and the
 relative error ``|H_p - H_64| / |H_64|`` of each. The time per spin of each precision at
 ``--time-L``. The model's own error is its held-out relative torque RMSE (model metadata).
-The default precision is the fastest whose error is below a tenth of the model's own error
-(distllg.config.PRECISION_ERROR_SHARE).
+The default precision (``auto``) is the fastest whose error is below a tenth of the model's
+own error (docs/distributed.md).
 Writes bench/results/precision.json and its table in docs/PERFORMANCE.md.
 
 Usage: ``python bench/precision.py [--models default ohm_kT0.05] [--L 96] [--time-L 512]``.

@@ -11,7 +11,8 @@ latency and bandwidth per rank. The model is checked against the measured one-ra
 times (the table "check"); the projection puts 10^8 spins on 64-256 GPUs in two set-ups:
 the code as built (integrator on the host in numpy, halo staged) and with the integrator on
 the GPU (not built; the step's arrays streamed through GPU memory).
-Writes bench/results/scaling_model.json and its tables in docs/scaling.md.
+Writes bench/results/scaling_check.json and scaling_projection.json and their tables in
+docs/scaling.md.
 
 Usage: ``python bench/scaling_model.py``.
 """

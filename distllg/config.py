@@ -197,14 +197,20 @@ class Config:
         # Only the kind decides the trajectory (device and process grid do not); the run adds
         # the model's own hash.
         physics["engine"] = {"kind": self.engine.kind}
-        if self.engine.kind == "cnn" and self.engine.precision != "float64":
-            physics["engine"]["precision"] = self.engine.precision  # other round-off
+        if self.engine.kind == "cnn":  # other round-off; "auto" as this machine resolves it
+            from distllg.parallel import device as devicelib
+
+            precision = devicelib.resolved_precision(self.engine.precision, self.engine.device)
+            if precision != "float64":
+                physics["engine"]["precision"] = precision
         if self.engine.kind == "exact" and self.engine.twists != 1:
             physics["engine"]["twists"] = self.engine.twists
         if self.engine.kind == "kpm":  # the KPM estimate depends on its moments and probes
             physics["engine"].update(moments=self.engine.moments,
                                      probe_distance=self.engine.probe_distance,
                                      probe_sets=self.engine.probe_sets)
+            if self.model.kT > 0:  # the plain series since 2026-12-03 (Jackson before)
+                physics["engine"]["series"] = "plain"
         physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
         if self.dynamics.temperature == 0:  # deterministic runs hash as before noise existed
             for key in ("temperature", "anneal_steps", "noise_seed"):

@@ -7,12 +7,33 @@ import torch
 from distllg.parallel import device as devicelib
 
 
-def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it_natively():
+@pytest.mark.parametrize("flags, expected", [("fpu sse avx512f avx512_bf16", torch.bfloat16),
+                                             ("fpu sse amx_bf16 amx_tile", torch.bfloat16),
+                                             ("fpu sse avx2 avx512f", torch.float32)])
+def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it_natively(
+        tmp_path, monkeypatch, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(devicelib, "CPUINFO", cpuinfo)
     cpu = torch.device("cpu")
-    expected = torch.bfloat16 if devicelib.native_bfloat16(cpu) else torch.float32
     assert devicelib.precision("auto", cpu) == expected
     for name in ("float64", "float32", "bfloat16"):
         assert devicelib.precision(name, cpu) == getattr(torch, name)
+    monkeypatch.setattr(devicelib, "CPUINFO", tmp_path / "missing")
+    assert devicelib.precision("auto", cpu) == torch.float32
+
+
+def test_the_physics_hash_names_the_precision_auto_resolves_to():
+    """``auto`` hashes like the precision it computes in here, and unlike the other one."""
+    from distllg import config as configlib
+
+    def digest(**engine):
+        return configlib.from_dict({"engine": {"kind": "cnn", **engine}}).physics_hash()
+
+    resolved = devicelib.resolved_precision("auto", "auto")
+    other = "float32" if resolved == "bfloat16" else "bfloat16"
+    assert digest() == digest(precision=resolved) != digest(precision=other)
+    assert digest(precision="float64") not in (digest(), digest(precision=other))
 
 
 def test_halo_place_on_the_cpu():

@@ -101,22 +101,31 @@ def test_bad_input_is_refused():
 
 @pytest.mark.mpi
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_the_same_fields_on_any_rank_count():
-    """Rows partitioned like the tiles (uneven on 3 ranks): equal to one rank to 1e-10."""
+@pytest.mark.parametrize("block, kept", [(None, "all"), (5, "all"), (5, "between")])
+def test_the_same_fields_on_any_rank_count(monkeypatch, block, kept):
+    """Rows partitioned like the tiles (uneven on 3 ranks): equal to one rank to 1e-10, with
+    any block size, and when the memory for kept Chebyshev vectors lies between what the
+    smallest and the largest tile need (every rank must take the same path: the products
+    are collective)."""
     from mpi4py import MPI
 
+    from distllg.electrons import kpm
     from distllg.parallel.decomposition import Decomposition
 
     comm = MPI.COMM_WORLD
-    shape = (8, 9)
+    shape, moments = (8, 9), 64
     model = SDModel(kT=0.1)
     spins = spinlib.random(*shape, np.random.default_rng(4))
-    serial_energy, serial_fields = KPMSolver(model, shape, moments=64, probe_distance=4,
+    serial_energy, serial_fields = KPMSolver(model, shape, moments=moments, probe_distance=4,
                                              probe_sets=2).energy_and_fields(spins)
     deco = Decomposition(comm, shape, halo=1)
     tiles = [(t.y0, t.y1, t.x0, t.x1) for t in deco.tiles]
-    solver = KPMSolver(model, shape, moments=64, probe_distance=4, probe_sets=2,
-                       comm=deco.cart, tiles=tiles)
+    if kept == "between":
+        sizes = [(t[1] - t[0]) * (t[3] - t[2]) for t in tiles]
+        monkeypatch.setattr(kpm, "HISTORY_MEMORY",
+                            (moments - 1) * block * 32 * (min(sizes) + max(sizes)) // 2)
+    solver = KPMSolver(model, shape, moments=moments, probe_distance=4, probe_sets=2,
+                       comm=deco.cart, tiles=tiles, block=block)
     energy, fields = solver.energy_and_fields(spins[(slice(None),) + deco.tile.slices])
     assert abs(energy - serial_energy) <= 1e-10 * abs(serial_energy)
     np.testing.assert_allclose(fields, serial_fields[(slice(None),) + deco.tile.slices],

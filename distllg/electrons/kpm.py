@@ -195,6 +195,9 @@ class KPMSolver:
         self.tile = tiles[rank]
         y0, y1, x0, x1 = self.tile
         self.n_local = (y1 - y0) * (x1 - x0)
+        # Sizes that change the sequence of collective products are decided from the largest
+        # tile, the same on every rank.
+        self.n_largest = max((t[1] - t[0]) * (t[3] - t[2]) for t in tiles)
         # PETSc site index of every lattice site: the tiles in rank order, row-major within.
         self.index = np.empty((Ly, Lx), dtype=np.int64)
         offset = 0
@@ -218,7 +221,7 @@ class KPMSolver:
         self.probes = [(sign_set, colour, spin) for sign_set in range(len(signs))
                        for colour in range(colours) for spin in range(2)]
         if block is None:  # seven dense blocks, 4 rows per site, 8 bytes each
-            block = max(1, min(BLOCK_PROBES, BLOCK_MEMORY // (7 * 4 * 8 * max(self.n_local, 1))))
+            block = max(1, min(BLOCK_PROBES, BLOCK_MEMORY // (7 * 4 * 8 * self.n_largest)))
         if int(block) < 1:
             raise KPMError(f"KPM block = {block}: at least one probe per block product")
         self.block = int(min(block, len(self.probes)))
@@ -272,8 +275,8 @@ class KPMSolver:
 
     def _set_onsite(self, spins: np.ndarray) -> None:
         """Write the on-site blocks of ``K~`` for local spins ``(3, n)``: the real form of
-        ``(J S . sigma - center) / scale`` (_ONSITE_COLUMNS) plus any hopping that lands on
-        them (a site its own neighbour on a small lattice)."""
+        ``(J S . sigma - center) / scale`` (_ONSITE_COLUMNS) plus any hopping stored at
+        the same place (none on lattices of L >= 5, which lattice.check_size requires)."""
         from petsc4py import PETSc
 
         J, c, a = self.model.J, self.center, self.scale
@@ -290,7 +293,7 @@ class KPMSolver:
     def _components(self, block) -> np.ndarray:
         """View ``(probes, n_local, 4)`` of a dense probe block's local rows."""
         local = block.getDenseArray()  # (4 n_local, P), column-major
-        return local.T.reshape(-1, self.n_local, 4)
+        return local.T.reshape(local.shape[1], self.n_local, 4)
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -326,8 +329,8 @@ class KPMSolver:
         r0, prev_, cur_, work_ = (self._components(b) for b in (r, previous, current, work))
         # alpha_0 .. alpha_{M-2} kept for the backward pass when they fit in HISTORY_MEMORY
         # (2 M products per probe), else recomputed backwards (3 M products)
-        history = (np.empty((M - 1,) + r0.shape) if (M - 1) * r0.nbytes <= HISTORY_MEMORY
-                   else None)
+        kept = (M - 1) * len(probes) * self.n_largest * 4 * r0.itemsize <= HISTORY_MEMORY
+        history = np.empty((M - 1,) + r0.shape) if kept else None  # the same on every rank
         # forward: alpha_0 = r, alpha_1 = K r, alpha_{m+1} = 2 K alpha_m - alpha_{m-1}
         prev_[...] = r0
         self.operator.matMult(previous, result=current)

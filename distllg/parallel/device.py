@@ -15,6 +15,7 @@ import torch
 
 PREFERENCES = ("auto", "cpu", "cuda")
 HALO_PLACES = ("auto", "host", "device")
+CPUINFO = Path("/proc/cpuinfo")
 
 
 def node_local_rank(comm) -> tuple[int, int]:
@@ -49,10 +50,10 @@ def native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 natively: a CUDA GPU that supports it, or a CPU
     with AVX512-BF16 or AMX-BF16 (Linux ``/proc/cpuinfo``); elsewhere bfloat16 is emulated
     and slower than float32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    if device.type == "cuda":  # is_bf16_supported() also counts emulation (Volta, Turing)
+        return torch.cuda.get_device_capability(device)[0] >= 8
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        flags = CPUINFO.read_text()
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
@@ -69,8 +70,9 @@ def precision(name: str, device: torch.device) -> torch.dtype:
 
 def cuda_aware_mpi() -> bool | None:
     """Whether the MPI library reads and writes GPU memory itself: True or False where it
-    says so (mpi4py 4's ``MPI.Query_cuda_support``, else Open MPI's ``ompi_info``), None
-    where it cannot tell."""
+    says so (mpi4py 4's ``MPI.Query_cuda_support``, else whether Open MPI was built with CUDA
+    support, from ``ompi_info``; a build with it can still have it switched off at run time),
+    None where it cannot tell."""
     from mpi4py import MPI
 
     query = getattr(MPI, "Query_cuda_support", None)
@@ -90,6 +92,14 @@ def cuda_aware_mpi() -> bool | None:
         if "_built_with_cuda_support:value:" in line:  # (Open MPI 4; mpi_... in Open MPI 5)
             return line.rsplit(":", 1)[1].strip() == "true"
     return None
+
+
+def resolved_precision(name: str, preference: str = "auto") -> str:
+    """The precision ``engine.precision`` = ``name`` computes in on the device that
+    ``engine.device`` = ``preference`` takes on this machine (``auto`` resolved)."""
+    cuda = preference != "cpu" and torch.cuda.is_available()
+    where = torch.device("cuda", 0) if cuda else torch.device("cpu")
+    return str(precision(name, where)).removeprefix("torch.")
 
 
 def halo_place(preference: str, device: torch.device) -> tuple[torch.device | None, str]:

@@ -58,6 +58,14 @@ class HaloExchange:
 
         return torch.empty(shape, dtype=getattr(torch, self.dtype.name), device=self.device)
 
+    def _ready(self) -> None:
+        """Wait for the GPU copies into the send buffers: MPI reads GPU memory outside the
+        CUDA stream that filled it."""
+        if self.device is not None and self.device.type == "cuda":
+            import torch
+
+            torch.cuda.current_stream(self.device).synchronize()
+
     @property
     def bytes_sent(self) -> int:
         """Bytes this rank sends (and receives) per exchange: 4 messages of the two passes."""
@@ -89,6 +97,7 @@ class HaloExchange:
         # Along x: my leftmost r columns go left (arriving as their right halo), and back.
         self._send_x[0] = padded[:, rows, r:2 * r]
         self._send_x[1] = padded[:, rows, nx:nx + r]
+        self._ready()
         self.cart.Sendrecv(self._send_x[0], dest=self.x_left, sendtag=0,
                            recvbuf=self._recv_x[0], source=self.x_right, recvtag=0)
         self.cart.Sendrecv(self._send_x[1], dest=self.x_right, sendtag=1,
@@ -98,6 +107,7 @@ class HaloExchange:
         # Along y, full padded width: the x-halos travel too, which fills the corners.
         self._send_y[0] = padded[:, r:2 * r, :]
         self._send_y[1] = padded[:, ny:ny + r, :]
+        self._ready()
         self.cart.Sendrecv(self._send_y[0], dest=self.y_down, sendtag=2,
                            recvbuf=self._recv_y[0], source=self.y_up, recvtag=2)
         self.cart.Sendrecv(self._send_y[1], dest=self.y_up, sendtag=3,
