@@ -22,7 +22,7 @@ export OMPI_MCA_rmaps_base_oversubscribe := 1
 MPIRUN := mpirun --bind-to none -x OMP_NUM_THREADS=1 -x OPENBLAS_NUM_THREADS=1
 PYTEST := $(PY) -m pytest --color=no -q
 
-.PHONY: run test test-serial test-mpi setup setup-test lint bench clean
+.PHONY: run test test-fast test-serial test-mpi setup setup-test lint bench clean
 
 RUN_RANKS ?= 4
 
@@ -31,6 +31,12 @@ run: setup
 	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg.run $(RUN_CONFIG) --restart auto
 
 test: setup-test test-serial test-mpi
+
+# Under 3 minutes: everything not marked slow (physics, restart, I/O, the tests of every
+# module) and the multi-rank tests on 2 ranks (parity, halo, parallel HDF5).
+test-fast: setup-test
+	$(PYTEST) -m "not mpi and not slow" tests
+	$(MPIRUN) -n 2 $(PYTEST) --with-mpi -m "mpi and not slow" tests
 
 test-serial:
 	$(PYTEST) -m "not mpi" tests

@@ -99,6 +99,7 @@ def test_every_checkpoint_damaged_is_refused_and_nothing_changes(tmp_path):
     assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.slow
 def test_byte_flips_outside_the_spins_never_pass_unnoticed(tmp_path):
     """Flips at 40 random places of the file outside the spin data: each gives either the
     very state of the undamaged file (the byte was unused) or a CheckpointError."""

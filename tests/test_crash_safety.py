@@ -22,7 +22,8 @@ from mpi_jobs import MPIRUN, mpirun, mpirun_command, read_output, write_config
 from distllg import inspect
 from distllg.io import checkpoint as ckpt
 
-pytestmark = pytest.mark.skipif(MPIRUN is None, reason="needs OpenMPI's mpirun")
+pytestmark = [pytest.mark.skipif(MPIRUN is None, reason="needs OpenMPI's mpirun"),
+              pytest.mark.slow]
 STEPS = 200
 
 

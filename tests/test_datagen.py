@@ -322,6 +322,7 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
         configlib.from_dict({**base, "training": {"schedule": "linear"}})
 
 
+@pytest.mark.slow
 def test_sigterm_leaves_a_readable_file_that_continues(tmp_path):
     import signal
     import subprocess

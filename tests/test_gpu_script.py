@@ -5,9 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mpi_jobs import ENV
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+pytestmark = pytest.mark.slow  # every test here takes more than a few seconds
 
 
 def test_gpu_check_runs_on_the_cpu(tmp_path):

@@ -133,6 +133,7 @@ def test_the_same_fields_on_any_rank_count(monkeypatch, block, kept):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.slow
 def test_engine_kpm_drives_the_run_like_ed(tmp_path):
     """``[engine] kind = "kpm"`` with exact traces and enough moments follows the ED run."""
     import io
@@ -156,6 +157,7 @@ def test_engine_kpm_drives_the_run_like_ed(tmp_path):
     assert np.abs(kpm_spins - ed_spins).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_validate_cli_against_kpm(tmp_path):
     """``python -m distllg.validate default --engine kpm``, on one rank and under mpirun on
     two, reports progress per state, writes the metrics and the parity plot; the metrics do
@@ -186,6 +188,7 @@ def test_validate_cli_against_kpm(tmp_path):
     assert relative[1] == pytest.approx(relative[2], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_validate_in_a_field_compares_electronic_torques(tmp_path):
     """``--h``: states of a relaxation in the field, ED at that field; the metrics are those
     of the electronic torques, which equal ED's at h = 0 on the same states (the electrons
@@ -237,6 +240,7 @@ def test_datagen_with_the_kpm_engine(tmp_path):
     np.testing.assert_allclose(fields, solver.energy_and_fields(spins)[1], rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_kpm_run_under_mpirun_equals_one_rank(tmp_path):
     """``mpirun -n 2 python -m distllg.run`` with the KPM engine: the rank count does not
     change the trajectory (1e-10)."""

@@ -60,6 +60,7 @@ def test_rhs_is_precession_plus_damping_towards_the_field():
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_energy_conserved_without_damping():
     """alpha = 0: relative energy drift < 1e-8 over 1000 RK4 steps at dt = 0.1, L = 12.
 
@@ -79,6 +80,7 @@ def test_energy_conserved_without_damping():
 
 
 @pytest.mark.parametrize("method", sorted(llg.INTEGRATORS))
+@pytest.mark.slow
 def test_damping_never_increases_energy(method):
     solver = ExactSolver(SDModel(h=0.02))
     s = spinlib.random(12, 12, np.random.default_rng(11))
@@ -90,6 +92,7 @@ def test_damping_never_increases_energy(method):
     assert energies[-1] < energies[0] - 0.5  # it does relax (measured: by 0.8 t1)
 
 
+@pytest.mark.slow
 def test_short_relaxation_is_reproducible_bit_for_bit():
     solver = ExactSolver(SDModel())
 

@@ -134,6 +134,7 @@ def test_restart_refuses_other_physics(tmp_path):
         runlib.run(configlib.from_dict(bigger), restart="latest")
 
 
+@pytest.mark.slow
 def test_a_fresh_run_does_not_overwrite_a_run(tmp_path):
     config = configlib.from_dict(small_config(tmp_path, steps=10))
     runlib.run(config, stream=io.StringIO())
@@ -151,6 +152,7 @@ def test_a_fresh_run_does_not_overwrite_a_run(tmp_path):
         runlib.run(configlib.from_dict(small_config(tmp_path / "new")), restart="latest")
 
 
+@pytest.mark.slow
 def test_run_cli_writes_results_and_plots(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f"""
@@ -236,6 +238,7 @@ def check_xdmf(path, frames):
 
 @pytest.mark.skipif(shutil.which("pvbatch") is None or shutil.which("xvfb-run") is None,
                     reason="needs ParaView's pvbatch and xvfb-run (python3-paraview, xvfb)")
+@pytest.mark.slow
 def test_paraview_renders_the_output_without_errors(tmp_path):
     runlib.run(configlib.from_dict(small_config(tmp_path, steps=6)), stream=io.StringIO())
     image = tmp_path / "frame.png"
@@ -305,6 +308,7 @@ def test_stop_wall_time_checkpoints_and_the_run_continues(tmp_path):
     assert list(series["step"]) == expected and summary["steps"] == stopped + 7
 
 
+@pytest.mark.slow
 def test_checkpoints_by_wall_time_and_the_newest_k_kept(tmp_path):
     """``checkpoint_minutes`` adds checkpoints between the step-based ones; only the newest
     ``checkpoint_keep`` stay."""

@@ -40,6 +40,7 @@ def straight_runs(tmp_path_factory, model_file):
     return runs
 
 
+@pytest.mark.slow
 def test_final_spins_do_not_depend_on_the_rank_count(model_file, straight_runs):
     start = config_start()
     serial = llg.integrate(start, PeriodicCNNFields(modelio.load_model(model_file))
@@ -57,6 +58,7 @@ def test_final_spins_do_not_depend_on_the_rank_count(model_file, straight_runs):
 
 @pytest.mark.parametrize("precision, least, most", [("float32", 0, 1e-5),
                                                      ("bfloat16", 1e-4, 1e-2)])
+@pytest.mark.slow
 def test_lower_precision_follows_the_float64_run(tmp_path, model_file, straight_runs,
                                                  precision, least, most):
     """engine.precision = "float32" (2 ranks) stays within single-precision round-off of
@@ -86,6 +88,7 @@ def test_output_does_not_depend_on_the_rank_count(straight_runs):
 
 
 @pytest.mark.parametrize("first, second", [(2, 2), (4, 2), (1, 4)])
+@pytest.mark.slow
 def test_restart_on_any_rank_count(tmp_path, model_file, straight_runs, first, second):
     """20 steps on ``first`` ranks, then 20 more after a restart on ``second`` ranks, equal
     40 straight steps: bit for bit on the same rank count, to 1e-12 otherwise; the output
@@ -113,6 +116,7 @@ def stochastic_config(path, model_file, out, steps):
     return config
 
 
+@pytest.mark.slow
 def test_stochastic_llg_does_not_depend_on_the_rank_count_and_restarts(tmp_path, model_file):
     """Annealed stochastic LLG on 1, 2 and 4 ranks (uneven tiles) follows the serial
     integration with the same thermostat, and 20 + 20 steps on 4 then 2 ranks equal 40
@@ -147,6 +151,7 @@ def test_stochastic_llg_does_not_depend_on_the_rank_count_and_restarts(tmp_path,
     ("nan:1:5", "failed at step 5: non-finite spins after the LLG step on rank(s)"),
     ("raise:2:3", "rank 2 failed at step 3: RuntimeError: fault injected"),
 ])
+@pytest.mark.slow
 def test_a_fault_on_one_rank_stops_every_rank_promptly(tmp_path, model_file, fault, message):
     config = write_config(tmp_path / "c.toml", model_file, tmp_path / "out", steps=400)
     done, elapsed = mpirun(4, config, fault=fault, timeout=60)
@@ -163,6 +168,7 @@ def test_a_fault_on_one_rank_stops_every_rank_promptly(tmp_path, model_file, fau
     ((13, 17), "[dynamics2]\ndt = 1", "unknown section [dynamics2]"),
     ((4, 17), "", "smaller than the receptive field"),
 ])
+@pytest.mark.slow
 def test_setup_errors_are_reported_once_before_any_work(tmp_path, model_file, shape, extra,
                                                         message):
     out = tmp_path / "out"

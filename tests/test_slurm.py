@@ -14,7 +14,8 @@ from distllg.io import checkpoint as ckpt
 from distllg.io import output as outputlib
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(bool(available()), reason=available() or "")
+pytestmark = [pytest.mark.skipif(bool(available()), reason=available() or ""),
+              pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,7 @@ def sample(field_fn, spins, thermostat, method, equilibrate, steps, observe, eve
 
 
 @pytest.mark.parametrize("method", ["midpoint", "heun"])
+@pytest.mark.slow
 def test_free_spins_in_a_field_follow_the_langevin_function(method):
     """P(cos theta) ~ exp(h cos theta / T): <cos> = coth(a) - 1/a, <cos^2> = 1 - 2 <cos> / a
     with a = h / T, for two temperatures (a factor 2 in the noise variance is off by 0.07 to
