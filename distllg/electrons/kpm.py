@@ -225,8 +225,7 @@ class KPMSolver:
         if int(block) < 1:
             raise KPMError(f"KPM block = {block}: at least one probe per block product")
         self.block = int(min(block, len(self.probes)))
-        self.operator, self._onsite_rows, self._onsite_cols, self._onsite_hopping = \
-            self._operator()
+        self.operator, self._onsite_rows, self._onsite_cols = self._operator()
 
     # -- the operator K~ = (K - center) / scale ----------------------------------------
 
@@ -234,7 +233,7 @@ class KPMSolver:
         """``K~`` as a distributed PETSc AIJ matrix (rows of this tile, 4 per site) with
         only its structural non-zeros: 4 per hopping (``-t_ij / scale`` on each real
         component) and 3 per row on site; returns it with the global rows and columns of
-        the on-site entries, ``(4 n, 3)`` each, and the hopping values stored there."""
+        the on-site entries, ``(4 n, 3)`` each, which _set_onsite overwrites."""
         import scipy.sparse as sparse
         from petsc4py import PETSc
 
@@ -247,6 +246,8 @@ class KPMSolver:
         keep = mine[rows]
         rows, cols = flat[rows[keep]] - self.first, flat[cols[keep]]
         values = values[keep] / self.scale
+        if np.any(rows + self.first == cols):  # its entries would be overwritten on site
+            raise KPMError(f"a site is its own neighbour on the {self.Ly} x {self.Lx} lattice")
         component = np.arange(4)
         hop_rows = (4 * rows[:, None] + component).ravel()
         hop_cols = (4 * cols[:, None] + component).ravel()
@@ -265,18 +266,13 @@ class KPMSolver:
                                        csr=(local.indptr.astype(PETSc.IntType),
                                             local.indices.astype(PETSc.IntType), local.data),
                                        comm=self.comm)
-        keys = np.repeat(np.arange(local.shape[0]), np.diff(local.indptr)) * local.shape[1] \
-            + local.indices  # sorted: rows ascending, columns ascending within a row
-        slots = np.searchsorted(keys, onsite_rows * local.shape[1] + onsite_cols)
         offset = 4 * self.first
         return (matrix, (onsite_rows.reshape(-1, 3)[:, :1] + offset).astype(PETSc.IntType),
-                onsite_cols.reshape(-1, 3).astype(PETSc.IntType),
-                local.data[slots].reshape(-1, 3))
+                onsite_cols.reshape(-1, 3).astype(PETSc.IntType))
 
     def _set_onsite(self, spins: np.ndarray) -> None:
         """Write the on-site blocks of ``K~`` for local spins ``(3, n)``: the real form of
-        ``(J S . sigma - center) / scale`` (_ONSITE_COLUMNS) plus any hopping stored at
-        the same place (none on lattices of L >= 5, which lattice.check_size requires)."""
+        ``(J S . sigma - center) / scale`` (_ONSITE_COLUMNS)."""
         from petsc4py import PETSc
 
         J, c, a = self.model.J, self.center, self.scale
@@ -285,8 +281,7 @@ class KPMSolver:
         entries = np.stack([np.stack([plus, sx, sy], -1), np.stack([sx, minus, -sy], -1),
                             np.stack([-sy, plus, sx], -1), np.stack([sy, sx, minus], -1)],
                            axis=1).reshape(-1, 3)  # rows 4 i + q, columns _ONSITE_COLUMNS[q]
-        values = (entries + self._onsite_hopping)[:, None, :]
-        self.operator.setValuesRCV(self._onsite_rows, self._onsite_cols, values,
+        self.operator.setValuesRCV(self._onsite_rows, self._onsite_cols, entries[:, None, :],
                                    addv=PETSc.InsertMode.INSERT_VALUES)
         self.operator.assemble()
 

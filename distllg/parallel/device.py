@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
+from distllg.config import HALO_PLACES
+
 PREFERENCES = ("auto", "cpu", "cuda")
-HALO_PLACES = ("auto", "host", "device")
 CPUINFO = Path("/proc/cpuinfo")
 
 
