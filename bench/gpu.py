@@ -91,16 +91,13 @@ def halo(place: str, L: int) -> dict | None:
 
     from distllg.parallel import device as devicelib
     from distllg.parallel.decomposition import Decomposition
-    from distllg.parallel.halo import HaloExchange
 
     comm = MPI.COMM_WORLD
     where = devicelib.choose(comm, "auto")
     model = modelio.load_model("default")
     deco = Decomposition(comm, (L, L), halo=model.receptive_radius)
     on, note = devicelib.halo_place(place, where)
-    provider = TiledCNNFields(model, HaloExchange(deco.cart, deco.tile.shape,
-                                                  model.receptive_radius, device=on),
-                              device=where)
+    provider = TiledCNNFields(model, deco.halo_exchange(device=on), device=where)
     start = spinlib.random(L, L, np.random.default_rng(2))
     tile = np.ascontiguousarray(start[(slice(None),) + deco.tile.slices])
     steps(tile, provider, 1)  # warm-up

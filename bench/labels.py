@@ -43,7 +43,7 @@ def main(argv=None) -> None:
         s = spinlib.random(L, L, np.random.default_rng(0))
         times = {}
         for twists in (1, 2, 3):
-            solver = exact_solver(config.model, twists)
+            solver = exact_solver(config.hamiltonian, twists)
             solver.energy_and_fields(s)
             times[twists] = best_time(lambda solver=solver, s=s: solver.energy_and_fields(s),
                                       args.repeats)

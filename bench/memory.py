@@ -27,7 +27,7 @@ from common import publish  # noqa: E402
 CONFIG = """
 [lattice]
 L = {L}
-[model]
+[hamiltonian]
 {model}
 [engine]
 kind = "cnn"

@@ -46,7 +46,6 @@ def worker(tiles: list[int], steps: int, repeats: int) -> None:
     from distllg.model.provider import TiledCNNFields
     from distllg.parallel import device as devicelib
     from distllg.parallel.decomposition import Decomposition
-    from distllg.parallel.halo import HaloExchange
 
     torch.set_num_threads(1)
     comm = MPI.COMM_WORLD
@@ -56,7 +55,7 @@ def worker(tiles: list[int], steps: int, repeats: int) -> None:
     for T in tiles:
         base = _rss_mib()
         deco = Decomposition(comm, (T, comm.size * T), halo=r, dims=(1, comm.size))
-        halo = HaloExchange(deco.cart, deco.tile.shape, r)
+        halo = deco.halo_exchange(r)
         tile = np.ascontiguousarray(spinlib.random(*deco.tile.shape,
                                                    np.random.default_rng(comm.rank)))
         halo_time, halo_bytes = [0.0], [0]
@@ -93,7 +92,7 @@ def worker(tiles: list[int], steps: int, repeats: int) -> None:
                               "spin_steps_per_s_per_rank": T * T / best[0],
                               "memory_bytes_per_spin": growth * 2**20 / (T * T),
                               "peak_rss_mib": _rss_mib(), "receptive_radius": r,
-                              "precision": str(dtype).removeprefix("torch.")}), flush=True)
+                              "precision": devicelib.dtype_name(dtype)}), flush=True)
 
 
 def main(argv=None) -> int:

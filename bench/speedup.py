@@ -33,6 +33,7 @@ from distllg.electrons import SDModel  # noqa: E402
 from distllg.electrons.exact import ExactSolver  # noqa: E402
 from distllg.model import io as modelio  # noqa: E402
 from distllg.model.provider import PeriodicCNNFields  # noqa: E402
+from distllg.parallel import device as devicelib  # noqa: E402
 
 ED_LIMIT = 36
 
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
                     ("also_speedup", "ED / --also", ".0f")]
     publish("speedup", rows, columns, extra={
         "model_flops_per_site": per_site, "matmul_flops_per_s": {
-            str(dtype).removeprefix("torch."): rate for dtype, rate in peak.items()},
+            devicelib.dtype_name(dtype): rate for dtype, rate in peak.items()},
         "integrator": "midpoint (2 evaluations per step)", "threads": 1,
         "also": args.also and {"file": args.also,
                                "architecture": models["also"].metadata["architecture"]}})

@@ -4,7 +4,7 @@ A config file has the sections below; every key is optional and falls back to th
 shown here. Unknown sections or keys, and values of the wrong type, are errors.
 
     [lattice]   L (or Lx and Ly)                         sites along a1 and a2
-    [model]     t1 t2 t3 J mu h kT                       s-d model (units of t1)
+    [hamiltonian] t1 t2 t3 J mu h kT                     s-d model (units of t1)
     [engine]    kind model device precision halo process_grid moments probe_distance probe_sets
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
                 temperature anneal_steps noise_seed      stochastic LLG (thermal.py)
@@ -153,7 +153,7 @@ PHASE_CANDIDATES = ("spiral", "cone", "ferromagnet", "crystal2", "crystal1", "do
 @dataclasses.dataclass(frozen=True)
 class PhasesConfig:
     """``python -m distllg.phases``: the parameter scan and the candidates compared
-    (distllg.analysis.phases). An empty list takes the single value of [model]."""
+    (distllg.analysis.phases). An empty list takes the single value of [hamiltonian]."""
 
     mu: tuple[float, ...] = ()  # chemical potentials scanned (t1)
     J: tuple[float, ...] = ()  # couplings scanned (t1)
@@ -174,7 +174,7 @@ class PhasesConfig:
 @dataclasses.dataclass(frozen=True)
 class Config:
     lattice: LatticeConfig = LatticeConfig()
-    model: SDModel = SDModel()
+    hamiltonian: SDModel = SDModel()
     engine: EngineConfig = EngineConfig()
     dynamics: DynamicsConfig = DynamicsConfig()
     initial: InitialConfig = InitialConfig()
@@ -193,7 +193,9 @@ class Config:
     def physics_hash(self) -> str:
         """Hash of what decides the trajectory (lattice, model, engine, dynamics, initial)."""
         physics = {k: v for k, v in self.as_dict().items()
-                   if k in ("lattice", "model", "engine", "dynamics", "initial")}
+                   if k in ("lattice", "hamiltonian", "engine", "dynamics", "initial")}
+        # hashed under the section's name before 2026-12-04, so older checkpoints continue
+        physics["model"] = physics.pop("hamiltonian")
         # Only the kind decides the trajectory (device and process grid do not); the run adds
         # the model's own hash.
         physics["engine"] = {"kind": self.engine.kind}
@@ -209,7 +211,7 @@ class Config:
             physics["engine"].update(moments=self.engine.moments,
                                      probe_distance=self.engine.probe_distance,
                                      probe_sets=self.engine.probe_sets)
-            if self.model.kT > 0:  # the plain series since 2026-12-03 (Jackson before)
+            if self.hamiltonian.kT > 0:  # the plain series since 2026-12-03 (Jackson before)
                 physics["engine"]["series"] = "plain"
         physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
         if self.dynamics.temperature == 0:  # deterministic runs hash as before noise existed
@@ -388,7 +390,7 @@ def _check_thermal(dynamics: DynamicsConfig) -> None:
 # keeps the two equal).
 TRAINING_KINDS = ("cnn", "equivariant", "symmetric")
 SCHEDULES = ("plateau", "cosine")
-SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
+SECTIONS = {"lattice": LatticeConfig, "hamiltonian": SDModel, "engine": EngineConfig,
             "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,
             "data": DataConfig, "training": TrainingConfig, "phases": PhasesConfig}
 
@@ -396,6 +398,10 @@ SECTIONS = {"lattice": LatticeConfig, "model": SDModel, "engine": EngineConfig,
 def from_dict(data: dict, source: str = "") -> Config:
     """Validated :class:`Config` from nested dicts (as parsed from TOML)."""
     for name in data:
+        if name == "model":
+            raise ConfigError(f"section [model] of {source or 'the config'} is now called "
+                              f"[hamiltonian] (the s-d parameters t1 t2 t3 J mu h kT); rename "
+                              f"it. The network file is 'engine.model'")
         if name not in SECTIONS:
             raise ConfigError(f"unknown section [{name}]; known: {', '.join(SECTIONS)}")
     sections = {name: _section(cls, data.get(name, {}), name) for name, cls in SECTIONS.items()}

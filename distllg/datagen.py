@@ -52,14 +52,10 @@ import numpy as np
 
 import distllg
 from distllg import config as configlib
-from distllg import initial
+from distllg import engines, initial
 from distllg import spins as spinlib
-from distllg.dynamics import llg
-from distllg.dynamics.thermal import Thermostat
-from distllg.electrons.bloch import exact_solver
-from distllg.electrons.exact import ExactSolver
+from distllg.dynamics.stepper import Stepper
 from distllg.model import data as datalib
-from distllg.run import kpm_solver
 
 
 def engine_name(config: configlib.Config) -> str:
@@ -72,12 +68,14 @@ def engine_name(config: configlib.Config) -> str:
     return "exact" if engine.twists == 1 else f"exact twists={engine.twists}"
 
 
-def field_solver(config: configlib.Config):
-    """The serial field provider of datagen: ED (twist-averaged for ``engine.twists`` > 1),
-    or KPM for ``engine.kind = "kpm"``."""
-    if config.engine.kind == "kpm":
-        return kpm_solver(config)
-    return exact_solver(config.model, config.engine.twists)
+def label_engine(config: configlib.Config) -> engines.Engine:
+    """The engine whose fields label the frames, on this process: ED (twist-averaged for
+    ``engine.twists`` > 1), or KPM for ``engine.kind = "kpm"``."""
+    if config.engine.kind == "cnn":
+        raise configlib.ConfigError("'engine.kind' = \"cnn\": datagen labels frames with an "
+                                    "electronic solver, \"exact\" or \"kpm\" (a network "
+                                    "may drive the trajectories: 'data.propagate')")
+    return engines.make(config.engine, config.hamiltonian, config.lattice.shape)
 
 
 def _open(config: configlib.Config):
@@ -85,7 +83,7 @@ def _open(config: configlib.Config):
     import h5py
 
     path = config.data.file
-    identity = {"format": datalib.FORMAT, "model": json.dumps(config.model.as_dict()),
+    identity = {"format": datalib.FORMAT, "model": json.dumps(config.hamiltonian.as_dict()),
                 "lattice": list(config.lattice.shape), "engine": engine_name(config)}
     try:
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -137,45 +135,50 @@ class Progress:
             print(file=self.stream)
 
 
-def propagator(config: configlib.Config, solver):
-    """``(energy_and_fields, name)`` that drives the trajectories: the labelling ``solver``
+def propagator(config: configlib.Config, labels: engines.Engine):
+    """``(energy_and_fields, name)`` that drives the trajectories: the ``labels`` engine
     itself (name ``"exact"``), plain ED for ``[data] propagate = "exact"`` (name ``"exact
-    twists=1"`` when the labels are twist-averaged), or the CNN of ``[data] propagate``
-    (checked against the config's parameters and lattice)."""
-    if not config.data.propagate or (config.data.propagate == "exact"
-                                      and engine_name(config) == "exact"):
-        return solver.energy_and_fields, "exact"
-    if config.data.propagate == "exact":
-        return ExactSolver(config.model).energy_and_fields, "exact twists=1"
-    from distllg.model import io as modelio
-    from distllg.model.provider import PeriodicCNNFields
-
-    source = f"'data.propagate' = {config.data.propagate!r}"
+    twists=1"`` when the labels are twist-averaged), or the CNN of ``[data] propagate`` in
+    float64 (checked against the config's parameters and lattice)."""
+    propagate = config.data.propagate
+    if not propagate or (propagate == "exact" and engine_name(config) == "exact"):
+        return labels.energy_and_fields, "exact"
+    if propagate == "exact":
+        settings = dataclasses.replace(config.engine, kind="exact", twists=1)
+    else:
+        settings = dataclasses.replace(config.engine, kind="cnn", model=propagate,
+                                       precision="float64")
     try:
-        model = modelio.load_model(config.data.propagate)
-    except modelio.ModelFileError as error:
-        raise configlib.ConfigError(f"{source}: {error}") from None
-    try:
-        modelio.check_compatible(model.metadata, config.model.as_dict(), config.lattice.shape,
-                                 source)
-    except modelio.ModelFileError as error:
+        engine = engines.make(settings, config.hamiltonian, config.lattice.shape,
+                              key="'data.propagate'")
+    except ValueError as error:
         raise configlib.ConfigError(str(error)) from None
-    return (PeriodicCNNFields(model, h=config.model.h).energy_and_fields,
-            f"cnn {model.metadata['weights_sha256']}")
+    if engine.kind == "exact":
+        return engine.energy_and_fields, "exact twists=1"
+    return engine.energy_and_fields, f"cnn {engine.weights_sha256}"
 
 
-def _known_first(spins: np.ndarray, result: tuple, field_fn):
-    """``field_fn``, except that a call with the array ``spins`` itself returns ``result``:
-    the step after a recorded frame starts with that frame's fields, not a second ED."""
-    return lambda s: result if s is spins else field_fn(s)
+class KnownFirst:
+    """``field_fn``, except that a call with the array :meth:`remember` was given returns
+    the result remembered with it: the step after a recorded frame starts with that frame's
+    fields, not a second ED."""
+
+    def __init__(self, field_fn):
+        self.field_fn, self.spins, self.result = field_fn, None, None
+
+    def remember(self, spins: np.ndarray, result: tuple) -> None:
+        self.spins, self.result = spins, result
+
+    def __call__(self, spins: np.ndarray):
+        return self.result if spins is self.spins else self.field_fn(spins)
 
 
-def generate_trajectory(config: configlib.Config, solver, group,
+def generate_trajectory(config: configlib.Config, labels, group,
                         progress: Progress, counted: int, propagate) -> None:
     """Integrate one trajectory, writing frames into the HDF5 ``group``, then mark it complete.
 
     ``propagate`` is ``(energy_and_fields, name)`` of what drives it (:func:`propagator`);
-    the recorded frames always get ``solver``'s fields."""
+    the recorded frames always get the ``labels`` engine's fields."""
     dyn = config.dynamics
     every = config.data.record_every
     frames = dyn.steps // every + 1
@@ -190,21 +193,19 @@ def generate_trajectory(config: configlib.Config, solver, group,
                        integrator=dyn.integrator, propagated_by=driver, complete=False,
                        temperature=dyn.temperature, anneal_steps=dyn.anneal_steps,
                        noise_seed=dyn.noise_seed)
-    step_fn = llg.integrator(dyn.integrator)
-    thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
+    known = KnownFirst(drive)
+    stepper = Stepper.for_dynamics(dyn, known if driver == "exact" else drive,
+                                   config.lattice.shape)
     spins = initial.spins(config)
     for frame in range(frames):
         step = frame * every
-        energy, fields = solver.energy_and_fields(spins)
+        energy, fields = labels.energy_and_fields(spins)
+        known.remember(spins, (energy, fields))
         spins_ds[frame], fields_ds[frame] = spins, fields
-        energy_ds[frame], step_ds[frame], time_ds[frame] = energy, step, step * dyn.dt
+        energy_ds[frame], step_ds[frame], time_ds[frame] = energy, step, stepper.time(step)
         progress.update(counted + step, f"trajectory seed {config.initial.seed}, step {step}")
         if frame < frames - 1:
-            field_fn = drive if driver != "exact" else _known_first(spins, (energy, fields),
-                                                                    drive)
-            for substep in range(step, step + every):
-                spins, _ = step_fn(spins, thermostat.fields_fn(field_fn, substep), dyn.dt,
-                                   dyn.alpha)
+            spins, _ = stepper.run(spins, step, step + every)
     group.attrs["complete"] = True
     group.file.flush()
 
@@ -232,7 +233,7 @@ def perturbed_sources(config: configlib.Config) -> list[tuple[str, str, dict]]:
         except (OSError, ValueError) as error:
             raise configlib.ConfigError(f"'data.perturb' file {path}: {error}") from None
         found = (data["attrs"]["model"], list(data["attrs"]["lattice"]))
-        if found != (config.model.as_dict(), list(config.lattice.shape)):
+        if found != (config.hamiltonian.as_dict(), list(config.lattice.shape)):
             raise configlib.ConfigError(
                 f"'data.perturb' file {path} holds data for s-d parameters and lattice "
                 f"{found}, not this config's")
@@ -255,7 +256,7 @@ def _picked_frames(config: configlib.Config, trajectory: dict) -> np.ndarray:
     return np.arange(0, len(trajectory["spins"]), config.data.record_every)
 
 
-def perturb_trajectory(config: configlib.Config, solver, source: tuple[str, str, dict],
+def perturb_trajectory(config: configlib.Config, labels, source: tuple[str, str, dict],
                        group, progress: Progress, counted: int) -> int:
     """Perturbed frames of one source trajectory with their exact fields into ``group``;
     returns the number of frames."""
@@ -275,7 +276,7 @@ def perturb_trajectory(config: configlib.Config, solver, source: tuple[str, str,
     for k, (frame, width) in enumerate(zip(picked, widths, strict=True)):
         spins = trajectory["spins"][frame]
         spins = spinlib.normalize(spins + width * rng.standard_normal(spins.shape))
-        energy_ds[k], fields_ds[k] = solver.energy_and_fields(spins)
+        energy_ds[k], fields_ds[k] = labels.energy_and_fields(spins)
         spins_ds[k] = spins
         progress.update(counted + k + 1, f"{name}: frame {frame} + noise {width:g}")
     group.attrs["complete"] = True
@@ -288,7 +289,7 @@ def _generate_perturbed(config: configlib.Config) -> str:
         raise configlib.ConfigError(f"'data.noise' = {list(config.data.noise)}: give one or "
                                     f"more widths > 0")
     sources = perturbed_sources(config)
-    solver = field_solver(config)
+    labels = label_engine(config)
     with _open(config) as f:
         groups = f["trajectories"]
         todo = [s for s in sources if not (s[1] in groups
@@ -302,7 +303,7 @@ def _generate_perturbed(config: configlib.Config) -> str:
         for source in todo:
             if source[1] in groups:
                 del groups[source[1]]  # an interrupted one is redone from its start
-            counted += perturb_trajectory(config, solver, source,
+            counted += perturb_trajectory(config, labels, source,
                                           groups.create_group(source[1]), progress, counted)
         progress.close()
     return config.data.file
@@ -316,8 +317,8 @@ def _generate(config: configlib.Config) -> str:
         raise configlib.ConfigError(
             f"'initial.state' = {init.state!r} with 'initial.noise' = {init.noise}: every "
             "trajectory would be the same; datagen needs state = \"random\" or noise > 0")
-    solver = field_solver(config)
-    propagate = propagator(config, solver)
+    labels = label_engine(config)
+    propagate = propagator(config, labels)
     seeds = [config.initial.seed + i for i in range(config.data.trajectories)]
     with _open(config) as f:
         groups = f["trajectories"]
@@ -336,7 +337,7 @@ def _generate(config: configlib.Config) -> str:
                 config, initial=dataclasses.replace(config.initial, seed=seed),
                 dynamics=dataclasses.replace(config.dynamics,
                                              noise_seed=config.dynamics.noise_seed + shift))
-            generate_trajectory(one, solver, groups.create_group(name), progress,
+            generate_trajectory(one, labels, groups.create_group(name), progress,
                                 index * config.dynamics.steps, propagate)
         progress.close()
     return config.data.file
@@ -344,7 +345,7 @@ def _generate(config: configlib.Config) -> str:
 
 def main(argv=None) -> int:
     return configlib.command("python -m distllg.datagen", __doc__,
-                             "TOML config with [lattice], [model], [dynamics], [initial] and "
+                             "TOML config with [lattice], [hamiltonian], [dynamics], [initial] and "
                              "[data] (see configs/datagen.toml)",
                              lambda config: print(f"wrote {generate(config)}"), argv)
 

@@ -117,7 +117,7 @@ def describe_checkpoint(path) -> dict:
 
 def title_of(config: dict, shape) -> str:
     return (f"L = {shape[0]}x{shape[1]}, alpha = {config['dynamics']['alpha']}, "
-            f"h = {config['model']['h']}")
+            f"h = {config.get('hamiltonian', config.get('model'))['h']}")  # ([model] until 2026-12)
 
 
 def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:

@@ -1,7 +1,7 @@
 """``python -m distllg.phases CONFIG``: which magnetic order has the lowest grand potential
 on the infinite lattice, over a scan of (mu, J, kT, h).
 
-The config's ``[model]`` gives the hoppings and the values not scanned; ``[phases]`` the
+The config's ``[hamiltonian]`` gives the hoppings and the values not scanned; ``[phases]`` the
 scanned lists and the candidates (spiral, cone, ferromagnet, and the relaxed supercell
 states crystal2, crystal1, double_q and, if asked, relaxed random starts at every period P:
 :mod:`distllg.analysis.phases`).
@@ -39,8 +39,8 @@ METHOD = "phases-2"
 
 
 def points(config: configlib.Config) -> list[dict[str, float]]:
-    """Every (mu, J, kT, h) of the scan; an empty list takes the ``[model]`` value."""
-    lists = [getattr(config.phases, key) or (getattr(config.model, key),) for key in SCANNED]
+    """Every (mu, J, kT, h) of the scan; an empty list takes the ``[hamiltonian]`` value."""
+    lists = [getattr(config.phases, key) or (getattr(config.hamiltonian, key),) for key in SCANNED]
     return [dict(zip(SCANNED, values, strict=True)) for values in itertools.product(*lists)]
 
 
@@ -48,7 +48,7 @@ def settings_hash(config: configlib.Config) -> str:
     """What the numbers of a record depend on besides its point, candidate, period and seed:
     the hoppings and the accuracy settings. Records of other settings are not mixed."""
     phases = config.phases
-    used = {"t": [config.model.t1, config.model.t2, config.model.t3],
+    used = {"t": [config.hamiltonian.t1, config.hamiltonian.t2, config.hamiltonian.t3],
             "twists": [phases.relax_twists, phases.energy_twists], "k_points": phases.k_points,
             "tolerance": phases.tolerance, "max_evaluations": phases.max_evaluations,
             "method": METHOD}
@@ -82,7 +82,7 @@ def scan(config: configlib.Config, log=print) -> list[dict]:
             f"other hoppings, accuracy settings or an older version; choose another directory")
     done = {_key(r["point"], r["phase"]) for r in records}
     for point in points(config):
-        model = dataclasses.replace(config.model, **point)
+        model = dataclasses.replace(config.hamiltonian, **point)
         k_points = settings.k_points or phaselib.k_points_for(model)
         todo = []
         for name in settings.candidates:
@@ -191,7 +191,7 @@ def run(config: configlib.Config) -> None:
 
 def main(argv=None) -> int:
     return configlib.command("python -m distllg.phases", __doc__,
-                             "TOML config with [model] and [phases] (distllg/config.py)",
+                             "TOML config with [hamiltonian] and [phases] (distllg/config.py)",
                              run, argv)
 
 

@@ -3,8 +3,12 @@ electronic solver on a lattice of your choice.
 
 Spin states: ``--states`` snapshots of a CNN-driven relaxation from random spins (seed
 ``--seed``; the model's own dynamics, so the states are the textures the model meets in a
-run: disordered at first, then |q| = pi/3 textures), taken evenly over ``--steps`` midpoint
-steps (dt = 0.2, alpha = 1). Reference torques ``S x H`` from ``--engine kpm`` (PETSc,
+run: disordered at first, then |q| = pi/3 textures), taken evenly over ``--steps`` steps of
+the run's default ``[dynamics]`` (integrator, dt, alpha of :class:`distllg.config.
+DynamicsConfig`), the network in float64. The probing defaults (``--probe-distance 12
+--probe-sets 4``) differ from the run's (exact traces, ``probe_distance = 0``) on purpose:
+exact traces cost 2 N probes, out of reach at L = 96. Reference torques ``S x H`` from
+``--engine kpm`` (PETSc,
 ``--moments``, ``--probe-distance``, ``--probe-sets``; runs under mpirun too: rows split
 over the ranks) or ``exact`` (ED, L <= 36), for the Hamiltonian parameters stored in the
 model file (``--kT`` overrides the temperature: KPM converges at kT > 0, docs/physics.md).
@@ -25,43 +29,28 @@ from pathlib import Path
 
 import numpy as np
 
+from distllg import engines
 from distllg import spins as spinlib
-from distllg.dynamics import llg
+from distllg.config import DynamicsConfig, EngineConfig
+from distllg.dynamics.stepper import Stepper
 from distllg.electrons import SDModel
 from distllg.model import data as datalib
 from distllg.model import io as modelio
-from distllg.model.provider import PeriodicCNNFields
 from distllg.model.train import describe, metrics, parity_plot
 
 
-def states(model, L: int, count: int, steps: int, seed: int,
-           h: float = 0.0) -> list[np.ndarray]:
-    """``count`` snapshots of a CNN-LLG relaxation from random spins in the field ``h``."""
-    fields = PeriodicCNNFields(model, h=h).energy_and_fields
-    spins = spinlib.random(L, L, np.random.default_rng(seed))
+def states(network: engines.Engine, count: int, steps: int, seed: int) -> list[np.ndarray]:
+    """``count`` snapshots of an LLG relaxation from random spins driven by the ``network``
+    engine (its lattice, its field ``h``), with the default ``[dynamics]``."""
+    stepper = Stepper.for_dynamics(DynamicsConfig(), network.energy_and_fields,
+                                   network.domain.shape)
+    spins = spinlib.random(*network.domain.shape, np.random.default_rng(seed))
     out = [spins]
     every = max(steps // max(count - 1, 1), 1)
     while len(out) < count:
-        spins = llg.integrate(spins, fields, 0.2, 1.0, every, "midpoint")
+        spins, _ = stepper.run(spins, 0, every)
         out.append(spins)
     return out
-
-
-def reference_solver(engine: str, model: SDModel, L: int, moments: int, distance: int,
-                     sets: int, comm):
-    """``(energy_and_fields on this rank's tile, tile slices)`` of the reference engine."""
-    if engine == "exact":
-        from distllg.electrons.exact import ExactSolver
-
-        return ExactSolver(model).energy_and_fields, (slice(None),) * 2
-    from distllg.electrons.kpm import KPMSolver
-    from distllg.parallel.decomposition import Decomposition
-
-    deco = Decomposition(comm, (L, L), halo=1)
-    tiles = [(t.y0, t.y1, t.x0, t.x1) for t in deco.tiles]
-    solver = KPMSolver(model, (L, L), moments=moments, probe_distance=distance or None,
-                       probe_sets=sets, comm=deco.cart, tiles=tiles)
-    return solver.energy_and_fields, deco.tile.slices
 
 
 def main(argv=None) -> int:
@@ -73,7 +62,7 @@ def main(argv=None) -> int:
     parser.add_argument("--states", type=int, default=3)
     parser.add_argument("--steps", type=int, default=200, help="CNN-LLG steps spanned")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--moments", type=int, default=512)
+    parser.add_argument("--moments", type=int, default=EngineConfig.moments)
     parser.add_argument("--probe-distance", type=int, default=12)
     parser.add_argument("--probe-sets", type=int, default=4,
                         help="random-sign probe sets averaged (0: plain probes)")
@@ -86,29 +75,32 @@ def main(argv=None) -> int:
     comm = MPI.COMM_WORLD
     root = comm.Get_rank() == 0
     try:
-        model = modelio.load_model(args.model)
-        parameters = dataclasses.replace(SDModel(**model.metadata["model"]), h=args.h)
+        trained_for = SDModel(**modelio.read_metadata(args.model)["model"])
+        network = engines.make(EngineConfig(kind="cnn", model=args.model, precision="float64"),
+                               dataclasses.replace(trained_for, h=args.h), (args.L, args.L),
+                               key="MODEL")
+        parameters = dataclasses.replace(trained_for, h=args.h)
         if args.kT is not None:
             parameters = dataclasses.replace(parameters, kT=args.kT)
         if args.engine == "exact" and (comm.Get_size() > 1 or args.L > 36):
             raise ValueError("--engine exact runs on one rank and L <= 36")
-        modelio.check_compatible(model.metadata, model.metadata["model"], (args.L, args.L),
-                                 source=f"model {args.model!r}")
+        reference = engines.make(EngineConfig(kind=args.engine, moments=args.moments,
+                                              probe_distance=args.probe_distance,
+                                              probe_sets=args.probe_sets),
+                                 parameters, (args.L, args.L), comm)
     except ValueError as error:
         if root:
             print(f"error: {error}", file=sys.stderr)
         return 2
-    snapshots = states(model, args.L, args.states, args.steps, args.seed, args.h)  # all alike
-    solve, tile = reference_solver(args.engine, parameters, args.L, args.moments,
-                                   args.probe_distance, args.probe_sets, comm)
+    snapshots = states(network, args.states, args.steps, args.seed)  # the same on all ranks
+    tile = (slice(None),) + reference.domain.tile.slices
     start = time.perf_counter()
     true, predicted = [], []
-    electronic = PeriodicCNNFields(model).energy_and_fields  # the model's own field, no h z
     for index, spins in enumerate(snapshots):
-        local = spins[(slice(None),) + tile]
-        _, fields = solve(local)
-        true.append(datalib.electronic_torques(local, fields, args.h))
-        predicted.append(datalib.torques(spins, electronic(spins)[1])[(slice(None),) + tile])
+        _, fields = reference.energy_and_fields(spins[tile])
+        true.append(datalib.electronic_torques(spins[tile], fields, args.h))
+        _, cnn_fields = network.energy_and_fields(spins)  # the electronic field plus h z
+        predicted.append(datalib.electronic_torques(spins, cnn_fields, args.h)[tile])
         if root:  # the reference can take many minutes per state (KPM at L = 96: 18 min)
             print(f"state {index + 1}/{len(snapshots)}: reference done "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)

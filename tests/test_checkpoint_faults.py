@@ -19,6 +19,7 @@ import pytest
 from test_run import small_config
 
 from distllg import config as configlib
+from distllg import observers
 from distllg import run as runlib
 from distllg.io import checkpoint as ckpt
 from distllg.io import isolated, preflight
@@ -195,13 +196,13 @@ def test_the_stop_file_stops_the_run_cleanly(tmp_path):
         while not (out / "output.h5").exists():
             time.sleep(0.05)
         time.sleep(0.5)
-        (out / runlib.STOP_FILE).touch()
+        (out / observers.STOP_FILE).touch()
 
     threading.Thread(target=touch_later, daemon=True).start()
     summary, text = run(tmp_path, 10**6)
     assert summary is None
-    assert f"stopped by the stop file {out / runlib.STOP_FILE} at step" in text
-    assert not (out / runlib.STOP_FILE).exists()
+    assert f"stopped by the stop file {out / observers.STOP_FILE} at step" in text
+    assert not (out / observers.STOP_FILE).exists()
     assert 0 < ckpt.read_state(ckpt.latest(out))["step"] < 10**6
 
 

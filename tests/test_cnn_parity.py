@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from distllg import spins as spinlib
-from distllg.dynamics import llg
+from distllg.dynamics import stepper
 from distllg.model.cnn import SpinCNN
 from distllg.model.provider import PeriodicCNNFields, TiledCNNFields
 
@@ -64,10 +64,10 @@ def test_distributed_cnn_llg_equals_serial(shape, dims, halo_on):
     tiled = TiledCNNFields(model, HaloExchange(deco.cart, deco.tile.shape, r, device=None
                                                if halo_on is None else torch.device(halo_on)))
     steps, dt, alpha = 200, 0.05, 0.1
-    tile = llg.integrate(tile, tiled.energy_and_fields, dt, alpha, steps, "rk4")
+    tile = stepper.integrate(tile, tiled.energy_and_fields, dt, alpha, steps, "rk4")
     result = deco.gather(tile)
     if comm.rank == 0:
-        serial = llg.integrate(start, PeriodicCNNFields(model).energy_and_fields, dt, alpha,
+        serial = stepper.integrate(start, PeriodicCNNFields(model).energy_and_fields, dt, alpha,
                                steps, "rk4")
         assert np.abs(serial - start).max() > 0.1  # the spins really moved
         assert np.abs(result - serial).max() <= 1e-10

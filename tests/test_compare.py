@@ -5,8 +5,8 @@ import json
 
 from distllg import config as configlib
 from distllg.analysis import compare
-from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
+from distllg.dynamics import stepper
 from distllg.dynamics.thermal import Thermostat
 from distllg.electrons.exact import ExactSolver
 from distllg.initial import spins as initial_spins
@@ -22,12 +22,12 @@ def test_stochastic_comparison_follows_the_serial_integrations(tmp_path, model_f
         "initial": {"seed": 2},
         "output": {"directory": str(tmp_path / "none"), "every": 5, "log_every": 5}})
     result = compare.compare(config, str(model_file), tmp_path / "cmp", stream=None)
-    thermostat = Thermostat((12, 12), 0.05, 0.5, 0.1, anneal_steps=6, seed=4)
-    solver = ExactSolver(config.model)
+    thermostat = Thermostat((12, 12), 0.05, anneal_steps=6, seed=4)
+    solver = ExactSolver(config.hamiltonian)
     cnn = PeriodicCNNFields(modelio.load_model(model_file)).energy_and_fields
     start = initial_spins(config)
     for name, field_fn in (("exact", solver.energy_and_fields), ("cnn", cnn)):
-        expected = llg.integrate(start, field_fn, 0.1, 0.5, 10, "midpoint",
+        expected = stepper.integrate(start, field_fn, 0.1, 0.5, 10, "midpoint",
                                  thermostat=thermostat)
         assert result[name]["skyrmion_number"] == obs.skyrmion_number(expected)
         energy = obs.energy_per_site(solver.energy(expected), expected)

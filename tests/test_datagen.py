@@ -18,7 +18,7 @@ from distllg.model.cnn import build
 
 def data_config(tmp_path, **data):
     return configlib.from_dict({
-        "lattice": {"L": 6}, "model": {"kT": 0.02},
+        "lattice": {"L": 6}, "hamiltonian": {"kT": 0.02},
         "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 12},
         "initial": {"seed": 7},
         "data": {"file": str(tmp_path / "d.h5"), "trajectories": 3, "record_every": 4, **data},
@@ -30,10 +30,10 @@ def test_datagen_writes_exact_frames_with_provenance(tmp_path):
     datagen.generate(config)
     d = datalib.read(config.data.file)
     assert sorted(d["trajectories"]) == ["0007", "0008", "0009"]
-    assert d["attrs"]["model"] == config.model.as_dict()
+    assert d["attrs"]["model"] == config.hamiltonian.as_dict()
     t = d["trajectories"]["0008"]
     assert t["spins"].shape == (4, 3, 6, 6) and list(t["step"]) == [0, 4, 8, 12]
-    energy, fields = ExactSolver(config.model).energy_and_fields(t["spins"][2])
+    energy, fields = ExactSolver(config.hamiltonian).energy_and_fields(t["spins"][2])
     np.testing.assert_allclose(t["fields"][2], fields, atol=1e-12)
     assert t["energy"][2] == pytest.approx(energy)
     assert np.all(np.diff(t["energy"]) < 0)  # damped relaxation
@@ -48,7 +48,7 @@ def test_datagen_frames_follow_an_independent_llg_loop(tmp_path):
     config = data_config(tmp_path, trajectories=1)
     datagen.generate(config)
     t = datalib.read(config.data.file)["trajectories"]["0007"]
-    solver, step = ExactSolver(config.model), llg.integrator("heun")
+    solver, step = ExactSolver(config.hamiltonian), llg.integrator("heun")
     spins = initial_spins(config)
     for frame in range(4):
         np.testing.assert_allclose(t["spins"][frame], spins, rtol=0, atol=1e-13)
@@ -59,7 +59,7 @@ def test_datagen_frames_follow_an_independent_llg_loop(tmp_path):
 def test_stochastic_datagen_follows_the_serial_stochastic_loop(tmp_path):
     """With a spin temperature, trajectory i draws the noise of key noise_seed + i: the
     second trajectory equals llg.integrate with that thermostat."""
-    from distllg.dynamics import llg
+    from distllg.dynamics import stepper
     from distllg.dynamics.thermal import Thermostat
     from distllg.initial import spins as initial_spins
 
@@ -73,13 +73,13 @@ def test_stochastic_datagen_follows_the_serial_stochastic_loop(tmp_path):
         assert (attrs["temperature"], attrs["noise_seed"]) == (0.05, 21)
     start = initial_spins(dataclasses.replace(
         config, initial=dataclasses.replace(config.initial, seed=8)))
-    thermostat = Thermostat((6, 6), 0.05, 0.5, 0.2, anneal_steps=8, seed=21)
-    solver = ExactSolver(config.model)
+    thermostat = Thermostat((6, 6), 0.05, anneal_steps=8, seed=21)
+    solver = ExactSolver(config.hamiltonian)
     for frame in (1, 3):
-        expected = llg.integrate(start, solver.energy_and_fields, 0.2, 0.5, 4 * frame, "heun",
+        expected = stepper.integrate(start, solver.energy_and_fields, 0.2, 0.5, 4 * frame, "heun",
                                  thermostat=thermostat)
         np.testing.assert_allclose(t["spins"][frame], expected, rtol=0, atol=1e-13)
-    plain = llg.integrate(start, solver.energy_and_fields, 0.2, 0.5, 4, "heun")
+    plain = stepper.integrate(start, solver.energy_and_fields, 0.2, 0.5, 4, "heun")
     assert np.abs(t["spins"][1] - plain).max() > 1e-3  # the noise acted
 
 
@@ -101,7 +101,7 @@ def test_datagen_propagated_by_a_cnn_labels_its_frames_exactly(tmp_path, model_f
         llg.integrator("heun")
     for frame in range(3):  # the states are the CNN's LLG trajectory ...
         np.testing.assert_allclose(t["spins"][frame], spins, rtol=0, atol=1e-12)
-        energy, fields = ExactSolver(config.model).energy_and_fields(spins)
+        energy, fields = ExactSolver(config.hamiltonian).energy_and_fields(spins)
         np.testing.assert_allclose(t["fields"][frame], fields, atol=1e-12)  # ... labelled by ED
         assert t["energy"][frame] == pytest.approx(energy)
         for _ in range(3):
@@ -111,7 +111,7 @@ def test_datagen_propagated_by_a_cnn_labels_its_frames_exactly(tmp_path, model_f
         sha = modelio.read_metadata(model_file)["weights_sha256"]
         assert f["trajectories/0004"].attrs["propagated_by"] == f"cnn {sha}"
     before = (tmp_path / "d.h5").read_bytes()
-    other = configlib.from_dict({**settings, "model": {"kT": 0.05},
+    other = configlib.from_dict({**settings, "hamiltonian": {"kT": 0.05},
                                  "data": {**settings["data"], "file": str(tmp_path / "e.h5")}})
     with pytest.raises(configlib.ConfigError, match="'data.propagate'.*kT"):
         datagen.generate(other)
@@ -150,7 +150,7 @@ def test_datagen_noisy_crystal_starts_differ_by_seed(tmp_path):
 def test_datagen_perturbs_frames_of_other_files_with_exact_fields(tmp_path):
     source = data_config(tmp_path)
     datagen.generate(source)
-    spec = {"lattice": {"L": 6}, "model": {"kT": 0.02}, "initial": {"seed": 3},
+    spec = {"lattice": {"L": 6}, "hamiltonian": {"kT": 0.02}, "initial": {"seed": 3},
             "data": {"file": str(tmp_path / "p.h5"), "perturb": [source.data.file],
                      "exclude": ["0008"], "noise": [0.1, 0.4], "record_every": 2}}
     perturbed = configlib.from_dict(spec)
@@ -162,7 +162,7 @@ def test_datagen_perturbs_frames_of_other_files_with_exact_fields(tmp_path):
     assert t["spins"].shape == (2, 3, 6, 6) and list(t["step"]) == [0, 8]
     np.testing.assert_allclose(np.sum(t["spins"] ** 2, axis=1), 1.0, atol=1e-14)
     # the perturbed spins' exact fields, not the source frame's
-    energy, fields = ExactSolver(perturbed.model).energy_and_fields(t["spins"][1])
+    energy, fields = ExactSolver(perturbed.hamiltonian).energy_and_fields(t["spins"][1])
     np.testing.assert_allclose(t["fields"][1], fields, atol=1e-12)
     assert t["energy"][1] == pytest.approx(energy)
     # widths in turn: the angle moved grows with the width
@@ -176,7 +176,7 @@ def test_datagen_perturbs_frames_of_other_files_with_exact_fields(tmp_path):
     wrong = configlib.from_dict({**spec, "data": {**elsewhere, "exclude": ["0200"]}})
     with pytest.raises(configlib.ConfigError, match=r"'data.exclude' names \['0200'\]"):
         datagen.generate(wrong)
-    other = configlib.from_dict({**spec, "model": {"kT": 0.1}, "data": elsewhere})
+    other = configlib.from_dict({**spec, "hamiltonian": {"kT": 0.1}, "data": elsewhere})
     with pytest.raises(configlib.ConfigError, match="'data.perturb' file"):
         datagen.generate(other)
     assert not (tmp_path / "q.h5").exists()
@@ -201,7 +201,7 @@ def test_datagen_continues_an_interrupted_file(tmp_path):
 def test_datagen_refuses_a_file_for_other_parameters(tmp_path):
     datagen.generate(data_config(tmp_path, trajectories=1))
     before = (tmp_path / "d.h5").read_bytes()
-    other = configlib.from_dict({"lattice": {"L": 6}, "model": {"kT": 0.02, "mu": -3.0},
+    other = configlib.from_dict({"lattice": {"L": 6}, "hamiltonian": {"kT": 0.02, "mu": -3.0},
                                  "dynamics": {"steps": 4},
                                  "data": {"file": str(tmp_path / "d.h5")}})
     with pytest.raises(configlib.ConfigError, match="other settings"):
@@ -247,7 +247,7 @@ def test_training_learns_resumes_and_writes_a_loadable_model(architecture, tmp_p
     training = {"data": [str(tmp_path / "d.h5")], "model_file": str(tmp_path / "m.npz"),
                 "directory": str(tmp_path / "t"), "layers": 2, **architecture,
                 "validation_trajectories": 1, "batch": 2, "learning_rate": 5e-3}
-    base = {"lattice": {"L": 6}, "model": {"kT": 0.02}}
+    base = {"lattice": {"L": 6}, "hamiltonian": {"kT": 0.02}}
     trainlib.train(configlib.from_dict({**base, "training": {**training, "epochs": 3}}),
                    stream=None)
     first = torch.load(tmp_path / "t" / "checkpoint.pt", weights_only=True)["history"]
@@ -276,7 +276,7 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
     training = {"data": [str(tmp_path / "d.h5")], "model_file": str(tmp_path / "m.npz"),
                 "directory": str(tmp_path / "t"), "layers": 2, "channels": 8,
                 "validation_trajectories": 1, "batch": 2, "learning_rate": 5e-3, "epochs": 2}
-    base = {"lattice": {"L": 6}, "model": {"kT": 0.02}}
+    base = {"lattice": {"L": 6}, "hamiltonian": {"kT": 0.02}}
     trainlib.train(configlib.from_dict({**base, "training": training}), stream=None)
     tuned = configlib.from_dict({**base, "training": {
         **training, "model_file": str(tmp_path / "tuned.npz"), "directory": str(tmp_path / "u"),
@@ -306,7 +306,7 @@ def test_cosine_schedule_from_a_trained_model(tmp_path):
     with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*architecture"):
         trainlib.start_from(build({"channels": 8, "layers": 3, "predicts": "torque"}), tuned,
                            (6, 6))
-    other = dataclasses.replace(tuned, model=dataclasses.replace(tuned.model, kT=0.05))
+    other = dataclasses.replace(tuned, hamiltonian=dataclasses.replace(tuned.hamiltonian, kT=0.05))
     with pytest.raises(configlib.ConfigError, match="'training.initial_model'.*other Hamiltonian "
                                                    "parameters: kT = 0.05 in the config"):
         trainlib.start_from(fresh, other, (6, 6))
@@ -332,7 +332,7 @@ def test_sigterm_leaves_a_readable_file_that_continues(tmp_path):
     config_file.write_text(f"""
 [lattice]
 L = 6
-[model]
+[hamiltonian]
 kT = 0.02
 [dynamics]
 steps = 600
@@ -388,10 +388,10 @@ def test_plain_ed_drives_and_twist_averaged_ed_labels(tmp_path):
     """propagate = "exact" with engine.twists = 2: the states follow plain-ED LLG, every
     frame is labelled with the fields of the lattice tiled 2 x 2 (ED of 16 x 16), and the
     file and trajectory say so; a file of plain-ED labels is not mixed with these."""
-    from distllg.dynamics import llg
+    from distllg.dynamics import stepper
     from distllg.initial import spins as initial_spins
 
-    settings = {"lattice": {"L": 8}, "model": {"kT": 0.1}, "engine": {"twists": 2},
+    settings = {"lattice": {"L": 8}, "hamiltonian": {"kT": 0.1}, "engine": {"twists": 2},
                 "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 4},
                 "initial": {"seed": 3},
                 "data": {"file": str(tmp_path / "d.h5"), "trajectories": 1, "record_every": 2,
@@ -399,14 +399,14 @@ def test_plain_ed_drives_and_twist_averaged_ed_labels(tmp_path):
     config = configlib.from_dict(settings)
     datagen.generate(config)
     t = datalib.read(config.data.file)["trajectories"]["0003"]
-    plain = ExactSolver(config.model)
+    plain = ExactSolver(config.hamiltonian)
     spins = initial_spins(config)
     for frame in range(3):
         np.testing.assert_allclose(t["spins"][frame], spins, rtol=0, atol=1e-12)
         energy, fields = plain.energy_and_fields(np.tile(spins, (1, 2, 2)))
         np.testing.assert_allclose(t["fields"][frame], fields[:, :8, :8], atol=1e-11)
         assert t["energy"][frame] == pytest.approx(energy / 4)
-        spins = llg.integrate(spins, plain.energy_and_fields, 0.2, 0.5, 2, "heun")
+        spins = stepper.integrate(spins, plain.energy_and_fields, 0.2, 0.5, 2, "heun")
     with h5py.File(config.data.file) as f:
         assert f.attrs["engine"] == "exact twists=2"
         assert f["trajectories/0003"].attrs["propagated_by"] == "exact twists=1"

@@ -125,7 +125,7 @@ def test_the_same_fields_on_any_rank_count(monkeypatch, block, kept):
         monkeypatch.setattr(kpm, "HISTORY_MEMORY",
                             (moments - 1) * block * 32 * (min(sizes) + max(sizes)) // 2)
     solver = KPMSolver(model, shape, moments=moments, probe_distance=4, probe_sets=2,
-                       comm=deco.cart, tiles=tiles, block=block)
+                       decomposition=deco, block=block)
     energy, fields = solver.energy_and_fields(spins[(slice(None),) + deco.tile.slices])
     assert abs(energy - serial_energy) <= 1e-10 * abs(serial_energy)
     np.testing.assert_allclose(fields, serial_fields[(slice(None),) + deco.tile.slices],
@@ -143,7 +143,7 @@ def test_engine_kpm_drives_the_run_like_ed(tmp_path):
     from distllg.io import output as outputlib
 
     def run(kind, folder):
-        data = {"lattice": {"L": 6}, "model": {"kT": 0.1},
+        data = {"lattice": {"L": 6}, "hamiltonian": {"kT": 0.1},
                 "engine": {"kind": kind, "moments": 512},
                 "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 4},
                 "initial": {"seed": 3},
@@ -195,7 +195,8 @@ def test_validate_in_a_field_compares_electronic_torques(tmp_path):
     do not feel h)."""
     import json
 
-    from distllg import validate
+    from distllg import engines, validate
+    from distllg.config import EngineConfig
     from distllg.model import data as datalib
     from distllg.model import io as modelio
     from distllg.model.provider import PeriodicCNNFields
@@ -207,8 +208,14 @@ def test_validate_in_a_field_compares_electronic_torques(tmp_path):
     assert validate.main(args) == 0
     result = json.loads((out / "validate.json").read_text())
     model = modelio.load_model("default")
-    snapshots = validate.states(model, 24, 2, 6, 0, h=0.05)
-    assert abs(snapshots[-1][2].mean() - validate.states(model, 24, 2, 6, 0)[-1][2].mean()) > 1e-3
+
+    def network(h):
+        return engines.make(EngineConfig(kind="cnn", precision="float64"),
+                            SDModel(**{**model.metadata["model"], "h": h}), (24, 24))
+
+    snapshots = validate.states(network(0.05), 2, 6, 0)
+    assert abs(snapshots[-1][2].mean() - validate.states(network(0.0), 2, 6, 0)[-1][2].mean()) \
+        > 1e-3
     solver = ExactSolver(SDModel(**model.metadata["model"]))  # h = 0
     cnn = PeriodicCNNFields(model).energy_and_fields
     true = np.stack([datalib.torques(s, solver.energy_and_fields(s)[1]) for s in snapshots])
@@ -226,7 +233,7 @@ def test_datagen_with_the_kpm_engine(tmp_path):
     from distllg import config as configlib
     from distllg import datagen
 
-    data = {"lattice": {"L": 6}, "model": {"kT": 0.1},
+    data = {"lattice": {"L": 6}, "hamiltonian": {"kT": 0.1},
             "engine": {"kind": "kpm", "moments": 64, "probe_distance": 3},
             "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 1.0, "steps": 2},
             "data": {"file": str(tmp_path / "kpm.h5"), "trajectories": 1, "record_every": 1}}
@@ -255,7 +262,7 @@ def test_kpm_run_under_mpirun_equals_one_rank(tmp_path):
 [lattice]
 Ly = 8
 Lx = 9
-[model]
+[hamiltonian]
 kT = 0.1
 [engine]
 kind = "kpm"

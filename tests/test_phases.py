@@ -133,7 +133,7 @@ def test_states_are_grouped_by_what_they_relaxed_into():
 
 def test_a_margin_below_the_convergence_level_is_a_tie(tmp_path):
     config = configlib.from_dict({"phases": {"directory": str(tmp_path)}})
-    point = {k: getattr(config.model, k) for k in phasecli.SCANNED}
+    point = {k: getattr(config.hamiltonian, k) for k in phasecli.SCANNED}
     records = [{"point": point, "phase": phases.Phase("spiral", -1.0, 1.0).as_dict()},
                {"point": point, "phase": phases.Phase(
                    "crystal2", -1.0 - phases.TIE / 2, 1.0, period=12,
@@ -158,7 +158,7 @@ def test_the_command_scans_resumes_and_reports(tmp_path, capsys):
     naming it."""
     config = tmp_path / "phases.toml"
     config.write_text(f"""
-[model]
+[hamiltonian]
 J = 0.7
 kT = 0.1
 [phases]

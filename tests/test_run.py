@@ -25,7 +25,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 def small_config(tmp_path, steps=30, **dynamics):
     data = {
         "lattice": {"L": 6},
-        "model": {"kT": 0.02},
+        "hamiltonian": {"kT": 0.02},
         "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": steps, **dynamics},
         "initial": {"state": "random", "seed": 4},
         "output": {"directory": str(tmp_path / "run"), "every": 3, "log_every": 10,
@@ -39,8 +39,8 @@ def small_config(tmp_path, steps=30, **dynamics):
     [
         ({"dynamics": {"dtt": 0.1}}, "unknown key 'dynamics.dtt'"),
         ({"lattice": {"L": 12.5}}, "'lattice.L' must be int"),
-        ({"model": {"J": "strong"}}, "'model.J' must be float"),
-        ({"model": {"kT": -1.0}}, r"\[model\]: SDModel.kT"),
+        ({"hamiltonian": {"J": "strong"}}, "'hamiltonian.J' must be float"),
+        ({"hamiltonian": {"kT": -1.0}}, r"\[hamiltonian\]: SDModel.kT"),
         ({"dynamic": {}}, r"unknown section \[dynamic\]"),
         ({"dynamics": {"integrator": "euler"}}, "'dynamics.integrator' = 'euler'"),
         ({"dynamics": {"dt": 0}}, "'dynamics.dt' must be > 0"),
@@ -106,15 +106,15 @@ def test_restart_continues_bit_for_bit(tmp_path):
 def test_exact_engine_with_twists_runs_on_the_tiled_lattice_fields(tmp_path):
     """engine.twists = 2: the run's trajectory is LLG under the fields of the lattice tiled
     2 x 2, and a checkpoint of it does not continue a plain-ED run (other physics)."""
-    from distllg.dynamics import llg
+    from distllg.dynamics import stepper
     from distllg.electrons.bloch import TwistAveragedSolver
 
     data = small_config(tmp_path, steps=6)
     data["engine"] = {"twists": 2}
     config = configlib.from_dict(data)
     runlib.run(config, stream=io.StringIO())
-    expected = llg.integrate(initial.spins(config),
-                             TwistAveragedSolver(config.model, (2, 2)).energy_and_fields,
+    expected = stepper.integrate(initial.spins(config),
+                             TwistAveragedSolver(config.hamiltonian, (2, 2)).energy_and_fields,
                              0.2, 0.5, 6, "heun")
     _, final = outputlib.read_frame(tmp_path / "run" / "output.h5")
     np.testing.assert_allclose(final, expected, rtol=0, atol=1e-12)
@@ -158,7 +158,7 @@ def test_run_cli_writes_results_and_plots(tmp_path):
     cfg.write_text(f"""
 [lattice]
 L = 6
-[model]
+[hamiltonian]
 h = 0.05
 [dynamics]
 integrator = "midpoint"

@@ -13,7 +13,7 @@ from mpi_jobs import MPIRUN, mpirun, read_output, write_config
 from distllg import config as configlib
 from distllg import initial
 from distllg import run as runlib
-from distllg.dynamics import llg
+from distllg.dynamics import stepper
 from distllg.model import io as modelio
 from distllg.model.provider import PeriodicCNNFields
 
@@ -43,7 +43,7 @@ def straight_runs(tmp_path_factory, model_file):
 @pytest.mark.slow
 def test_final_spins_do_not_depend_on_the_rank_count(model_file, straight_runs):
     start = config_start()
-    serial = llg.integrate(start, PeriodicCNNFields(modelio.load_model(model_file))
+    serial = stepper.integrate(start, PeriodicCNNFields(modelio.load_model(model_file))
                            .energy_and_fields, 0.05, 0.1, 40, "rk4")
     for ranks, (out, output, stdout) in straight_runs.items():
         assert stdout.count("step      40") == 1  # rank 0 alone reports
@@ -125,9 +125,9 @@ def test_stochastic_llg_does_not_depend_on_the_rank_count_and_restarts(tmp_path,
 
     start = config_start()
     field_fn = PeriodicCNNFields(modelio.load_model(model_file)).energy_and_fields
-    thermostat = Thermostat((13, 17), 0.5, 0.1, 0.05, anneal_steps=30, seed=3)
-    serial = llg.integrate(start, field_fn, 0.05, 0.1, 40, "midpoint", thermostat=thermostat)
-    deterministic = llg.integrate(start, field_fn, 0.05, 0.1, 40, "midpoint")
+    thermostat = Thermostat((13, 17), 0.5, anneal_steps=30, seed=3)
+    serial = stepper.integrate(start, field_fn, 0.05, 0.1, 40, "midpoint", thermostat=thermostat)
+    deterministic = stepper.integrate(start, field_fn, 0.05, 0.1, 40, "midpoint")
     assert np.abs(serial - deterministic).max() > 0.1  # the noise matters
     for ranks in (1, 2, 4):
         done, _ = mpirun(ranks, stochastic_config(tmp_path / f"c{ranks}.toml", model_file,
@@ -162,9 +162,9 @@ def test_a_fault_on_one_rank_stops_every_rank_promptly(tmp_path, model_file, fau
 
 
 @pytest.mark.parametrize("shape, extra, message", [
-    ((7, 40), "process_grid = [4, 1]", "smaller than the model's receptive radius 3"),
+    ((7, 40), "process_grid = [4, 1]", "smaller than the receptive radius 3 of 'engine.model'"),
     ((13, 17), "process_grid = [3, 1]", "'engine.process_grid'"),
-    ((13, 17), "[model]\nmu = -3.0", "mu = -3.0 in the config but -3.5 in the model"),
+    ((13, 17), "[hamiltonian]\nmu = -3.0", "mu = -3.0 in the config but -3.5 in the model"),
     ((13, 17), "[dynamics2]\ndt = 1", "unknown section [dynamics2]"),
     ((4, 17), "", "smaller than the receptive field"),
 ])

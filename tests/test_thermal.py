@@ -7,7 +7,7 @@ import pytest
 
 from distllg import config as configlib
 from distllg import spins as spinlib
-from distllg.dynamics import llg
+from distllg.dynamics import stepper
 from distllg.dynamics.thermal import Thermostat, site_normals
 from distllg.parallel.decomposition import Decomposition
 
@@ -37,10 +37,10 @@ def test_noise_is_independent_standard_normal():
 
 
 def test_annealing_ramps_linearly_to_zero():
-    ramp = Thermostat((4, 4), 0.3, 1.0, 0.1, anneal_steps=100)
+    ramp = Thermostat((4, 4), 0.3, anneal_steps=100)
     assert [ramp.temperature_at(n) for n in (0, 50, 100, 150)] == [0.3, 0.15, 0.0, 0.0]
-    assert ramp.field(100) is None and ramp.field(99).shape == (3, 4, 4)
-    assert Thermostat((4, 4), 0.3, 1.0, 0.1).temperature_at(10**6) == 0.3
+    assert ramp.field(100, 0.1, 1.0) is None and ramp.field(99, 0.1, 1.0).shape == (3, 4, 4)
+    assert Thermostat((4, 4), 0.3).temperature_at(10**6) == 0.3
 
 
 def test_zero_temperature_is_the_deterministic_step():
@@ -48,23 +48,24 @@ def test_zero_temperature_is_the_deterministic_step():
         return 0.0, np.roll(s, 1, axis=2)
 
     s = spinlib.random(4, 5, np.random.default_rng(0))
-    cold = Thermostat((4, 5), 0.0, 0.5, 0.1)
-    assert cold.fields_fn(field_fn, 0) is field_fn
+    cold = Thermostat((4, 5), 0.0)
+    assert cold.fields_fn(field_fn, 0, 0.1, 0.5) is field_fn
     np.testing.assert_array_equal(
-        llg.integrate(s, field_fn, 0.1, 0.5, 5, "midpoint", thermostat=cold),
-        llg.integrate(s, field_fn, 0.1, 0.5, 5, "midpoint"))
+        stepper.integrate(s, field_fn, 0.1, 0.5, 5, "midpoint", thermostat=cold),
+        stepper.integrate(s, field_fn, 0.1, 0.5, 5, "midpoint"))
 
 
-def sample(field_fn, spins, thermostat, method, equilibrate, steps, observe, every=5):
-    """Mean of ``observe(spins)`` over ``steps`` steps after ``equilibrate`` steps."""
+def sample(field_fn, spins, thermostat, dt, method, equilibrate, steps, observe, every=5):
+    """Mean of ``observe(spins)`` over ``steps`` steps of size ``dt`` (alpha = 1) after
+    ``equilibrate`` steps."""
     values = []
 
     def callback(step, s, energy):
         if step > equilibrate and step % every == 0:
             values.append(observe(s))
 
-    llg.integrate(spins, field_fn, thermostat.dt, thermostat.alpha, equilibrate + steps,
-                  method, callback, thermostat)
+    stepper.integrate(spins, field_fn, dt, 1.0, equilibrate + steps, method, callback,
+                      thermostat)
     return np.mean(values, axis=0)
 
 
@@ -84,9 +85,9 @@ def test_free_spins_in_a_field_follow_the_langevin_function(method):
         moments = {}
         for dt in (0.04, 0.02):
             start = spinlib.random(1, n, np.random.default_rng(2))
-            thermostat = Thermostat((1, n), temperature, 1.0, dt, seed=7)
+            thermostat = Thermostat((1, n), temperature, seed=7)
             per_unit_time = round(1 / dt)  # t = 10 to equilibrate, t = 40 sampled every 0.1
-            moments[dt] = sample(field_fn, start, thermostat, method, 10 * per_unit_time,
+            moments[dt] = sample(field_fn, start, thermostat, dt, method, 10 * per_unit_time,
                                  40 * per_unit_time, lambda s: (s[2].mean(), (s[2] ** 2).mean()),
                                  every=per_unit_time // 10)
         mean, square = 2 * moments[0.02] - moments[0.04]
@@ -108,8 +109,8 @@ def test_a_ferromagnetic_chain_near_its_ground_state_has_equipartition():
 
     ground = np.zeros((3, 1, n))
     ground[2] = 1.0
-    thermostat = Thermostat((1, n), temperature, 1.0, 0.02, seed=3)
-    excess = sample(energy_and_fields, ground, thermostat, "midpoint", 300, 1500,
+    thermostat = Thermostat((1, n), temperature, seed=3)
+    excess = sample(energy_and_fields, ground, thermostat, 0.02, "midpoint", 300, 1500,
                     lambda s: energy_and_fields(s)[0] + (J + h) * n)
     assert abs(excess / (n * temperature) - 1) < 0.05, excess / (n * temperature)
 
@@ -140,7 +141,7 @@ def test_tiles_together_draw_the_serial_noise(shape):
     from mpi4py import MPI
 
     deco = Decomposition(MPI.COMM_WORLD, shape, halo=1)
-    thermostat = Thermostat(shape, 0.2, 0.5, 0.1, seed=11)
-    gathered = deco.gather(thermostat.field(4, deco.tile.slices))
+    thermostat = Thermostat(shape, 0.2, seed=11)
+    gathered = deco.gather(thermostat.field(4, 0.1, 0.5, deco.tile.slices))
     if deco.cart.Get_rank() == 0:
-        np.testing.assert_array_equal(gathered, thermostat.field(4))
+        np.testing.assert_array_equal(gathered, thermostat.field(4, 0.1, 0.5))

@@ -2,7 +2,8 @@
 from the same initial state.
 
 Runs the config's trajectory twice in one process, with the exact (ED) fields and with the
-CNN (periodic mode), records Q(t), the crystal share and the exact energy E(t) of both
+CNN (float64; both engines from :func:`distllg.engines.make`, the exact one plain ED
+whatever ``engine.twists`` says), records Q(t), the crystal share and the exact energy E(t) of both
 trajectories (the CNN has no energy of its own: its spins are handed to ED every
 ``output.every`` steps). An exact
 run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
@@ -16,6 +17,7 @@ Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -23,38 +25,37 @@ from pathlib import Path
 import numpy as np
 
 from distllg import config as configlib
-from distllg import initial, inspect
+from distllg import engines, initial, inspect
 from distllg.analysis import plots
-from distllg.dynamics import llg
 from distllg.dynamics import observables as obs
-from distllg.dynamics.thermal import Thermostat
+from distllg.dynamics.stepper import Stepper
 from distllg.electrons.exact import ExactSolver
 from distllg.io import output as outputlib
-from distllg.model import io as modelio
-from distllg.model.provider import PeriodicCNNFields
 
 
 def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=sys.stdout,
                start: np.ndarray | None = None):
     """Integrate from ``start`` (default: the config's initial state) with the config's
     thermal noise, if any (both trajectories then feel the same kicks); returns
-    (observables dict, final spins)."""
-    dyn, every = config.dynamics, config.output.every
-    step_fn = llg.integrator(dyn.integrator)
-    thermostat = Thermostat.for_dynamics(config.lattice.shape, dyn)
-    spins = initial.spins(config) if start is None else start
+    (observables dict, final spins). ``solver`` measures the exact energy of the frames."""
+    every, log_every = config.output.every, config.output.log_every
+    stepper = Stepper.for_dynamics(config.dynamics, field_fn, config.lattice.shape)
     rows = {"time": [], "energy_per_site": [], "skyrmion_number": [], "crystal_share": []}
-    for step in range(dyn.steps + 1):
-        if step % every == 0 or step == dyn.steps:
-            rows["time"].append(step * dyn.dt)
+
+    def record(step: int, spins: np.ndarray) -> None:
+        if step % every == 0 or step == config.dynamics.steps:
+            rows["time"].append(stepper.time(step))
             rows["energy_per_site"].append(obs.energy_per_site(solver.energy(spins), spins))
             rows["skyrmion_number"].append(obs.skyrmion_number(spins))
             rows["crystal_share"].append(_crystal_share(spins))
-        if step % config.output.log_every == 0:
+        if step % log_every == 0:
             print(f"step {step}: Q = {rows['skyrmion_number'][-1]:+.3f}, E/N = "
                   f"{rows['energy_per_site'][-1]:.6f}", file=stream, flush=True)
-        if step < dyn.steps:
-            spins, _ = step_fn(spins, thermostat.fields_fn(field_fn, step), dyn.dt, dyn.alpha)
+
+    spins = initial.spins(config) if start is None else start
+    spins, last = stepper.run(spins, 0, config.dynamics.steps,
+                              [lambda step, before, energy, after: record(step, before)])
+    record(last, spins)
     return {k: np.array(v) for k, v in rows.items()}, spins
 
 
@@ -81,10 +82,10 @@ def _read_run(path: Path) -> tuple[dict, np.ndarray]:
 
 
 def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.stdout) -> dict:
-    solver = ExactSolver(config.model)
-    model = modelio.load_model(model_name)
-    modelio.check_compatible(model.metadata, config.model.as_dict(), config.lattice.shape,
-                             source=f"model {model_name!r}")
+    solver = ExactSolver(config.hamiltonian)
+    cnn_engine = engines.make(dataclasses.replace(config.engine, kind="cnn", model=model_name,
+                                                  precision="float64"),
+                              config.hamiltonian, config.lattice.shape, key="--model")
     run_dir = Path(config.output.directory)
     if (run_dir / "output.h5").is_file():
         exact, exact_spins = _read_run(run_dir / "output.h5")
@@ -95,10 +96,12 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     else:
         print("exact trajectory:", file=stream)
         start = initial.spins(config)
-        exact, exact_spins = trajectory(config, solver.energy_and_fields, solver, stream, start)
+        exact_engine = engines.make(dataclasses.replace(config.engine, kind="exact", twists=1),
+                                    config.hamiltonian, config.lattice.shape)
+        exact, exact_spins = trajectory(config, exact_engine.energy_and_fields, solver, stream,
+                                        start)
     print("CNN trajectory (from the exact run's first frame):", file=stream)
-    cnn_fields = PeriodicCNNFields(model, h=config.model.h).energy_and_fields
-    cnn, cnn_spins = trajectory(config, cnn_fields, solver, stream, start)
+    cnn, cnn_spins = trajectory(config, cnn_engine.energy_and_fields, solver, stream, start)
     out.mkdir(parents=True, exist_ok=True)
     Ly, Lx = config.lattice.shape
     title = f"L = {Ly}x{Lx}, seed {config.initial.seed}, alpha = {config.dynamics.alpha}"
@@ -113,7 +116,7 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
                          label="$S^z$")
     plots.vector_texture(exact_spins, out / "spins_exact.png", title=f"exact final, {title}",
                          label="$S^z$")
-    result = {"config": config.source, "model": model.source,
+    result = {"config": config.source, "model": cnn_engine.network.source,
               "exact": _final(exact, exact_spins), "cnn": _final(cnn, cnn_spins)}
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "structure_factor_peaks"}

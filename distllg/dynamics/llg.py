@@ -104,19 +104,3 @@ def integrator(name: str):
             f"unknown integrator {name!r}; choose one of {', '.join(sorted(INTEGRATORS))}"
         ) from None
 
-
-def integrate(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float, steps: int,
-              method: str = "rk4", callback=None, thermostat=None) -> np.ndarray:
-    """Advance ``steps`` steps of size ``dt``; ``callback(step, spins, energy)`` after each.
-
-    ``energy`` passed to the callback is that of the spins before the step (``step - 1``).
-    ``thermostat``: a :class:`distllg.dynamics.thermal.Thermostat` for stochastic LLG (its
-    step numbers count from 0 here), or None.
-    """
-    step_fn = integrator(method)
-    for step in range(1, steps + 1):
-        fn = field_fn if thermostat is None else thermostat.fields_fn(field_fn, step - 1)
-        spins, energy = step_fn(spins, fn, dt, alpha)
-        if callback is not None:
-            callback(step, spins, energy)
-    return spins

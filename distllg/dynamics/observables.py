@@ -92,6 +92,19 @@ def magnetization(spins: np.ndarray) -> np.ndarray:
     return spins.reshape(3, -1).mean(axis=1)
 
 
+def tiled(domain, spins: np.ndarray, energy: float) -> dict:
+    """E/N, Q and the magnetisation of the whole lattice from this rank's tile ``spins``
+    ``(3, ny, nx)`` of a :class:`distllg.parallel.domain.Domain` (collective); ``energy`` is
+    the total energy."""
+    local = np.empty(4)
+    local[0] = triangle_solid_angles(domain.with_unit_halo(spins)[:, 1:, 1:]).sum() / (4 * np.pi)
+    local[1:] = spins.reshape(3, -1).sum(axis=1)
+    total = domain.sum(local)
+    n_sites = domain.shape[0] * domain.shape[1]
+    return {"energy_per_site": float(energy) / n_sites, "skyrmion_number": float(total[0]),
+            "magnetization": total[1:] / n_sites}
+
+
 def energy_per_site(energy: float, spins: np.ndarray) -> float:
     """Total energy divided by the number of sites (units of t1)."""
     return float(energy) / (spins.shape[1] * spins.shape[2])

@@ -65,22 +65,21 @@ class Thermostat:
     """The thermal field of stochastic LLG on a ``shape = (Ly, Lx)`` lattice.
 
     ``temperature``: spin temperature T (units of t1) at step 0; ``anneal_steps``: steps of
-    the linear ramp to zero (0: constant T); ``seed``: the noise key (0 <= seed < 2^64);
-    ``alpha``, ``dt``: those of the integration (the noise amplitude depends on both).
+    the linear ramp to zero (0: constant T); ``seed``: the noise key (0 <= seed < 2^64). The
+    step's ``dt`` and ``alpha``, which set the amplitude, come with each call
+    (:class:`distllg.dynamics.stepper.Stepper` holds them).
     """
 
     shape: tuple[int, int]
     temperature: float
-    alpha: float
-    dt: float
     anneal_steps: int = 0
     seed: int = 0
 
     @classmethod
     def for_dynamics(cls, shape: tuple[int, int], dynamics) -> Thermostat:
         """The thermostat of a ``[dynamics]`` config section on a ``shape`` lattice."""
-        return cls(tuple(shape), dynamics.temperature, dynamics.alpha, dynamics.dt,
-                   dynamics.anneal_steps, dynamics.noise_seed)
+        return cls(tuple(shape), dynamics.temperature, dynamics.anneal_steps,
+                   dynamics.noise_seed)
 
     def temperature_at(self, step: int) -> float:
         """Spin temperature during step ``step`` (0-based: the step from ``step`` to
@@ -89,20 +88,22 @@ class Thermostat:
             return self.temperature
         return self.temperature * max(0.0, 1.0 - step / self.anneal_steps)
 
-    def field(self, step: int, region: tuple[slice, slice] | None = None) -> np.ndarray | None:
-        """The random field ``b`` ``(3, ny, nx)`` held during step ``step`` on ``region``
-        (default: the whole lattice); None at zero temperature."""
+    def field(self, step: int, dt: float, alpha: float,
+              region: tuple[slice, slice] | None = None) -> np.ndarray | None:
+        """The random field ``b`` ``(3, ny, nx)`` held during step ``step`` of size ``dt`` at
+        damping ``alpha`` on ``region`` (default: the whole lattice); None at zero
+        temperature."""
         temperature = self.temperature_at(step)
         if temperature <= 0:
             return None
-        amplitude = np.sqrt(2.0 * self.alpha * temperature / self.dt)
+        amplitude = np.sqrt(2.0 * alpha * temperature / dt)
         return amplitude * site_normals(self.seed, step, self.shape, region)
 
-    def fields_fn(self, field_fn: FieldFn, step: int,
+    def fields_fn(self, field_fn: FieldFn, step: int, dt: float, alpha: float,
                   region: tuple[slice, slice] | None = None) -> FieldFn:
         """``field_fn`` with the random field of step ``step`` added to its local fields (the
         energy stays that of the spins alone); ``field_fn`` itself at zero temperature."""
-        noise = self.field(step, region)
+        noise = self.field(step, dt, alpha, region)
         if noise is None:
             return field_fn
 

@@ -136,8 +136,8 @@ class KPMSolver:
     moments : number of Chebyshev moments M
     probe_distance : probing distance d (sites); ``None`` or >= L probes every site alone
         (exact traces, 2 N probes)
-    comm : mpi4py communicator of the ranks (default: a one-rank COMM_SELF)
-    tiles : every rank's ``(y0, y1, x0, x1)`` in rank order (default: one tile, the lattice)
+    decomposition : the :class:`distllg.parallel.decomposition.Decomposition` of ``shape``
+        whose tiles the ranks own (default: one rank, COMM_SELF, holding the lattice)
     bounds : ``(lower, upper)`` of the spectrum; default: :func:`spectral_bounds`
     probe_sets : 0: every site enters its probe with +1; S >= 1: S sets of probes in which
         every site enters with a random sign (+-1, from ``probe_seed``, fixed per site
@@ -150,16 +150,20 @@ class KPMSolver:
     """
 
     def __init__(self, model: SDModel, shape: tuple[int, int], moments: int = 256,
-                 probe_distance: int | None = None, comm=None, tiles=None, bounds=None,
+                 probe_distance: int | None = None, decomposition=None, bounds=None,
                  probe_sets: int = 0, probe_seed: int = 0, block: int | None = None):
         from mpi4py import MPI
 
         self.model = model
         self.Ly, self.Lx = Ly, Lx = int(shape[0]), int(shape[1])
-        self.comm = MPI.COMM_SELF if comm is None else comm
-        tiles = [(0, Ly, 0, Lx)] if tiles is None else [tuple(t) for t in tiles]
-        if len(tiles) != self.comm.Get_size():
-            raise KPMError(f"{len(tiles)} tiles for {self.comm.Get_size()} ranks")
+        if decomposition is None:
+            self.comm, tiles = MPI.COMM_SELF, [(0, Ly, 0, Lx)]
+        else:
+            if decomposition.shape != (Ly, Lx):
+                raise KPMError(f"the decomposition is of a {decomposition.shape} lattice, "
+                               f"the solver of a {(Ly, Lx)} one")
+            self.comm = decomposition.cart
+            tiles = [(t.y0, t.y1, t.x0, t.x1) for t in decomposition.tiles]
         if moments < MIN_MOMENTS:
             raise KPMError(f"KPM needs at least {MIN_MOMENTS} Chebyshev moments; got "
                            f"moments = {moments}")
@@ -206,8 +210,6 @@ class KPMSolver:
             self.index[ty0:ty1, tx0:tx1] = (offset + np.arange(count)).reshape(ty1 - ty0,
                                                                               tx1 - tx0)
             offset += count
-        if offset != Ly * Lx:
-            raise KPMError(f"the tiles cover {offset} sites, the lattice has {Ly * Lx}")
         self.first = int(self.index[y0, x0]) if self.n_local else 0
         ys, xs = np.mgrid[y0:y1, x0:x1]
         colour = (ys % self.periods[0]) * self.periods[1] + xs % self.periods[1]

@@ -51,13 +51,13 @@ def load_datasets(config: configlib.Config) -> tuple[dict, list[dict]]:
     """Read the data files; check they share the run's s-d parameters; returns
     ``({name: trajectory}, datasets)`` with names ``<file index>/<seed>``."""
     datasets = [datalib.read(path) for path in config.training.data]
-    want = config.model.as_dict()
+    want = config.hamiltonian.as_dict()
     trajectories = {}
     for index, (path, data) in enumerate(zip(config.training.data, datasets, strict=True)):
         if data["attrs"]["model"] != want:
             raise configlib.ConfigError(
                 f"'training.data' file {path} was made for s-d parameters "
-                f"{data['attrs']['model']}, the config's [model] is {want}")
+                f"{data['attrs']['model']}, the config's [hamiltonian] is {want}")
         for name, trajectory in data["trajectories"].items():
             trajectories[f"{index}/{name}"] = trajectory
     return trajectories, datasets
@@ -228,7 +228,7 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
             f"tail may start from it)")
     try:
         parameters = (initial.metadata["model"] if config.training.transfer
-                      else config.model.as_dict())
+                      else config.hamiltonian.as_dict())
         modelio.check_compatible(initial.metadata, parameters, shape, source)
     except modelio.ModelFileError as error:
         raise configlib.ConfigError(str(error)) from None
@@ -251,8 +251,8 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     trajectories, datasets = load_datasets(config)
     data_hash = datalib.content_sha256(datasets)
     train_names, val_names = split_by_config(config, list(trajectories))
-    train_set = frames(trajectories, train_names, config.model.h)
-    val_set = frames(trajectories, val_names, config.model.h)
+    train_set = frames(trajectories, train_names, config.hamiltonian.h)
+    val_set = frames(trajectories, val_names, config.hamiltonian.h)
     scale = float(np.sqrt(np.mean(np.concatenate([t.ravel() for _, t in train_set]) ** 2)))
     shapes = sorted({s.shape[-2:] for s, _ in train_set})
     torch.manual_seed(cfg.seed)
@@ -369,7 +369,7 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
               "validation_trajectories": val_names, "validation": result,
               "validation_by_trajectory": by_trajectory(val_names, truths, each),
               "receptive_radius": model.receptive_radius, "data_sha256": data_hash}
-    modelio.save_model(model, cfg.model_file, model=config.model.as_dict(),
+    modelio.save_model(model, cfg.model_file, model=config.hamiltonian.as_dict(),
                        lattice=[list(s) for s in shapes],
                        normalisation={"output_scale": float(model.output_scale)},
                        data_sha256=data_hash, metrics=result,

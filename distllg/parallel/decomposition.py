@@ -14,6 +14,15 @@ import dataclasses
 import numpy as np
 
 
+class TileError(ValueError):
+    """The tiles of a decomposition are narrower than its halo: ``smallest`` ``(ny, nx)``
+    tile on the ``dims`` process grid."""
+
+    def __init__(self, message: str, smallest: tuple[int, int], dims: tuple[int, int]):
+        super().__init__(message)
+        self.smallest, self.dims = smallest, dims
+
+
 def split(length: int, parts: int) -> list[tuple[int, int]]:
     """``parts`` contiguous ranges ``[start, stop)`` covering ``range(length)``, sizes differing
     by at most one (the larger ones first)."""
@@ -84,12 +93,12 @@ class Decomposition:
         self.rows = split(self.shape[0], self.dims[0])
         self.cols = split(self.shape[1], self.dims[1])
         smallest = (min(b - a for a, b in self.rows), min(b - a for a, b in self.cols))
-        if min(smallest) < self.halo:
-            raise ValueError(
+        if min(smallest) < self.halo:  # the one check of tile sizes
+            raise TileError(
                 f"lattice {self.shape[0]} x {self.shape[1]} on a {self.dims[0]} x "
                 f"{self.dims[1]} process grid gives tiles as small as {smallest[0]} x "
-                f"{smallest[1]}, smaller than the halo width {self.halo} (the model's "
-                f"receptive radius); use fewer ranks or a larger lattice")
+                f"{smallest[1]}, smaller than the halo width {self.halo}; use fewer ranks or "
+                f"a larger lattice", smallest, self.dims)
         self.tile = self.tile_of(self.cart.Get_rank())
 
     def tile_of(self, rank: int) -> Tile:
@@ -97,6 +106,18 @@ class Decomposition:
         py, px = self.cart.Get_coords(rank)
         (y0, y1), (x0, x1) = self.rows[py], self.cols[px]
         return Tile(rank=rank, coords=(py, px), y0=y0, y1=y1, x0=x0, x1=x1)
+
+    def halo_exchange(self, width: int | None = None, components: int = 3, dtype=np.float64,
+                      device=None):
+        """A :class:`distllg.parallel.halo.HaloExchange` of this rank's tile, ``width`` sites
+        wide (default: the decomposition's halo, which bounds it)."""
+        from distllg.parallel.halo import HaloExchange
+
+        width = self.halo if width is None else int(width)
+        if not 0 <= width <= self.halo:
+            raise ValueError(f"halo width {width} outside 0..{self.halo}, the width the tiles "
+                             f"were checked for")
+        return HaloExchange(self.cart, self.tile.shape, width, components, dtype, device)
 
     @property
     def tiles(self) -> list[Tile]:

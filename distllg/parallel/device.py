@@ -69,6 +69,11 @@ def precision(name: str, device: torch.device) -> torch.dtype:
     return getattr(torch, name)
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """``"bfloat16"`` for ``torch.bfloat16``: the name ``engine.precision`` uses."""
+    return str(dtype).removeprefix("torch.")
+
+
 def cuda_aware_mpi() -> bool | None:
     """Whether the MPI library reads and writes GPU memory itself: True or False where it
     says so (mpi4py 4's ``MPI.Query_cuda_support``, else whether Open MPI was built with CUDA
@@ -100,7 +105,7 @@ def resolved_precision(name: str, preference: str = "auto") -> str:
     ``engine.device`` = ``preference`` takes on this machine (``auto`` resolved)."""
     cuda = preference != "cpu" and torch.cuda.is_available()
     where = torch.device("cuda", 0) if cuda else torch.device("cpu")
-    return str(precision(name, where)).removeprefix("torch.")
+    return dtype_name(precision(name, where))
 
 
 def halo_place(preference: str, device: torch.device) -> tuple[torch.device | None, str]:

@@ -25,7 +25,8 @@ class HaloExchange:
     Parameters
     ----------
     cart : periodic 2-D Cartesian communicator, dims ``(Py, Px)``
-    tile_shape : ``(ny, nx)`` sites owned by this rank, each ``>= width``
+    tile_shape : ``(ny, nx)`` sites owned by this rank, each ``>= width`` (made by
+        :meth:`distllg.parallel.decomposition.Decomposition.halo_exchange`, which checks it)
     width : halo width ``r`` (sites)
     components : leading array dimension ``C`` (3 for spins)
     dtype : array dtype (float64 by default)
@@ -36,8 +37,6 @@ class HaloExchange:
                  dtype=np.float64, device=None):
         ny, nx = tile_shape
         r = int(width)
-        if r < 0 or (r > 0 and min(ny, nx) < r):
-            raise ValueError(f"tile {ny} x {nx} is smaller than the halo width {r}")
         self.cart = cart
         self.width = r
         self.tile_shape = (ny, nx)

@@ -14,12 +14,17 @@ the second started a few seconds after the first: both write the same starting f
     python docs/scripts/front_L48_mu3.35.py 20000 0.0058 0.0066
     python docs/scripts/front_L48_mu3.35.py 20000 0.0035 0.005 0.007
     python docs/scripts/front_L48_mu3.35.py 20000 0.0045 0.0062 0.008"""
-import io, json, sys
+import io
+import json
+import sys
 from pathlib import Path
+
 import matplotlib
 import numpy as np
 from mpi4py import MPI
-from distllg import config as configlib, spins as spinlib
+
+from distllg import config as configlib
+from distllg import spins as spinlib
 from distllg.dynamics import observables as obs
 from distllg.io import output as outputlib
 from distllg.run import run
@@ -33,7 +38,7 @@ L, OUT = 48, Path("out/front_L48")
 def settings(directory: Path, spins_file: Path, T: float, steps: int) -> configlib.Config:
     return configlib.from_dict({
         "lattice": {"L": L},
-        "model": {"t3": -0.85, "J": 1.0, "mu": -3.35, "h": 0.0, "kT": 0.1},
+        "hamiltonian": {"t3": -0.85, "J": 1.0, "mu": -3.35, "h": 0.0, "kT": 0.1},
         "engine": {"kind": "cnn", "model": "mu3.35", "precision": "bfloat16"},
         "dynamics": {"integrator": "midpoint", "dt": 0.2, "alpha": 1.0, "steps": steps,
                      "temperature": T, "anneal_steps": 0, "noise_seed": 1},

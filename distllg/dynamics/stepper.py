@@ -1,0 +1,87 @@
+"""The one LLG loop: an integrator, the thermal noise when there is one, and observers.
+
+A :class:`Stepper` holds what a step needs (``dt`` enters here only), advances spins one
+step at a time (:meth:`Stepper.step`) or over a range of steps while observers watch
+(:meth:`Stepper.run`). The thermal step wraps the deterministic one: the thermostat adds its
+random field to the field function, the integrator is unchanged. run, datagen, compare and
+validate all step through here.
+
+Observers are callables ``observer(step, before, energy, after)`` called after every step:
+``step`` is the number of the step taken (from ``before`` at step ``step`` to ``after`` at
+``step + 1``), ``energy`` that of ``before`` (NaN for engines without one). An observer
+that returns something true stops the loop after that step.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from distllg.dynamics import llg
+from distllg.dynamics.thermal import Thermostat
+
+Observer = Callable[[int, np.ndarray, float, np.ndarray], object]
+
+
+class Stepper:
+    """LLG steps of size ``dt`` (hbar / t1) with damping ``alpha`` by the integrator
+    ``method`` on the fields of ``field_fn``; ``thermostat`` (or None) adds the noise of
+    stochastic LLG on the sites of ``region`` (this rank's tile; default all)."""
+
+    def __init__(self, method: str, dt: float, alpha: float, field_fn: llg.FieldFn,
+                 thermostat: Thermostat | None = None,
+                 region: tuple[slice, slice] | None = None):
+        self.method = method
+        self.integrator = llg.integrator(method)
+        self.dt, self.alpha = float(dt), float(alpha)
+        self.field_fn = field_fn
+        self.thermostat = thermostat if thermostat and thermostat.temperature > 0 else None
+        self.region = region
+
+    @classmethod
+    def for_dynamics(cls, dynamics, field_fn: llg.FieldFn, shape: tuple[int, int],
+                     region: tuple[slice, slice] | None = None) -> Stepper:
+        """The stepper of a ``[dynamics]`` section on a ``shape`` lattice."""
+        return cls(dynamics.integrator, dynamics.dt, dynamics.alpha, field_fn,
+                   Thermostat.for_dynamics(shape, dynamics), region)
+
+    def time(self, step: int) -> float:
+        """The time (hbar / t1) at step ``step``."""
+        return step * self.dt
+
+    def temperature(self, step: int) -> float | None:
+        """The spin temperature during step ``step``; None for deterministic LLG."""
+        return None if self.thermostat is None else self.thermostat.temperature_at(step)
+
+    def step(self, spins: np.ndarray, step: int,
+             field_fn: llg.FieldFn | None = None) -> tuple[np.ndarray, float]:
+        """``(spins after, energy before)`` of step number ``step`` from ``spins``, on the
+        stepper's fields or ``field_fn``."""
+        fields = self.field_fn if field_fn is None else field_fn
+        if self.thermostat is not None:
+            fields = self.thermostat.fields_fn(fields, step, self.dt, self.alpha, self.region)
+        return self.integrator(spins, fields, self.dt, self.alpha)
+
+    def run(self, spins: np.ndarray, start: int, stop: int,
+            observers: Iterable[Observer] = ()) -> tuple[np.ndarray, int]:
+        """Steps ``start`` .. ``stop - 1`` from ``spins`` (at step ``start``); returns the
+        spins and their step number: ``stop``, or earlier when an observer stopped it."""
+        observers = tuple(observers)
+        for step in range(start, stop):
+            after, energy = self.step(spins, step)
+            stopped = [observer(step, spins, energy, after) for observer in observers]
+            spins = after
+            if any(stopped):
+                return spins, step + 1
+        return spins, stop
+
+
+def integrate(spins: np.ndarray, field_fn: llg.FieldFn, dt: float, alpha: float, steps: int,
+              method: str = "rk4", callback=None,
+              thermostat: Thermostat | None = None) -> np.ndarray:
+    """``steps`` steps from ``spins`` (step numbers from 0); ``callback(step, spins, energy)``
+    after each, with ``step`` counted from 1, ``spins`` after it and ``energy`` before it."""
+    observers = () if callback is None else (
+        lambda step, before, energy, after: callback(step + 1, after, energy),)
+    return Stepper(method, dt, alpha, field_fn, thermostat).run(spins, 0, steps, observers)[0]

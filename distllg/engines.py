@@ -1,0 +1,124 @@
+"""The engine factory: what computes the local fields, built the same way by every command.
+
+``make(settings, hamiltonian, shape, comm)`` returns an :class:`Engine` whose
+``energy_and_fields(spins) -> (E, H)`` works on this rank's tile of the engine's ``domain``
+(spins ``(3, ny, nx)``, fields in units of t1, ``E`` the total energy or NaN):
+
+* ``exact``: ED of the whole lattice on one rank, twist-averaged for ``twists`` > 1
+  (:mod:`distllg.electrons.bloch`);
+* ``kpm``: the kernel polynomial method, rows split like the tiles (PETSc, any rank count);
+* ``cnn``: the network file ``settings.model``, loaded once and checked against the
+  Hamiltonian and the lattice; the domain's halo is its receptive radius, and the tiles are
+  checked against it in one place (:class:`distllg.parallel.decomposition.Decomposition`).
+
+run, datagen (labels and the propagating engine), compare and validate build their engines
+here; ``settings`` is an ``[engine]`` section (:class:`distllg.config.EngineConfig`), changed
+with ``dataclasses.replace`` where a command needs another engine than the config's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from distllg import lattice
+from distllg.config import ConfigError, EngineConfig
+from distllg.electrons import SDModel
+from distllg.parallel.decomposition import TileError
+from distllg.parallel.domain import Domain
+
+
+@dataclasses.dataclass
+class Engine:
+    """A field provider on a domain. ``network``: the loaded CNN (kind ``cnn``), else None;
+    ``description``: the kind with its arithmetic, e.g. ``cnn (bfloat16 on cpu, halo in host
+    memory)``."""
+
+    kind: str
+    energy_and_fields: Callable
+    domain: Domain
+    network: object | None = None
+    description: str = ""
+
+    @property
+    def weights_sha256(self) -> str:
+        """The network's weights checksum; "" for the electronic solvers."""
+        return self.network.metadata["weights_sha256"] if self.network is not None else ""
+
+    @property
+    def metadata(self) -> dict:
+        """The network file's metadata; {} for the electronic solvers."""
+        return dict(self.network.metadata) if self.network is not None else {}
+
+
+def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
+         comm=None, key: str = "'engine.model'") -> Engine:
+    """The engine of ``settings`` for ``hamiltonian`` on a ``shape = (Ly, Lx)`` lattice cut
+    over ``comm`` (default: COMM_SELF, the whole lattice on this rank). Raises
+    :class:`distllg.config.ConfigError` (or the model file's error) naming the key; ``key``
+    is where the network file was named (``'data.propagate'``, ``--model``)."""
+    if comm is None:
+        from mpi4py import MPI
+
+        comm = MPI.COMM_SELF
+    shape = (int(shape[0]), int(shape[1]))
+    if settings.kind == "cnn":
+        return _cnn(settings, hamiltonian, shape, comm, key)
+    lattice.check_size(*shape, tuple(hamiltonian.hoppings))  # the whole Hamiltonian
+    domain = _domain(comm, shape, 1, settings)
+    if settings.kind == "exact":
+        if comm.Get_size() > 1:
+            raise ConfigError(f"'engine.kind' = \"exact\" (ED) runs on one rank; this job has "
+                              f"{comm.Get_size()}. Use kind = \"cnn\" or \"kpm\", or one rank")
+        from distllg.electrons.bloch import exact_solver
+
+        solver = exact_solver(hamiltonian, settings.twists)
+    else:
+        from distllg.electrons.kpm import MIN_MOMENTS, KPMSolver
+
+        if settings.moments < MIN_MOMENTS:
+            raise ConfigError(f"'engine.moments' = {settings.moments}: KPM needs at least "
+                              f"{MIN_MOMENTS}")
+        solver = KPMSolver(hamiltonian, shape, moments=settings.moments,
+                           probe_distance=settings.probe_distance or None,
+                           probe_sets=settings.probe_sets, decomposition=domain.decomposition)
+    return Engine(settings.kind, solver.energy_and_fields, domain, description=settings.kind)
+
+
+def _domain(comm, shape: tuple[int, int], halo: int, settings: EngineConfig,
+            network: str = "") -> Domain:
+    try:
+        return Domain(comm, shape, halo, settings.process_grid or None)
+    except TileError as error:
+        width = f"the receptive radius {halo} of {network}" if network else \
+            f"the halo width {halo}"
+        raise ConfigError(
+            f"[lattice] {shape[0]} x {shape[1]} on {comm.Get_size()} ranks ({error.dims[0]} x "
+            f"{error.dims[1]} grid) gives tiles of {error.smallest[0]} x {error.smallest[1]} "
+            f"sites, smaller than {width}: use fewer ranks") from None
+    except ValueError as error:
+        raise ConfigError(f"'engine.process_grid': {error}") from None
+
+
+def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], comm,
+         key: str) -> Engine:
+    from distllg.model import io as modelio
+    from distllg.model.provider import TiledCNNFields
+    from distllg.parallel import device as devicelib
+
+    source = f"{key} = {settings.model!r}"
+    try:
+        network = modelio.load_model(settings.model)
+    except modelio.ModelFileError as error:
+        raise modelio.ModelFileError(f"{source}: {error}") from None
+    modelio.check_compatible(network.metadata, hamiltonian.as_dict(), shape, source=source)
+    radius = network.receptive_radius
+    domain = _domain(comm, shape, radius, settings, source)
+    device = devicelib.choose(domain.cart, settings.device)
+    place, note = devicelib.halo_place(settings.halo, device)
+    fields = TiledCNNFields(network, domain.decomposition.halo_exchange(radius, device=place),
+                            device=device, dtype=devicelib.precision(settings.precision, device),
+                            h=hamiltonian.h)
+    precision = devicelib.dtype_name(fields.convolutions)
+    return Engine("cnn", fields.energy_and_fields, domain, network,
+                  f"cnn ({precision} on {fields.device}, {note})")

@@ -1,0 +1,52 @@
+"""The one LLG loop: the thermal step wraps the deterministic one, observers see every step
+and can stop the loop."""
+
+import numpy as np
+
+from distllg import spins as spinlib
+from distllg.config import DynamicsConfig
+from distllg.dynamics import llg
+from distllg.dynamics.stepper import Stepper, integrate
+from distllg.dynamics.thermal import Thermostat
+
+
+def field_fn(s):
+    return float(s[2].sum()), np.roll(s, 1, axis=2) + 0.3 * s
+
+
+def test_the_thermal_step_is_the_deterministic_step_on_noisy_fields(rng):
+    s = spinlib.random(4, 5, rng)
+    thermostat = Thermostat((4, 5), 0.2, anneal_steps=10, seed=3)
+    stepper = Stepper("midpoint", 0.1, 0.5, field_fn, thermostat)
+    noise = thermostat.field(7, 0.1, 0.5)
+    expected = llg.midpoint_step(s, lambda x: (field_fn(x)[0], field_fn(x)[1] + noise), 0.1,
+                                 0.5)
+    np.testing.assert_array_equal(stepper.step(s, 7)[0], expected[0])
+    assert stepper.step(s, 7)[1] == field_fn(s)[0]  # the energy of the spins alone
+    assert stepper.temperature(5) == 0.1 and Stepper("heun", 0.1, 0.5, field_fn).temperature(5) \
+        is None
+
+
+def test_zero_temperature_is_no_thermostat(rng):
+    s = spinlib.random(4, 5, rng)
+    cold = Stepper.for_dynamics(DynamicsConfig(integrator="heun", dt=0.1), field_fn, (4, 5))
+    assert cold.thermostat is None
+    np.testing.assert_array_equal(cold.step(s, 0)[0], llg.heun_step(s, field_fn, 0.1, 1.0)[0])
+    assert cold.time(30) == 3.0
+
+
+def test_observers_see_each_step_and_can_stop_the_loop(rng):
+    s = spinlib.random(4, 5, rng)
+    stepper = Stepper("rk4", 0.05, 0.2, field_fn)
+    seen = []
+
+    def watch(step, before, energy, after):
+        seen.append((step, energy == field_fn(before)[0]))
+        return step == 6
+
+    spins, reached = stepper.run(s, 3, 20, [watch])
+    assert reached == 7 and seen == [(k, True) for k in range(3, 7)]
+    np.testing.assert_array_equal(spins, integrate(s, field_fn, 0.05, 0.2, 4, "rk4"))
+    calls = []
+    integrate(s, field_fn, 0.05, 0.2, 3, "rk4", callback=lambda k, x, e: calls.append(k))
+    assert calls == [1, 2, 3]
