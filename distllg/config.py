@@ -26,6 +26,7 @@ import typing
 from pathlib import Path
 
 from distllg.electrons import SDModel
+from distllg.model import architecture
 
 
 class ConfigError(ValueError):
@@ -308,42 +309,28 @@ def _check(config: Config) -> None:
     for key in ("checkpoint_minutes", "stop_wall_time"):
         if getattr(config.output, key) < 0:
             raise ConfigError(f"'output.{key}' must be >= 0 (0 = off)")
-    for section, keys in (("data", ("trajectories", "record_every")),
-                          ("training", ("channels", "layers", "kernel", "epochs", "batch",
-                                        "validation_trajectories", "patience",
-                                        "window", "dots"))):
-        for key in keys:
-            if getattr(getattr(config, section), key) < 1:
-                raise ConfigError(f"'{section}.{key}' must be >= 1")
-    if config.training.kind not in TRAINING_KINDS:
-        raise ConfigError(f"'training.kind' = {config.training.kind!r}; choose one of "
-                          f"{TRAINING_KINDS}")
-    if config.training.kind == "symmetric" and config.training.channels % 12:
-        raise ConfigError(f"'training.channels' = {config.training.channels}: kind "
-                          f"\"symmetric\" needs a multiple of 12 (the lattice point group's "
-                          f"order)")
-    tail, window = config.training.tail, config.training.window
-    if tail and (config.training.kind != "symmetric" or tail <= window):
-        raise ConfigError(f"'training.tail' = {tail}: constant couplings beyond the window need "
-                          f"kind = \"symmetric\" and tail > 'training.window' = {window} "
-                          f"(0 = none)")
-    if config.training.gradient_clip < 0:
-        raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
-    if config.training.kernel % 2 == 0:
-        raise ConfigError(f"'training.kernel' must be odd, got {config.training.kernel}")
-    end_kernel = config.training.end_kernel
-    if end_kernel < 0:
-        raise ConfigError(f"'training.end_kernel' must be >= 1 (or 0 = 'training.kernel'), "
-                          f"got {end_kernel}")
-    if end_kernel and end_kernel % 2 == 0:
-        raise ConfigError(f"'training.end_kernel' must be odd, got {end_kernel}")
-    if end_kernel and config.training.kind == "cnn":
-        raise ConfigError("'training.end_kernel' applies to kind \"equivariant\" or "
-                          "\"symmetric\"; kind \"cnn\" uses 'training.kernel' throughout")
-    if config.training.schedule not in SCHEDULES:
-        raise ConfigError(f"'training.schedule' = {config.training.schedule!r}; choose one of "
-                          f"{SCHEDULES}")
+    for key in ("trajectories", "record_every"):
+        if getattr(config.data, key) < 1:
+            raise ConfigError(f"'data.{key}' must be >= 1")
+    _check_training(config.training)
     _check_phases(config.phases)
+
+
+def _check_training(training: TrainingConfig) -> None:
+    for key in ("epochs", "batch", "validation_trajectories", "patience"):
+        if getattr(training, key) < 1:
+            raise ConfigError(f"'training.{key}' must be >= 1")
+    try:
+        architecture.check(training.kind, training.channels, training.layers, training.kernel,
+                           training.end_kernel, training.window, training.dots, training.tail,
+                           training.activation)
+    except architecture.ArchitectureError as error:
+        raise ConfigError(f"'training.{error.key}' {error.detail}") from None
+    if training.gradient_clip < 0:
+        raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
+    if training.schedule not in SCHEDULES:
+        raise ConfigError(f"'training.schedule' = {training.schedule!r}; choose one of "
+                          f"{SCHEDULES}")
 
 
 def _check_phases(phases: PhasesConfig) -> None:
@@ -386,9 +373,7 @@ def _check_thermal(dynamics: DynamicsConfig) -> None:
                           "and the damping are one coupling to the bath)")
 
 
-# The keys of distllg.model.cnn.ARCHITECTURES (this module does not import torch; a test
-# keeps the two equal).
-TRAINING_KINDS = ("cnn", "equivariant", "symmetric")
+TRAINING_KINDS = architecture.KINDS
 SCHEDULES = ("plateau", "cosine")
 SECTIONS = {"lattice": LatticeConfig, "hamiltonian": SDModel, "engine": EngineConfig,
             "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,

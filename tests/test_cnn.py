@@ -68,7 +68,7 @@ def test_translation_equivariance(rng):
 
 
 @pytest.mark.parametrize("kwargs, message", [({"kernel": 4}, "odd"), ({"layers": 0}, ">= 1"),
-                                             ({"activation": "relu6"}, "unknown"),
+                                             ({"activation": "relu6"}, "choose one of"),
                                              ({"predicts": "energy"}, "predicts")])
 def test_bad_architecture(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -126,12 +126,38 @@ def test_the_mu_3_35_models_ship_for_their_own_parameters_only():
         modelio.check_compatible(meta, SDModel(kT=0.1).as_dict(), (24, 24))
 
 
-def test_config_knows_every_architecture():
-    """``config`` names the kinds without importing torch; they must be ``cnn``'s."""
+def test_the_rules_know_every_architecture():
+    """The rules (torch-free, read by the config) name the kinds, activations and group
+    order that ``cnn`` builds."""
     from distllg.config import TRAINING_KINDS
+    from distllg.model import architecture
+    from distllg.model.cnn import ACTIVATIONS, ARCHITECTURES
+    from distllg.model.point_group import ORDER
+
+    assert TRAINING_KINDS == architecture.KINDS == tuple(ARCHITECTURES)
+    assert architecture.ACTIVATIONS == tuple(ACTIVATIONS)
+    assert architecture.GROUP_ORDER == ORDER
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"kernel": 4}, "'training.kernel' must be odd, got 4"),
+    ({"kind": "symmetric", "channels": 20}, "'training.channels' = 20: kind \"symmetric\""),
+    ({"kind": "symmetric", "channels": 24, "tail": 3, "window": 3}, "'training.tail' = 3"),
+    ({"layers": 0}, "'training.layers' must be >= 1"),
+    ({"activation": "relu"}, "'training.activation' = 'relu'"),
+])
+def test_a_config_and_a_network_break_the_same_rule(settings, message):
+    """One rule set: the config names the key, building the network refuses it too."""
+    from distllg import config as configlib
+    from distllg.model import architecture
     from distllg.model.cnn import ARCHITECTURES
 
-    assert TRAINING_KINDS == tuple(ARCHITECTURES)
+    with pytest.raises(configlib.ConfigError, match=message):
+        configlib.from_dict({"training": settings})
+    kind = settings.get("kind", "cnn")
+    arguments = {k: v for k, v in settings.items() if k != "kind"}
+    with pytest.raises(architecture.ArchitectureError):
+        ARCHITECTURES[kind](**arguments)
 
 
 @pytest.mark.parametrize("kind, extra, radius", [("equivariant", {}, 3), ("symmetric", {}, 3),

@@ -55,7 +55,7 @@ def small_config(tmp_path, steps=30, **dynamics):
          "'training.tail' = 3"),
         ({"training": {"kind": "equivariant", "tail": 6}}, "'training.tail' = 6"),
         ({"training": {"end_kernel": 2}}, "'training.end_kernel' must be odd"),
-        ({"training": {"end_kernel": -1}}, "'training.end_kernel' must be >= 1"),
+        ({"training": {"end_kernel": -1}}, "'training.end_kernel' must be odd"),
         ({"training": {"end_kernel": 1}}, "'training.end_kernel' applies to kind"),
     ],
 )

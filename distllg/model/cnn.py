@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from distllg.model import architecture
 from distllg.model.point_group import (
     ORDER,
     ChannelAction,
@@ -29,7 +30,7 @@ from distllg.model.point_group import (
     orbits,
 )
 
-ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
+ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}  # architecture.ACTIVATIONS
 
 
 class ConvStack(nn.Module):
@@ -49,23 +50,13 @@ class ConvStack(nn.Module):
         ``actions``: how the point group moves the input and the output channels; then
         every convolution commutes with it (:class:`TiedConv2d`, hexagonal kernels) and the
         hidden channels are ``channels / 12`` copies of its regular representation."""
-        super().__init__()
-        if any(k < 1 or k % 2 == 0 for k in kernels):
-            raise ValueError(f"kernel sizes must be positive odd integers, got {kernels}")
-        if len(kernels) < 1 or channels < 1:
-            raise ValueError(f"layers and channels must be >= 1, got {len(kernels)}, {channels}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation {activation!r} unknown; choose from "
-                             f"{sorted(ACTIVATIONS)}")
+        super().__init__()  # the settings were checked by architecture.check
         layers = len(kernels)
         widths = [inputs] + [channels] * (layers - 1) + [outputs]
         if actions is None:
             self.convs = nn.ModuleList(
                 nn.Conv2d(widths[i], widths[i + 1], k, padding=0) for i, k in enumerate(kernels))
         else:
-            if channels % ORDER:
-                raise ValueError(f"channels must be a multiple of {ORDER} (the point group's "
-                                 f"regular representation), got {channels}")
             chain = ([actions[0]] + [ChannelAction.regular(channels // ORDER)] * (layers - 1)
                      + [actions[1]])
             self.convs = nn.ModuleList(TiedConv2d(chain[i], chain[i + 1], k)
@@ -123,9 +114,9 @@ class SpinCNN(ConvStack):
 
     def __init__(self, channels: int = 32, layers: int = 6, kernel: int = 3,
                  activation: str = "gelu", predicts: str = "field"):
+        architecture.check("cnn", channels, layers, kernel, activation=activation,
+                           predicts=predicts)
         super().__init__(3, 3, channels, [kernel] * layers, activation)
-        if predicts not in ("field", "torque"):
-            raise ValueError(f"predicts must be 'field' or 'torque', got {predicts!r}")
         self.architecture = {"channels": channels, "layers": layers, "kernel": kernel,
                              "activation": activation, "predicts": predicts}
 
@@ -218,20 +209,14 @@ class EquivariantSpinCNN(ConvStack):
     def __init__(self, channels: int = 32, layers: int = 4, kernel: int = 3, window: int = 3,
                  activation: str = "gelu", predicts: str = "torque", dots: int = 1,
                  end_kernel: int | None = None):
-        self._check_torque_arguments(window, dots, predicts)
+        architecture.check(self.KIND, channels, layers, kernel, end_kernel or 0, window, dots,
+                           activation=activation, predicts=predicts)
         offsets, dot_offsets = _window(window), _hexagon(dots)
         kernels = layer_kernels(layers, kernel, end_kernel)
         super().__init__(len(dot_offsets) + 2, 2 * len(offsets), channels, kernels, activation)
         self._record(offsets, dot_offsets, channels=channels, layers=layers, kernel=kernel,
                      end_kernel=kernels[0], window=window, dots=dots, activation=activation,
                      predicts=predicts)
-
-    @classmethod
-    def _check_torque_arguments(cls, window: int, dots: int, predicts: str) -> None:
-        if window < 1 or dots < 1:
-            raise ValueError(f"window and dots must be >= 1, got {window}, {dots}")
-        if predicts != "torque":
-            raise ValueError(f"{cls.__name__} predicts torques only")
 
     def _record(self, offsets, dot_offsets, **architecture) -> None:
         """Keep the offsets and the ``architecture`` dict (with ``kind``) of the model."""
@@ -319,9 +304,8 @@ class SymmetricSpinCNN(EquivariantSpinCNN):
     def __init__(self, channels: int = 48, layers: int = 4, kernel: int = 3, window: int = 3,
                  activation: str = "gelu", predicts: str = "torque", dots: int = 1,
                  tail: int = 0, end_kernel: int | None = None):
-        self._check_torque_arguments(window, dots, predicts)
-        if tail and tail <= window:
-            raise ValueError(f"tail must be 0 (none) or > window = {window}, got {tail}")
+        architecture.check(self.KIND, channels, layers, kernel, end_kernel or 0, window, dots,
+                           tail, activation, predicts)
         offsets, dot_offsets = hexagon(window), hexagon(dots)
         coefficients = ChannelAction.offsets(offsets)
         # triangle k is labelled by the direction n_k + n_{k+1} of its centre
