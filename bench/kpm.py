@@ -98,7 +98,7 @@ def main(argv=None) -> int:
                                probe_sets=sets)
             seconds = best_time(lambda s=solver, x=spins: s.energy_and_fields(x), 1)
             setting = {"L": L, "distance": distance, "sets": sets,
-                       "probes": len(solver.probes), "kpm_s": seconds,
+                       "probes": len(solver.probes.items), "kpm_s": seconds,
                        "kpm_us_per_site": 1e6 * seconds / (L * L)}
             if truth is not None:
                 setting["field_error"] = field_error(solver.energy_and_fields(spins)[1], truth)

@@ -114,7 +114,10 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
     modelio.check_compatible(network.metadata, hamiltonian.as_dict(), shape, source=source)
     radius = network.receptive_radius
     domain = _domain(comm, shape, radius, settings, source)
-    device = devicelib.choose(domain.cart, settings.device)
+    try:
+        device = devicelib.choose(domain.cart, settings.device)
+    except RuntimeError as error:
+        raise ConfigError(f"'engine.device' = {settings.device!r}: {error}") from None
     place, note = devicelib.halo_place(settings.halo, device)
     fields = TiledCNNFields(network, domain.decomposition.halo_exchange(radius, device=place),
                             device=device, dtype=devicelib.precision(settings.precision, device),

@@ -76,26 +76,8 @@ from distllg.observers import (
 __all__ = ["NonFiniteError", "Run", "SetupError", "main", "run"]
 
 
-class SetupError(Exception):
-    """Something is wrong before the run starts; the message says what (exit code 2)."""
-
-
-def collectively(comm, function, *args):
-    """Run ``function(*args)`` on every rank; if it fails on any rank, raise
-    :class:`SetupError` on all of them with the first rank's message (never a hang)."""
-    try:
-        result, message = function(*args), None
-    except (ValueError, OSError, RuntimeError) as error:  # config, model, checkpoint, files
-        result, message = None, str(error)
-    except Exception as error:  # noqa: BLE001 - a rank that fails alone must not hang the rest
-        result, message = None, f"{type(error).__name__}: {error}"
-    messages = comm.allgather(message)
-    failed = [(rank, m) for rank, m in enumerate(messages) if m is not None]
-    if failed:
-        rank, message = failed[0]
-        where = f" (rank {rank})" if comm.Get_size() > 1 and len(failed) < len(messages) else ""
-        raise SetupError(message + where)
-    return result
+#: Something is wrong before the run starts; the message says what (exit code 2).
+SetupError = CollectiveError
 
 
 class Run:

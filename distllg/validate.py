@@ -53,7 +53,7 @@ def states(network: engines.Engine, count: int, steps: int, seed: int) -> list[n
     return out
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m distllg.validate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="model file or 'default'")
@@ -69,7 +69,11 @@ def main(argv=None) -> int:
     parser.add_argument("--kT", type=float, default=None, help="electron temperature")
     parser.add_argument("--h", type=float, default=0.0, help="Zeeman field (t1, along z)")
     parser.add_argument("--out", default="out/validate")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD

@@ -90,3 +90,14 @@ def test_the_physics_hash_did_not_move_with_the_section_name():
     assert configlib.from_dict({}).physics_hash() == "092ec01c7309bfbe"
     config = configlib.from_dict({"hamiltonian": {"J": 0.5}, "engine": {"kind": "kpm"}})
     assert config.physics_hash() == "ec37350f29278b39"
+
+
+def test_a_gpu_asked_for_where_there_is_none_names_the_key(model_file):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    settings = EngineConfig(kind="cnn", model=str(model_file), device="cuda")
+    with pytest.raises(configlib.ConfigError, match="'engine.device' = 'cuda': rank 0: a CUDA "
+                                                    "device was asked for"):
+        engines.make(settings, SDModel(), (12, 12))

@@ -6,7 +6,7 @@ spins can only move there), averaged over states. Two ways to get it:
 
 * CNN: autograd through the periodic model (:func:`cnn_sensitivity`);
 * exact: the ED linear response ``dH_c / dS_j`` (Kubo formula, one diagonalisation per
-  state: :meth:`ExactSolver.field_response`) turned into ``dT_c / dS_j``
+  state: :func:`distllg.electrons.exact.field_response`) turned into ``dT_c / dS_j``
   (:func:`response_sensitivity`);
 * any field provider: central finite differences of ``T_c = S_c x H_c``, moving ``S_j`` by
   ``+-eps`` along each tangent direction (:func:`exact_sensitivity`; the check of both).
@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from distllg import lattice
+from distllg.electrons.exact import field_response
 
 
 def tangent_frames(spins: np.ndarray) -> np.ndarray:
@@ -80,7 +81,7 @@ def response_sensitivity(solver, spins: np.ndarray, centre: tuple[int, int]) -> 
     ``j = c``; projected on the tangent directions of ``S_j`` like the finite differences.
     """
     cy, cx = centre
-    response = solver.field_response(spins, centre)  # (a, b, y, x)
+    response = field_response(solver, spins, centre)  # (a, b, y, x)
     frames = tangent_frames(spins)  # (t, b, y, x)
     field_change = np.einsum("abyx,tbyx->tayx", response, frames)
     torque_change = np.cross(spins[None, :, cy, cx, None, None], field_change, axis=1)

@@ -160,51 +160,6 @@ class ExactSolver:
             check_finite=False)
         return self.band_energy(occupied) - self.model.h * float(spins[2].sum())
 
-    def field_response(self, spins, centre: tuple[int, int]) -> np.ndarray:
-        """Exact linear response ``dH_c^a / dS_j^b`` of the field at ``centre = (y, x)`` to
-        every spin, ``(3, 3, Ly, Lx)`` (a, b, y, x), units of t1.
-
-        Static Kubo formula with all eigenpairs of one diagonalisation:
-        ``dH_c^a/dS_j^b = -J^2 sum_nm F_nm <n|sigma_c^a|m> <m|sigma_j^b|n>``,
-        ``F_nm = (f_n - f_m) / (e_n - e_m)`` and ``F_nn = f'(e_n)`` (zero at kT = 0, where
-        the response of a finite lattice is that of its discrete levels). The spins enter
-        only through the Hamiltonian, so this is the derivative of :meth:`solve`'s fields
-        with respect to unconstrained ``S_j`` (tests: central finite differences). Cost: one
-        full ``eigh`` and three ``2N x 2N`` matrix products, instead of the ``4 N``
-        diagonalisations of finite differences.
-        """
-        spins = spinlib.validate(spins)
-        model = self.model
-        _, Ly, Lx = spins.shape
-        energies, states = scipy.linalg.eigh(self._assemble(spins), overwrite_a=True,
-                                             check_finite=False)
-        f = ham.fermi(energies, model.mu, model.kT)
-        gap = energies[:, None] - energies[None, :]
-        same = np.abs(gap) < 1e-10
-        slope = -f * (1.0 - f) / model.kT if model.kT > 0 else np.zeros_like(f)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            F = np.where(same, slope[:, None] + 0.0 * gap, (f[:, None] - f[None, :]) / gap)
-        c = 2 * (centre[0] * Lx + centre[1])
-        up, down = states[0::2], states[1::2]  # (N, M): psi_m(j, s)
-        cu, cd = states[c].conj(), states[c + 1].conj()
-        # <n|sigma_c^a|m> = sum_ss' conj(psi_n(c,s)) sigma^a_ss' psi_m(c,s')
-        sigma_c = [np.outer(cu, states[c + 1]) + np.outer(cd, states[c]),
-                   -1j * np.outer(cu, states[c + 1]) + 1j * np.outer(cd, states[c]),
-                   np.outer(cu, states[c]) - np.outer(cd, states[c + 1])]
-        out = np.empty((3, 3, Ly * Lx))
-        for a in range(3):
-            G = F * sigma_c[a]  # G_nm; the sum over n, m with <m|sigma_j^b|n>:
-            # sum_nm G_nm conj(psi_m(j,s)) psi_n(j,s') = sum_m conj(psi_m(j,s)) (G^T psi)(j,s')
-            Gu, Gd = up @ G, down @ G  # (N, M): sum_n psi_n(j, s') G_nm
-            uu = np.einsum("jm,jm->j", up.conj(), Gu)
-            dd = np.einsum("jm,jm->j", down.conj(), Gd)
-            ud = np.einsum("jm,jm->j", up.conj(), Gd)  # s = up, s' = down
-            du = np.einsum("jm,jm->j", down.conj(), Gu)
-            out[a, 0] = (ud + du).real
-            out[a, 1] = (-1j * ud + 1j * du).real
-            out[a, 2] = (uu - dd).real
-        return -model.J**2 * out.reshape(3, 3, Ly, Lx)
-
     def torques(self, spins) -> np.ndarray:
         """Torques ``T_i = S_i x H_i``, ``(3, Ly, Lx)``, units of t1."""
         spins = spinlib.validate(spins)
@@ -214,3 +169,51 @@ class ExactSolver:
 def torques(spins: np.ndarray, fields: np.ndarray) -> np.ndarray:
     """``T_i = S_i x H_i`` for arrays ``(3, ...)``."""
     return spinlib.cross(spins, fields)
+
+
+def field_response(solver: ExactSolver, spins, centre: tuple[int, int]) -> np.ndarray:
+    """Exact linear response ``dH_c^a / dS_j^b`` of the field at ``centre = (y, x)`` to
+    every spin, ``(3, 3, Ly, Lx)`` (a, b, y, x), units of t1, for the s-d parameters of
+    ``solver``.
+
+    Static Kubo formula with all eigenpairs of one diagonalisation:
+    ``dH_c^a/dS_j^b = -J^2 sum_nm F_nm <n|sigma_c^a|m> <m|sigma_j^b|n>``,
+    ``F_nm = (f_n - f_m) / (e_n - e_m)`` and ``F_nn = f'(e_n)`` (zero at kT = 0, where
+    the response of a finite lattice is that of its discrete levels). The spins enter
+    only through the Hamiltonian, so this is the derivative of the fields of
+    :meth:`ExactSolver.solve` with respect to unconstrained ``S_j`` (tests: central finite
+    differences). Cost: one
+    full ``eigh`` and three ``2N x 2N`` matrix products, instead of the ``4 N``
+    diagonalisations of finite differences.
+    """
+    spins = spinlib.validate(spins)
+    model = solver.model
+    _, Ly, Lx = spins.shape
+    energies, states = scipy.linalg.eigh(solver.hamiltonian(spins), overwrite_a=True,
+                                         check_finite=False)
+    f = ham.fermi(energies, model.mu, model.kT)
+    gap = energies[:, None] - energies[None, :]
+    same = np.abs(gap) < 1e-10
+    slope = -f * (1.0 - f) / model.kT if model.kT > 0 else np.zeros_like(f)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        F = np.where(same, slope[:, None] + 0.0 * gap, (f[:, None] - f[None, :]) / gap)
+    c = 2 * (centre[0] * Lx + centre[1])
+    up, down = states[0::2], states[1::2]  # (N, M): psi_m(j, s)
+    cu, cd = states[c].conj(), states[c + 1].conj()
+    # <n|sigma_c^a|m> = sum_ss' conj(psi_n(c,s)) sigma^a_ss' psi_m(c,s')
+    sigma_c = [np.outer(cu, states[c + 1]) + np.outer(cd, states[c]),
+               -1j * np.outer(cu, states[c + 1]) + 1j * np.outer(cd, states[c]),
+               np.outer(cu, states[c]) - np.outer(cd, states[c + 1])]
+    out = np.empty((3, 3, Ly * Lx))
+    for a in range(3):
+        G = F * sigma_c[a]  # G_nm; the sum over n, m with <m|sigma_j^b|n>:
+        # sum_nm G_nm conj(psi_m(j,s)) psi_n(j,s') = sum_m conj(psi_m(j,s)) (G^T psi)(j,s')
+        Gu, Gd = up @ G, down @ G  # (N, M): sum_n psi_n(j, s') G_nm
+        uu = np.einsum("jm,jm->j", up.conj(), Gu)
+        dd = np.einsum("jm,jm->j", down.conj(), Gd)
+        ud = np.einsum("jm,jm->j", up.conj(), Gd)  # s = up, s' = down
+        du = np.einsum("jm,jm->j", down.conj(), Gu)
+        out[a, 0] = (ud + du).real
+        out[a, 1] = (-1j * ud + 1j * du).real
+        out[a, 2] = (uu - dd).real
+    return -model.J**2 * out.reshape(3, 3, Ly, Lx)

@@ -77,6 +77,41 @@ def versions() -> dict:
     return out
 
 
+def create_layout(f: h5py.File, shape, chunk, tile, every: int, attributes: dict,
+                  frames: int = 1) -> None:
+    """The datasets and attributes of a new output file (collective; layout in the module
+    docstring), with ``frames`` frame slots; every rank writes the positions of its tile."""
+    Ly, Lx = shape
+    f.attrs["format"] = FORMAT
+    f.attrs["every"] = every
+    f.attrs["versions"] = json.dumps(versions())
+    f.attrs["legs"] = "[]"
+    for key, value in attributes.items():
+        f.attrs[key] = value
+    f.create_dataset("scales/iteration", (frames,), dtype="i8", maxshape=(None,),
+                     chunks=(4096,), fillvalue=-1)
+    for name in ("scales/sim_time", "scales/wall_time", "tasks/energy",
+                 "tasks/skyrmion_number"):
+        f.create_dataset(name, (frames,), dtype="f8", maxshape=(None,), chunks=(4096,),
+                         fillvalue=np.nan)
+    f.create_dataset("tasks/magnetization", (frames, 3), dtype="f8", maxshape=(None, 3),
+                     chunks=(4096, 3), fillvalue=np.nan)
+    # Frame slots are reserved ahead (see reserve); their chunks are allocated but never
+    # filled (h5py's create_dataset would write fill values into every one of them).
+    plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    plist.set_chunk((1, 3) + tuple(chunk))
+    plist.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    space = h5py.h5s.create_simple((frames, 3, Ly, Lx), (h5py.h5s.UNLIMITED, 3, Ly, Lx))
+    h5py.h5d.create(f["tasks"].id, b"spins", h5py.h5t.IEEE_F64LE, space, dcpl=plist)
+    f["tasks/energy"].attrs["units"] = "t1 per site"
+    f["scales/sim_time"].attrs["units"] = "hbar / t1"
+    f["scales/wall_time"].attrs["units"] = "s"
+    xy = f.create_dataset("geometry/xy", (Ly, Lx, 2), dtype="f8")
+    rows, cols = tile.slices  # every rank writes the positions of its own tile
+    positions = np.moveaxis(lattice.positions(Ly, Lx, (rows, cols)), 0, -1)
+    write_slab(xy, (rows, cols, slice(None)), positions)
+
+
 class OutputFile:
     """The open output file of a run on every rank of ``comm`` (all methods are collective).
 
@@ -103,7 +138,7 @@ class OutputFile:
         self.root = comm.Get_rank() == 0
         if restart_step is None:
             self.file = open_file(self.path, "w", comm)
-            self._create(shape, chunk, 1, attributes)
+            create_layout(self.file, shape, chunk, tile, every, attributes)
         else:
             self.file = self._reopen(shape, attributes, restart_step)
         self._note_leg(first_step if restart_step is None else restart_step)
@@ -119,38 +154,6 @@ class OutputFile:
         if needed > self.file["scales/iteration"].shape[0]:
             for dataset in self._series(self.file):
                 dataset.resize(needed, axis=0)
-
-    def _create(self, shape, chunk, frames: int, attributes: dict) -> None:
-        Ly, Lx = shape
-        f = self.file
-        f.attrs["format"] = FORMAT
-        f.attrs["every"] = self.every
-        f.attrs["versions"] = json.dumps(versions())
-        f.attrs["legs"] = "[]"
-        for key, value in attributes.items():
-            f.attrs[key] = value
-        f.create_dataset("scales/iteration", (frames,), dtype="i8", maxshape=(None,),
-                         chunks=(4096,), fillvalue=-1)
-        for name in ("scales/sim_time", "scales/wall_time", "tasks/energy",
-                     "tasks/skyrmion_number"):
-            f.create_dataset(name, (frames,), dtype="f8", maxshape=(None,), chunks=(4096,),
-                             fillvalue=np.nan)
-        f.create_dataset("tasks/magnetization", (frames, 3), dtype="f8", maxshape=(None, 3),
-                         chunks=(4096, 3), fillvalue=np.nan)
-        # Frame slots are reserved ahead (see reserve); their chunks are allocated but never
-        # filled (h5py's create_dataset would write fill values into every one of them).
-        plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-        plist.set_chunk((1, 3) + tuple(chunk))
-        plist.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
-        space = h5py.h5s.create_simple((frames, 3, Ly, Lx), (h5py.h5s.UNLIMITED, 3, Ly, Lx))
-        h5py.h5d.create(f["tasks"].id, b"spins", h5py.h5t.IEEE_F64LE, space, dcpl=plist)
-        f["tasks/energy"].attrs["units"] = "t1 per site"
-        f["scales/sim_time"].attrs["units"] = "hbar / t1"
-        f["scales/wall_time"].attrs["units"] = "s"
-        xy = f.create_dataset("geometry/xy", (Ly, Lx, 2), dtype="f8")
-        rows, cols = self.tile.slices  # every rank writes the positions of its own tile
-        positions = np.moveaxis(lattice.positions(Ly, Lx, (rows, cols)), 0, -1)
-        write_slab(xy, (rows, cols, slice(None)), positions)
 
     def _reopen(self, shape, attributes: dict, restart_step: int) -> h5py.File:
         if not self.path.is_file():

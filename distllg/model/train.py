@@ -243,6 +243,69 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
     return initial.metadata["weights_sha256"]
 
 
+def architecture_of(cfg: configlib.TrainingConfig) -> dict:
+    """The architecture dict (:func:`distllg.model.cnn.build`) of a ``[training]`` section."""
+    architecture = {"kind": cfg.kind, "channels": cfg.channels, "layers": cfg.layers,
+                    "kernel": cfg.kernel, "activation": cfg.activation, "predicts": "torque"}
+    if cfg.kind in ("equivariant", "symmetric"):
+        architecture.update(window=cfg.window, dots=cfg.dots,
+                            end_kernel=cfg.end_kernel or cfg.kernel)
+    if cfg.kind == "symmetric":
+        architecture.update(tail=cfg.tail)
+    return architecture
+
+
+def _resume(checkpoint: Path, fingerprint: str, model, optimiser, scheduler, rng,
+            cfg: configlib.TrainingConfig) -> tuple[dict, dict, str]:
+    """Load a training checkpoint into the model, optimiser, scheduler and generators;
+    returns ``(history, best, initial weights checksum)``."""
+    state = torch.load(checkpoint, weights_only=True)
+    if state["fingerprint"] != fingerprint:
+        raise configlib.ConfigError(
+            f"training checkpoint {checkpoint} belongs to another training (other data or "
+            f"[training] settings); remove it or choose another 'training.directory'")
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    scheduler.load_state_dict(state["scheduler"])
+    initial_weights = state.get("initial_weights_sha256") or (  # (older checkpoints)
+        modelio.read_metadata(cfg.initial_model)["weights_sha256"] if cfg.initial_model else "")
+    rng.bit_generator.state = state["rng"]
+    torch.set_rng_state(state["torch_rng"])
+    return state["history"], state["best"], initial_weights
+
+
+def _epoch(model, optimiser, train_set, scale: float, cfg: configlib.TrainingConfig, rng,
+           augment) -> tuple[list[float], list[float]]:
+    """One pass over the training frames in random batches; returns the batch losses and
+    gradient norms."""
+    model.train()
+    losses, norms = [], []
+    for spins, torques in _batches(train_set, cfg.batch, rng):
+        if augment is not None:
+            spins, torques = augment(spins, torques)
+        x = torch.from_numpy(np.ascontiguousarray(spins)).to(TRAIN_DTYPE)
+        y = torch.from_numpy(np.ascontiguousarray(torques)).to(TRAIN_DTYPE)
+        loss = torch.mean(((model(x) - y) / scale) ** 2)
+        optimiser.zero_grad()
+        loss.backward()
+        norms.append(float(torch.nn.utils.clip_grad_norm_(
+            model.parameters(), cfg.gradient_clip if cfg.gradient_clip else float("inf"))))
+        optimiser.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses, norms
+
+
+def _epoch_line(history: dict, best: dict, norms: list[float], elapsed: float,
+                eta: float) -> str:
+    """The progress line of the latest epoch (times in s)."""
+    return (f"epoch {history['epoch'][-1]:4d}  train {history['train_loss'][-1]:.3e}  "
+            f"validation {history['validation_loss'][-1]:.3e}  best {best['loss']:.3e} (epoch "
+            f"{best['epoch']})  lr {history['learning_rate'][-1]:.1e}  |grad| median "
+            f"{np.median(norms):.2g} max {max(norms):.2g}  {elapsed / 60:.1f} min  ETA <= "
+            f"{eta / 60:.1f} min")
+
+
 def train(config: configlib.Config, stream=sys.stdout) -> dict:
     """Train (or continue training) the configured model; returns the final report."""
     cfg = config.training
@@ -256,14 +319,7 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     scale = float(np.sqrt(np.mean(np.concatenate([t.ravel() for _, t in train_set]) ** 2)))
     shapes = sorted({s.shape[-2:] for s, _ in train_set})
     torch.manual_seed(cfg.seed)
-    architecture = {"kind": cfg.kind, "channels": cfg.channels, "layers": cfg.layers,
-                    "kernel": cfg.kernel, "activation": cfg.activation, "predicts": "torque"}
-    if cfg.kind in ("equivariant", "symmetric"):
-        architecture.update(window=cfg.window, dots=cfg.dots,
-                            end_kernel=cfg.end_kernel or cfg.kernel)
-    if cfg.kind == "symmetric":
-        architecture.update(tail=cfg.tail)
-    model = build(architecture).to(TRAIN_DTYPE)
+    model = build(architecture_of(cfg)).to(TRAIN_DTYPE)
     model.output_scale.fill_(scale)
     checkpoint = out / "checkpoint.pt"
     initial_weights = ""  # the initial model's weights checksum, kept in the checkpoint
@@ -277,20 +333,8 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     best = {"loss": float("inf"), "state": copy.deepcopy(model.state_dict()), "epoch": 0}
     fingerprint = _fingerprint(config, data_hash)
     if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=True)
-        if state["fingerprint"] != fingerprint:
-            raise configlib.ConfigError(
-                f"training checkpoint {checkpoint} belongs to another training (other data or "
-                f"[training] settings); remove it or choose another 'training.directory'")
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
-        history, best = state["history"], state["best"]
-        initial_weights = state.get("initial_weights_sha256") or (  # (older checkpoints)
-            modelio.read_metadata(cfg.initial_model)["weights_sha256"]
-            if cfg.initial_model else "")
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
+        history, best, initial_weights = _resume(checkpoint, fingerprint, model, optimiser,
+                                                 scheduler, rng, cfg)
         print(f"continuing training from {checkpoint} after epoch {history['epoch'][-1]}",
               file=stream, flush=True)
     augment = Augmenter(shapes[0], rng=rng) if len(shapes) == 1 else None
@@ -309,40 +353,23 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
         if cfg.max_minutes and time.perf_counter() - wall0 > 60 * cfg.max_minutes:
             stopped = "max_minutes"
             break
-        model.train()
-        losses, norms = [], []
-        for spins, torques in _batches(train_set, cfg.batch, rng):
-            if augment is not None:
-                spins, torques = augment(spins, torques)
-            x = torch.from_numpy(np.ascontiguousarray(spins)).to(TRAIN_DTYPE)
-            y = torch.from_numpy(np.ascontiguousarray(torques)).to(TRAIN_DTYPE)
-            loss = torch.mean(((model(x) - y) / scale) ** 2)
-            optimiser.zero_grad()
-            loss.backward()
-            norms.append(float(torch.nn.utils.clip_grad_norm_(
-                model.parameters(), cfg.gradient_clip if cfg.gradient_clip else float("inf"))))
-            optimiser.step()
-            losses.append(loss.item())
-        model.eval()
+        losses, norms = _epoch(model, optimiser, train_set, scale, cfg, rng, augment)
         val_loss = _loss(model, val_set, scale)
         if cfg.schedule == "plateau":
             scheduler.step(val_loss)
         else:
             scheduler.step()
-        history["epoch"].append(epoch)
-        history["train_loss"].append(float(np.mean(losses)))
-        history["validation_loss"].append(val_loss)
-        history["learning_rate"].append(optimiser.param_groups[0]["lr"])
-        history["gradient_norm"].append(float(np.median(norms)))
+        for key, value in (("epoch", epoch), ("train_loss", float(np.mean(losses))),
+                           ("validation_loss", val_loss),
+                           ("learning_rate", optimiser.param_groups[0]["lr"]),
+                           ("gradient_norm", float(np.median(norms)))):
+            history[key].append(value)
         if val_loss < best["loss"]:
             best = {"loss": val_loss, "state": copy.deepcopy(model.state_dict()), "epoch": epoch}
         elapsed = time.perf_counter() - wall0
-        eta = elapsed / (epoch - first + 1) * (cfg.epochs - epoch)
-        print(f"epoch {epoch:4d}  train {history['train_loss'][-1]:.3e}  validation "
-              f"{val_loss:.3e}  best {best['loss']:.3e} (epoch {best['epoch']})  lr "
-              f"{history['learning_rate'][-1]:.1e}  |grad| median {np.median(norms):.2g} max "
-              f"{max(norms):.2g}  {elapsed / 60:.1f} min  ETA <= "
-              f"{eta / 60:.1f} min", file=stream, flush=True)
+        print(_epoch_line(history, best, norms, elapsed,
+                          elapsed / (epoch - first + 1) * (cfg.epochs - epoch)),
+              file=stream, flush=True)
         state = {"fingerprint": fingerprint, "model": model.state_dict(),
                  "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
                  "history": history, "best": best, "rng": rng.bit_generator.state,

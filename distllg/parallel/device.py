@@ -42,8 +42,8 @@ def choose(comm, preference: str = "auto") -> torch.device:
     if preference == "cpu" or (preference == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError(f"rank {comm.Get_rank()}: 'engine.device' = \"cuda\" but this "
-                           f"process sees no CUDA device")
+        raise RuntimeError(f"rank {comm.Get_rank()}: a CUDA device was asked for, but this "
+                           f"process sees none")
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
