@@ -72,6 +72,7 @@ from distllg.observers import (
     injected_fault,
     write_summary,
 )
+from distllg.parallel.collective import CollectiveError, collectively
 
 __all__ = ["NonFiniteError", "Run", "SetupError", "main", "run"]
 
