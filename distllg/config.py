@@ -27,6 +27,7 @@ from pathlib import Path
 
 from distllg.electrons import SDModel
 from distllg.model import architecture
+from distllg.parallel import DEVICES, HALO_PLACES
 
 
 class ConfigError(ValueError):
@@ -223,8 +224,6 @@ class Config:
 
 
 ENGINES = ("exact", "cnn", "kpm")
-DEVICES = ("auto", "cpu", "cuda")
-HALO_PLACES = ("auto", "host", "device")
 PRECISIONS = ("auto", "float64", "float32", "bfloat16")
 INITIAL_STATES = ("random", "uniform", "triple-q", "triple-q-cosine", "file")
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import torch
 
-from distllg.config import HALO_PLACES
+from distllg.parallel import DEVICES, HALO_PLACES
 
-PREFERENCES = ("auto", "cpu", "cuda")
 CPUINFO = Path("/proc/cpuinfo")
 
 
@@ -36,8 +35,8 @@ def choose(comm, preference: str = "auto") -> torch.device:
     ``auto`` takes a GPU when CUDA is available, else the CPU; ``cuda`` without a GPU is a
     RuntimeError naming the rank.
     """
-    if preference not in PREFERENCES:
-        raise ValueError(f"device preference {preference!r}; choose one of {PREFERENCES}")
+    if preference not in DEVICES:
+        raise ValueError(f"device preference {preference!r}; choose one of {DEVICES}")
     local_rank, _ = node_local_rank(comm)
     if preference == "cpu" or (preference == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
