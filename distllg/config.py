@@ -322,9 +322,9 @@ def _check_training(training: TrainingConfig) -> None:
     try:
         architecture.check(training.kind, training.channels, training.layers, training.kernel,
                            training.end_kernel, training.window, training.dots, training.tail,
-                           training.activation)
+                           training.activation, prefix="training.")
     except architecture.ArchitectureError as error:
-        raise ConfigError(f"'training.{error.key}' {error.detail}") from None
+        raise ConfigError(str(error)) from None
     if training.gradient_clip < 0:
         raise ConfigError("'training.gradient_clip' must be >= 0 (0 = off)")
     if training.schedule not in SCHEDULES:

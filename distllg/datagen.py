@@ -75,7 +75,8 @@ def label_engine(config: configlib.Config) -> engines.Engine:
         raise configlib.ConfigError("'engine.kind' = \"cnn\": datagen labels frames with an "
                                     "electronic solver, \"exact\" or \"kpm\" (a network "
                                     "may drive the trajectories: 'data.propagate')")
-    return engines.make(config.engine, config.hamiltonian, config.lattice.shape)
+    return engines.make(engines.serial(config.engine), config.hamiltonian,
+                        config.lattice.shape)
 
 
 def _open(config: configlib.Config):
@@ -139,15 +140,15 @@ def propagator(config: configlib.Config, labels: engines.Engine):
     """``(energy_and_fields, name)`` that drives the trajectories: the ``labels`` engine
     itself (name ``"exact"``), plain ED for ``[data] propagate = "exact"`` (name ``"exact
     twists=1"`` when the labels are twist-averaged), or the CNN of ``[data] propagate`` in
-    float64 (checked against the config's parameters and lattice)."""
+    float64 on the CPU (:func:`distllg.engines.serial`; checked against the config's
+    parameters and lattice)."""
     propagate = config.data.propagate
     if not propagate or (propagate == "exact" and engine_name(config) == "exact"):
         return labels.energy_and_fields, "exact"
     if propagate == "exact":
-        settings = dataclasses.replace(config.engine, kind="exact", twists=1)
+        settings = engines.serial(config.engine, kind="exact", twists=1)
     else:
-        settings = dataclasses.replace(config.engine, kind="cnn", model=propagate,
-                                       precision="float64")
+        settings = engines.serial(config.engine, kind="cnn", model=propagate)
     try:
         engine = engines.make(settings, config.hamiltonian, config.lattice.shape,
                               key="'data.propagate'")

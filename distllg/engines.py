@@ -24,6 +24,7 @@ from typing import Callable
 from distllg import lattice
 from distllg.config import ConfigError, EngineConfig
 from distllg.electrons import SDModel
+from distllg.parallel.collective import collectively
 from distllg.parallel.decomposition import TileError
 from distllg.parallel.domain import Domain
 
@@ -49,6 +50,14 @@ class Engine:
     def metadata(self) -> dict:
         """The network file's metadata; {} for the electronic solvers."""
         return dict(self.network.metadata) if self.network is not None else {}
+
+
+def serial(settings: EngineConfig, **changes) -> EngineConfig:
+    """``settings`` for an engine of one process that serves as a reference (datagen's
+    propagating network, compare, validate): no process grid, a network in float64 on the
+    CPU, whatever the run's own ``[engine]`` says; ``changes`` on top."""
+    return dataclasses.replace(settings, process_grid=(), device="cpu", precision="float64",
+                               **changes)
 
 
 def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
@@ -107,11 +116,18 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
     from distllg.parallel import device as devicelib
 
     source = f"{key} = {settings.model!r}"
-    try:
-        network = modelio.load_model(settings.model)
-    except modelio.ModelFileError as error:
-        raise modelio.ModelFileError(f"{source}: {error}") from None
-    modelio.check_compatible(network.metadata, hamiltonian.as_dict(), shape, source=source)
+
+    def load():
+        try:
+            network = modelio.load_model(settings.model)
+        except modelio.ModelFileError as error:
+            raise modelio.ModelFileError(f"{source}: {error}") from None
+        modelio.check_compatible(network.metadata, hamiltonian.as_dict(), shape, source=source)
+        return network
+
+    # every rank loads and checks the file before the collective work below: a file that
+    # fails on some ranks only must not leave the others waiting in it
+    network = load() if comm.Get_size() == 1 else collectively(comm, load)
     radius = network.receptive_radius
     domain = _domain(comm, shape, radius, settings, source)
     try:

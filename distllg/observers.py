@@ -27,6 +27,7 @@ from distllg.io.output import OutputFile
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 STOP_FILE = "STOP"  # in output.directory: the run stops cleanly when it appears
 STOP_FILE_POLL = 1.0  # s between looks for the stop file (rank 0)
+FAULTS = ("nan", "raise", "kill", "kill-in-checkpoint")  # DISTLLG_INJECT_FAULT kinds
 
 
 class NonFiniteError(FloatingPointError):
@@ -231,13 +232,13 @@ class ProgressLine:
 
 
 def write_summary(files: RunFiles, ranks: int, wall: float, say) -> dict:
-    """Rank 0 at the end: ``summary.json`` and the PNGs of ``python -m distllg.inspect`` from
+    """Rank 0 at the end: ``summary.json`` and the PNGs of :mod:`distllg.analysis.report` from
     ``output.h5``, and the closing line; returns the summary."""
-    from distllg import inspect
+    from distllg.analysis import report
 
     config, dyn = files.config, files.config.dynamics
     path = files.out / "output.h5"
-    described = inspect.describe_output(path)
+    described = report.describe_output(path)
     summary = {
         "config": config.as_dict(),
         "ranks": ranks,
@@ -252,7 +253,7 @@ def write_summary(files: RunFiles, ranks: int, wall: float, say) -> dict:
         "wall_time_s_total": files.wall(),
     }
     (files.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    inspect.write_output_plots(path, files.out, config.output.snapshots)
+    report.write_output_plots(path, files.out, config.output.snapshots)
     peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
     say(f"done: {obs.energy_text(summary['energy_per_site'])}Q = "
         f"{summary['skyrmion_number']:+.3f}, crystal share {summary['crystal_share']:.2f}, "
@@ -268,8 +269,14 @@ def injected_fault(rank: int) -> tuple[str, int] | None:
     spec = os.environ.get("DISTLLG_INJECT_FAULT", "")
     if not spec:
         return None
-    kind, fault_rank, step = spec.split(":")
-    return (kind, int(step)) if int(fault_rank) == rank else None
+    try:
+        kind, fault_rank, step = spec.split(":")
+        fault_rank, step = int(fault_rank), int(step)
+    except ValueError:
+        raise ValueError(f"DISTLLG_INJECT_FAULT = {spec!r}: give KIND:RANK:STEP") from None
+    if kind not in FAULTS:
+        raise ValueError(f"DISTLLG_INJECT_FAULT = {spec!r}: KIND is one of {FAULTS}")
+    return (kind, step) if fault_rank == rank else None
 
 
 def faulty(field_fn, fault: tuple[str, int], current_step):

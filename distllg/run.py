@@ -96,7 +96,7 @@ class Run:
                             if self.root else None)
         self.plan = comm.bcast(plan, root=0)
         domain = self.engine.domain
-        fault = injected_fault(domain.rank)
+        fault = collectively(comm, injected_fault, domain.rank)
         field_fn = self.engine.energy_and_fields
         if fault and fault[0] != "kill-in-checkpoint":
             field_fn = faulty(field_fn, fault, lambda: self.step)

@@ -5,9 +5,10 @@ Spin states: ``--states`` snapshots of a CNN-driven relaxation from random spins
 ``--seed``; the model's own dynamics, so the states are the textures the model meets in a
 run: disordered at first, then |q| = pi/3 textures), taken evenly over ``--steps`` steps of
 the run's default ``[dynamics]`` (integrator, dt, alpha of :class:`distllg.config.
-DynamicsConfig`), the network in float64. The probing defaults (``--probe-distance 12
---probe-sets 4``) differ from the run's (exact traces, ``probe_distance = 0``) on purpose:
-exact traces cost 2 N probes, out of reach at L = 96. Reference torques ``S x H`` from
+DynamicsConfig`), the network in float64 on the CPU. The KPM defaults differ from the
+run's on purpose: ``--moments 512`` (the run's 256), a reference resolved twice as finely;
+``--probe-distance 12 --probe-sets 4`` (the run's exact traces, ``probe_distance = 0``,
+cost 2 N probes, out of reach at L = 96). Reference torques ``S x H`` from
 ``--engine kpm`` (PETSc,
 ``--moments``, ``--probe-distance``, ``--probe-sets``; runs under mpirun too: rows split
 over the ranks) or ``exact`` (ED, L <= 36), for the Hamiltonian parameters stored in the
@@ -62,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--states", type=int, default=3)
     parser.add_argument("--steps", type=int, default=200, help="CNN-LLG steps spanned")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--moments", type=int, default=EngineConfig.moments)
+    parser.add_argument("--moments", type=int, default=512)
     parser.add_argument("--probe-distance", type=int, default=12)
     parser.add_argument("--probe-sets", type=int, default=4,
                         help="random-sign probe sets averaged (0: plain probes)")
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     root = comm.Get_rank() == 0
     try:
         trained_for = SDModel(**modelio.read_metadata(args.model)["model"])
-        network = engines.make(EngineConfig(kind="cnn", model=args.model, precision="float64"),
+        network = engines.make(engines.serial(EngineConfig(kind="cnn", model=args.model)),
                                dataclasses.replace(trained_for, h=args.h), (args.L, args.L),
                                key="MODEL")
         parameters = dataclasses.replace(trained_for, h=args.h)

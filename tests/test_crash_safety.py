@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from mpi_jobs import MPIRUN, mpirun, mpirun_command, read_output, write_config
 
-from distllg import inspect
+from distllg.analysis import report
 from distllg.io import checkpoint as ckpt
 
 pytestmark = [pytest.mark.skipif(MPIRUN is None, reason="needs OpenMPI's mpirun"),
@@ -75,7 +75,7 @@ def test_sigkill_then_restart_finishes_the_run(tmp_path, model_file, straight, f
     assert done.returncode != 0
     latest = ckpt.latest(out)
     assert ckpt.read_state(latest)["step"] == newest
-    assert inspect.describe_checkpoint(latest)["step"] == newest
+    assert report.describe_checkpoint(latest)["step"] == newest
     leftover = ckpt.directory(out) / "checkpoint_000000060.h5.tmp"
     assert leftover.exists() == fault.startswith("kill-in-checkpoint")
     done, _ = mpirun(2, config, "--restart", "latest")

@@ -58,7 +58,7 @@ def test_datagen_frames_follow_an_independent_llg_loop(tmp_path):
 
 def test_stochastic_datagen_follows_the_serial_stochastic_loop(tmp_path):
     """With a spin temperature, trajectory i draws the noise of key noise_seed + i: the
-    second trajectory equals llg.integrate with that thermostat."""
+    second trajectory equals stepper.integrate with that thermostat."""
     from distllg.dynamics import stepper
     from distllg.dynamics.thermal import Thermostat
     from distllg.initial import spins as initial_spins

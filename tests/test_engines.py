@@ -101,3 +101,18 @@ def test_a_gpu_asked_for_where_there_is_none_names_the_key(model_file):
     with pytest.raises(configlib.ConfigError, match="'engine.device' = 'cuda': rank 0: a CUDA "
                                                     "device was asked for"):
         engines.make(settings, SDModel(), (12, 12))
+
+
+@pytest.mark.mpi
+def test_a_network_that_fails_on_one_rank_fails_on_every_rank(model_file):
+    """The file is loaded and checked on every rank before any collective work: a rank
+    that cannot read it makes all ranks raise, none waits."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    if comm.size < 2:
+        pytest.skip("needs two ranks")
+    name = str(model_file) if comm.rank == 0 else "nope.npz"
+    with pytest.raises(RuntimeError, match=r"nope.npz does not exist \(rank 1\)"):
+        engines.make(EngineConfig(kind="cnn", model=name, device="cpu"), SDModel(), (12, 12),
+                     comm)

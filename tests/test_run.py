@@ -183,8 +183,8 @@ log_every = 20
                  "crystal_final.png", "structure_factor_final.png"):
         assert (tmp_path / "out" / name).stat().st_size > 5000
     final = outputlib.read_frame(tmp_path / "out" / "output.h5")[1]
+    from distllg.analysis.report import crystal_wave_number
     from distllg.dynamics import observables
-    from distllg.inspect import crystal_wave_number
     assert summary["crystal_share"] == pytest.approx(
         observables.crystal_share(final, crystal_wave_number(final)))
     assert f"crystal share {summary['crystal_share']:.2f}" in done.stdout
@@ -321,19 +321,19 @@ def test_checkpoints_by_wall_time_and_the_newest_k_kept(tmp_path):
 
 
 def test_summaries_of_a_wide_lattice_read_a_window_only(tmp_path, monkeypatch):
-    """Beyond ``inspect.WINDOW`` sites a side, S(q), crystal share and plots use the first
+    """Beyond ``report.WINDOW`` sites a side, S(q), crystal share and plots use the first
     window (read alone from the file); Q and |m| stay the run's global values."""
-    from distllg import inspect
+    from distllg.analysis import report
 
     runlib.run(configlib.from_dict(small_config(tmp_path, steps=6)), stream=io.StringIO())
     path = tmp_path / "run" / "output.h5"
-    monkeypatch.setattr(inspect, "WINDOW", 4)
-    summary = inspect.describe_output(path)
+    monkeypatch.setattr(report, "WINDOW", 4)
+    summary = report.describe_output(path)
     _, spins = outputlib.read_frame(path)
     assert summary["window"] == [4, 4]
     assert summary["skyrmion_number"] == pytest.approx(obs.skyrmion_number(spins), abs=1e-12)
     np.testing.assert_allclose(summary["magnetization"], obs.magnetization(spins), atol=1e-12)
     assert summary["crystal_share"] == pytest.approx(
-        obs.crystal_share(spins[:, :4, :4], inspect.crystal_wave_number(spins[:, :4, :4])))
-    written = inspect.write_output_plots(path, tmp_path / "plots", snapshots=2)
+        obs.crystal_share(spins[:, :4, :4], report.crystal_wave_number(spins[:, :4, :4])))
+    written = report.write_output_plots(path, tmp_path / "plots", snapshots=2)
     assert all(p.stat().st_size > 5000 for p in written)

@@ -2,8 +2,9 @@
 from the same initial state.
 
 Runs the config's trajectory twice in one process, with the exact (ED) fields and with the
-CNN (float64; both engines from :func:`distllg.engines.make`, the exact one plain ED
-whatever ``engine.twists`` says), records Q(t), the crystal share and the exact energy E(t) of both
+CNN (both engines from :func:`distllg.engines.make` with :func:`distllg.engines.serial`
+settings: the exact one plain ED whatever ``engine.twists`` says, the network in float64 on
+the CPU), records Q(t), the crystal share and the exact energy E(t) of both
 trajectories (the CNN has no energy of its own: its spins are handed to ED every
 ``output.every`` steps). An exact
 run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
@@ -17,7 +18,6 @@ Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks o
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from distllg import config as configlib
-from distllg import engines, initial, inspect
-from distllg.analysis import plots
+from distllg import engines, initial
+from distllg.analysis import plots, report
 from distllg.dynamics import observables as obs
 from distllg.dynamics.stepper import Stepper
 from distllg.electrons.exact import ExactSolver
@@ -60,11 +60,11 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
 
 
 def _crystal_share(spins: np.ndarray) -> float:
-    return obs.crystal_share(spins, inspect.crystal_wave_number(spins))
+    return obs.crystal_share(spins, report.crystal_wave_number(spins))
 
 
 def _final(data: dict, spins: np.ndarray) -> dict:
-    return {**inspect.spins_summary(spins),
+    return {**report.spins_summary(spins),
             "energy_per_site": float(data["energy_per_site"][-1])}
 
 
@@ -83,8 +83,7 @@ def _read_run(path: Path) -> tuple[dict, np.ndarray]:
 
 def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.stdout) -> dict:
     solver = ExactSolver(config.hamiltonian)
-    cnn_engine = engines.make(dataclasses.replace(config.engine, kind="cnn", model=model_name,
-                                                  precision="float64"),
+    cnn_engine = engines.make(engines.serial(config.engine, kind="cnn", model=model_name),
                               config.hamiltonian, config.lattice.shape, key="--model")
     run_dir = Path(config.output.directory)
     if (run_dir / "output.h5").is_file():
@@ -96,7 +95,7 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     else:
         print("exact trajectory:", file=stream)
         start = initial.spins(config)
-        exact_engine = engines.make(dataclasses.replace(config.engine, kind="exact", twists=1),
+        exact_engine = engines.make(engines.serial(config.engine, kind="exact", twists=1),
                                     config.hamiltonian, config.lattice.shape)
         exact, exact_spins = trajectory(config, exact_engine.energy_and_fields, solver, stream,
                                         start)
@@ -128,7 +127,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m distllg.analysis.compare",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="run config (engine kind is ignored)")
+    parser.add_argument("config", help="run config: its lattice, Hamiltonian, dynamics, "
+                                       "initial state and output directory (the engines are "
+                                       "plain ED and the --model network)")
     parser.add_argument("--model", default="default", help="model file or 'default'")
     parser.add_argument("--out", default="out/compare", help="output directory")
     args = parser.parse_args(argv)

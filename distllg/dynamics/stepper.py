@@ -32,7 +32,6 @@ class Stepper:
     def __init__(self, method: str, dt: float, alpha: float, field_fn: llg.FieldFn,
                  thermostat: Thermostat | None = None,
                  region: tuple[slice, slice] | None = None):
-        self.method = method
         self.integrator = llg.integrator(method)
         self.dt, self.alpha = float(dt), float(alpha)
         self.field_fn = field_fn
@@ -54,11 +53,9 @@ class Stepper:
         """The spin temperature during step ``step``; None for deterministic LLG."""
         return None if self.thermostat is None else self.thermostat.temperature_at(step)
 
-    def step(self, spins: np.ndarray, step: int,
-             field_fn: llg.FieldFn | None = None) -> tuple[np.ndarray, float]:
-        """``(spins after, energy before)`` of step number ``step`` from ``spins``, on the
-        stepper's fields or ``field_fn``."""
-        fields = self.field_fn if field_fn is None else field_fn
+    def step(self, spins: np.ndarray, step: int) -> tuple[np.ndarray, float]:
+        """``(spins after, energy before)`` of step number ``step`` from ``spins``."""
+        fields = self.field_fn
         if self.thermostat is not None:
             fields = self.thermostat.fields_fn(fields, step, self.dt, self.alpha, self.region)
         return self.integrator(spins, fields, self.dt, self.alpha)

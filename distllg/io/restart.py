@@ -2,7 +2,7 @@
 to continue from, and whether the output directory can take the run.
 
 :func:`plan` is called on one rank (rank 0) and changes nothing on disk; its result is
-broadcast and acted on by :class:`distllg.io.observers.RunFiles`.
+broadcast and acted on by :class:`distllg.observers.RunFiles`.
 """
 
 from __future__ import annotations

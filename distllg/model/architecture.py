@@ -18,48 +18,49 @@ GROUP_ORDER = 12
 
 
 class ArchitectureError(ValueError):
-    """An architecture setting is not allowed; ``key`` names it (``kernel``, ``tail``, ...)."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"'{key}' {message}")
-        self.key, self.detail = key, message
+    """An architecture setting is not allowed; the message names it (``'kernel'``, or
+    ``'training.kernel'`` with the config's prefix)."""
 
 
 def check(kind: str, channels: int, layers: int, kernel: int, end_kernel: int = 0,
           window: int = 1, dots: int = 1, tail: int = 0, activation: str = "gelu",
-          predicts: str = "torque") -> None:
-    """Raise :class:`ArchitectureError` for the first setting that breaks a rule.
-    ``end_kernel`` 0 means ``kernel``; ``window``, ``dots``, ``tail`` matter for the torque
-    kinds only; ``predicts`` is ``field`` or ``torque`` (``cnn`` only may predict fields)."""
+          predicts: str = "torque", prefix: str = "") -> None:
+    """Raise :class:`ArchitectureError` for the first setting that breaks a rule, named
+    ``prefix + key``. ``end_kernel`` 0 means ``kernel``; ``window``, ``dots``, ``tail``
+    matter for the torque kinds only; ``predicts`` is ``field`` or ``torque`` (``cnn`` only
+    may predict fields)."""
+
+    def error(key: str, message: str) -> ArchitectureError:
+        return ArchitectureError(f"'{prefix}{key}' " + message.replace("'@", f"'{prefix}"))
+
     if kind not in KINDS:
-        raise ArchitectureError("kind", f"= {kind!r}; choose one of {KINDS}")
+        raise error("kind", f"= {kind!r}; choose one of {KINDS}")
     for key, value in (("channels", channels), ("layers", layers), ("kernel", kernel)):
         if value < 1:
-            raise ArchitectureError(key, f"must be >= 1, got {value}")
+            raise error(key, f"must be >= 1, got {value}")
     if kernel % 2 == 0:
-        raise ArchitectureError("kernel", f"must be odd, got {kernel}")
+        raise error("kernel", f"must be odd, got {kernel}")
     if end_kernel < 0 or (end_kernel and end_kernel % 2 == 0):
-        raise ArchitectureError("end_kernel", f"must be odd (or 0 = 'kernel'), got {end_kernel}")
+        raise error("end_kernel", f"must be odd (or 0 = '@kernel'), got {end_kernel}")
     if activation not in ACTIVATIONS:
-        raise ArchitectureError("activation", f"= {activation!r}; choose one of {ACTIVATIONS}")
+        raise error("activation", f"= {activation!r}; choose one of {ACTIVATIONS}")
     if predicts not in ("field", "torque"):
-        raise ArchitectureError("predicts", f"must be 'field' or 'torque', got {predicts!r}")
+        raise error("predicts", f"must be 'field' or 'torque', got {predicts!r}")
     if kind == "cnn":
         if end_kernel:
-            raise ArchitectureError("end_kernel", "applies to kind \"equivariant\" or "
-                                    "\"symmetric\"; kind \"cnn\" uses 'kernel' throughout")
+            raise error("end_kernel", "applies to kind \"equivariant\" or \"symmetric\"; kind "
+                                      "\"cnn\" uses '@kernel' throughout")
         if tail:
-            raise ArchitectureError("tail", "needs kind = \"symmetric\"")
+            raise error("tail", "needs kind = \"symmetric\"")
         return
     if predicts != "torque":
-        raise ArchitectureError("predicts", f"kind {kind!r} predicts torques only")
+        raise error("predicts", f"kind {kind!r} predicts torques only")
     for key, value in (("window", window), ("dots", dots)):
         if value < 1:
-            raise ArchitectureError(key, f"must be >= 1, got {value}")
+            raise error(key, f"must be >= 1, got {value}")
     if kind == "symmetric" and channels % GROUP_ORDER:
-        raise ArchitectureError("channels", f"= {channels}: kind \"symmetric\" needs a "
-                                f"multiple of {GROUP_ORDER} (the lattice point group's order)")
+        raise error("channels", f"= {channels}: kind \"symmetric\" needs a multiple of "
+                                f"{GROUP_ORDER} (the lattice point group's order)")
     if tail and (kind != "symmetric" or tail <= window):
-        raise ArchitectureError("tail", f"= {tail}: constant couplings beyond the window need "
-                                f"kind = \"symmetric\" and tail > 'window' = {window} (0 = "
-                                f"none)")
+        raise error("tail", f"= {tail}: constant couplings beyond the window need kind = "
+                            f"\"symmetric\" and tail > '@window' = {window} (0 = none)")

@@ -4,7 +4,7 @@ of them, never a hang."""
 from __future__ import annotations
 
 
-class CollectiveError(Exception):
+class CollectiveError(RuntimeError):
     """A step failed on some rank; raised on every rank with the first failure's message."""
 
 

@@ -22,7 +22,6 @@ class Domain:
         self.cart = self.decomposition.cart
         self.tile = self.decomposition.tile
         self.rank = self.cart.Get_rank()
-        self.size = self.cart.Get_size()
         rows, cols = self.decomposition.rows[0], self.decomposition.cols[0]
         self.chunk = (rows[1] - rows[0], cols[1] - cols[0])  # the largest tile (HDF5 chunk)
         self._unit_halo = self.decomposition.halo_exchange(1)
