@@ -36,7 +36,11 @@ class LocalSlurm:
         self.cpus = cpus or os.cpu_count()
         port = random.randint(20000, 29000)
         self.ports = (port, port + 1)
-        self.env = {**os.environ, "SLURM_CONF": str(self.folder / "slurm.conf")}
+        # Ranks started by srun do not know that the node is oversubscribed (mpirun tells
+        # them): without this, a rank waiting in MPI spins and takes the core that the other
+        # rank, or the rest of the test suite, needs.
+        self.env = {**os.environ, "SLURM_CONF": str(self.folder / "slurm.conf"),
+                    "OMPI_MCA_mpi_yield_when_idle": "1"}
 
     def _config(self) -> str:
         f, host = self.folder, socket.gethostname().split(".")[0]
