@@ -3,6 +3,8 @@ config's state and, in stochastic runs, feel the same thermal kicks."""
 
 import json
 
+import pytest
+
 from distllg import config as configlib
 from distllg.analysis import compare
 from distllg.dynamics import observables as obs
@@ -36,3 +38,20 @@ def test_stochastic_comparison_follows_the_serial_integrations(tmp_path, model_f
     assert written["exact"]["energy_per_site"] == result["exact"]["energy_per_site"]
     for png in ("q_overlay.png", "energy_overlay.png", "spins_cnn.png", "spins_exact.png"):
         assert (tmp_path / "cmp" / png).stat().st_size > 0
+
+
+def test_reference_reuses_the_exact_finals_of_an_earlier_comparison(tmp_path, model_file):
+    data = {"lattice": {"L": 12}, "dynamics": {"dt": 0.1, "alpha": 0.5, "steps": 6},
+            "initial": {"seed": 3},
+            "output": {"directory": str(tmp_path / "none"), "every": 3, "log_every": 3}}
+    config = configlib.from_dict(data, source=str(tmp_path / "a.toml"))
+    first = compare.compare(config, str(model_file), tmp_path / "one", stream=None)
+    again = compare.compare(config, str(model_file), tmp_path / "two", stream=None,
+                            reference=tmp_path / "one" / "compare.json")
+    assert again["exact"] == first["exact"]
+    assert again["cnn"]["energy_per_site"] == first["cnn"]["energy_per_site"]
+    assert not (tmp_path / "two" / "spins_exact.png").exists()
+    other = configlib.from_dict(data, source=str(tmp_path / "b.toml"))
+    with pytest.raises(ValueError, match="b.toml"):
+        compare.compare(other, str(model_file), tmp_path / "three", stream=None,
+                        reference=tmp_path / "one" / "compare.json")

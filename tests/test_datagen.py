@@ -271,13 +271,33 @@ def test_training_learns_resumes_and_writes_a_loadable_model(architecture, tmp_p
     assert (tmp_path / "t" / "report.json").is_file()
 
 
-def test_cosine_schedule_from_a_trained_model(tmp_path):
+def small_trained_model(tmp_path) -> tuple[dict, dict]:
+    """A 2-layer model trained for 2 epochs on 3 trajectories into tmp_path / "m.npz";
+    returns the config's base sections and its [training] section."""
     datagen.generate(data_config(tmp_path, trajectories=3))
     training = {"data": [str(tmp_path / "d.h5")], "model_file": str(tmp_path / "m.npz"),
                 "directory": str(tmp_path / "t"), "layers": 2, "channels": 8,
                 "validation_trajectories": 1, "batch": 2, "learning_rate": 5e-3, "epochs": 2}
     base = {"lattice": {"L": 6}, "hamiltonian": {"kT": 0.02}}
     trainlib.train(configlib.from_dict({**base, "training": training}), stream=None)
+    return base, training
+
+
+def test_a_training_that_only_worsens_its_initial_model_returns_it(tmp_path):
+    base, training = small_trained_model(tmp_path)
+    ruined = configlib.from_dict({**base, "training": {
+        **training, "model_file": str(tmp_path / "r.npz"), "directory": str(tmp_path / "r"),
+        "initial_model": str(tmp_path / "m.npz"), "learning_rate": 50.0,
+        "gradient_clip": 0.0, "epochs": 1}})
+    report = trainlib.train(ruined, stream=None)
+    assert report["best_epoch"] == 0 and report["epochs_run"] == 1
+    spins = torch.from_numpy(datalib.read(tmp_path / "d.h5")["trajectories"]["0007"]["spins"])
+    assert torch.equal(modelio.load_model(tmp_path / "r.npz")(spins),
+                       modelio.load_model(tmp_path / "m.npz")(spins))
+
+
+def test_cosine_schedule_from_a_trained_model(tmp_path):
+    base, training = small_trained_model(tmp_path)
     tuned = configlib.from_dict({**base, "training": {
         **training, "model_file": str(tmp_path / "tuned.npz"), "directory": str(tmp_path / "u"),
         "initial_model": str(tmp_path / "m.npz"), "schedule": "cosine", "epochs": 4}})

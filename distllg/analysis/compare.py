@@ -9,6 +9,9 @@ trajectories (the CNN has no energy of its own: its spins are handed to ED every
 ``output.every`` steps). An exact
 run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
 this config) is reused instead of recomputed; the CNN then starts from its first frame.
+``--reference COMPARE_JSON`` takes the exact run's final values from an earlier
+``compare.json`` of the same config instead (no exact run, no exact curves): a new model
+checked against an exact run that is no longer on disk.
 
 Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks of both),
 ``q_overlay.png``, ``energy_overlay.png``, ``crystal_share_overlay.png``, ``spins_cnn.png``,
@@ -81,12 +84,30 @@ def _read_run(path: Path) -> tuple[dict, np.ndarray]:
     return series, outputlib.read_frame(path)[1]
 
 
-def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.stdout) -> dict:
+def _reference(path: Path, config: configlib.Config) -> dict:
+    """The exact block of an earlier compare.json, checked to be of ``config``."""
+    try:
+        earlier = json.loads(path.read_text())
+        exact, source = earlier["exact"], earlier["config"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"--reference {path}: not a compare.json ({error})") from None
+    if Path(source).resolve() != Path(config.source).resolve():
+        raise ValueError(f"--reference {path} compares {source}, not {config.source}")
+    return exact
+
+
+def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.stdout,
+            reference: Path | None = None) -> dict:
     solver = ExactSolver(config.hamiltonian)
     cnn_engine = engines.make(engines.serial(config.engine, kind="cnn", model=model_name),
                               config.hamiltonian, config.lattice.shape, key="--model")
     run_dir = Path(config.output.directory)
-    if (run_dir / "output.h5").is_file():
+    exact = exact_spins = None
+    if reference is not None:
+        exact_final = _reference(reference, config)
+        start = initial.spins(config)
+        print(f"exact final values from {reference}", file=stream)
+    elif (run_dir / "output.h5").is_file():
         exact, exact_spins = _read_run(run_dir / "output.h5")
         step, start = outputlib.read_frame(run_dir / "output.h5", slot=0)
         if step != 0:
@@ -107,16 +128,20 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     for key, name, label in (("skyrmion_number", "q_overlay.png", "skyrmion number Q"),
                              ("energy_per_site", "energy_overlay.png", "exact E/N (t1)"),
                              ("crystal_share", "crystal_share_overlay.png", "crystal share")):
-        fig_x = exact["time"]
-        series = {"exact (ED)": exact[key],
-                  "CNN": np.interp(fig_x, cnn["time"], cnn[key])}
+        fig_x = cnn["time"] if exact is None else exact["time"]
+        series = {} if exact is None else {"exact (ED)": exact[key]}
+        series["CNN"] = np.interp(fig_x, cnn["time"], cnn[key])
         plots.curves(fig_x, series, out / name, "time (hbar/t1)", label, title)
     plots.vector_texture(cnn_spins, out / "spins_cnn.png", title=f"CNN final, {title}",
                          label="$S^z$")
-    plots.vector_texture(exact_spins, out / "spins_exact.png", title=f"exact final, {title}",
-                         label="$S^z$")
+    if exact is not None:
+        plots.vector_texture(exact_spins, out / "spins_exact.png",
+                             title=f"exact final, {title}", label="$S^z$")
+        exact_final = _final(exact, exact_spins)
     result = {"config": config.source, "model": cnn_engine.network.source,
-              "exact": _final(exact, exact_spins), "cnn": _final(cnn, cnn_spins)}
+              "exact": exact_final, "cnn": _final(cnn, cnn_spins)}
+    if reference is not None:
+        result["exact_from"] = str(reference)
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "structure_factor_peaks"}
                       for k, v in result.items() if k in ("exact", "cnn")}), file=stream)
@@ -132,9 +157,13 @@ def main(argv=None) -> int:
                                        "plain ED and the --model network)")
     parser.add_argument("--model", default="default", help="model file or 'default'")
     parser.add_argument("--out", default="out/compare", help="output directory")
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="an earlier compare.json of this config: its exact final values "
+                             "are used instead of an exact run")
     args = parser.parse_args(argv)
     try:
-        compare(configlib.load(args.config), args.model, Path(args.out))
+        compare(configlib.load(args.config), args.model, Path(args.out),
+                reference=args.reference)
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,8 @@
   training up: train loss 36 at epoch 17), the learning rate halved after 3 epochs without
   improvement or decayed along a cosine (``schedule``), early stopping after ``patience``
   epochs without improvement; the best model (lowest validation loss) is the result.
-  ``initial_model`` starts from a trained model's weights instead of random ones.
+  ``initial_model`` starts from a trained model's weights instead of random ones; they
+  count as epoch 0 (a training that only worsens them returns them unchanged).
 * Resumable: ``<directory>/checkpoint.pt`` is written atomically after every epoch (weights,
   optimiser, scheduler, history, RNG states, best weights); a rerun of the same config
   continues there. ``max_minutes`` stops cleanly for a later continuation.
@@ -331,6 +332,8 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     history = {"epoch": [], "train_loss": [], "validation_loss": [], "learning_rate": [],
                "gradient_norm": []}
     best = {"loss": float("inf"), "state": copy.deepcopy(model.state_dict()), "epoch": 0}
+    if initial_weights:  # epoch 0 is the initial model: training never returns worse weights
+        best["loss"] = _loss(model, val_set, scale)
     fingerprint = _fingerprint(config, data_hash)
     if checkpoint.is_file():
         history, best, initial_weights = _resume(checkpoint, fingerprint, model, optimiser,
