@@ -1,4 +1,4 @@
-"""Thermodynamic-limit scan of the filling (session 12, docs/physics.md "On the infinite
+"""Thermodynamic-limit scan of the filling (docs/physics.md "On the infinite
 lattice"): at J = 1, h = 0 and electron temperature kT (first argument), for each chemical
 potential mu (further arguments): the best planar spiral over |q| along the bond direction
 and along b1 (k-space blocks, 1200 x 1200 k-points), the ferromagnet, and crystals on P x P
@@ -9,7 +9,7 @@ cos Q3.r) (|Q| = 2 per magnetic cell) at |q| = 4 pi / P for P = 12 (pi/3) and P 
     python docs/scripts/bloch_mu.py 0.1 -3.5 -3.45 -3.4 -3.35 -3.3 -3.25 -3.2
     python docs/scripts/bloch_mu.py 0.02 -3.65 -3.5 -3.35 -3.2
     python docs/scripts/bloch_mu.py 0.01 -3.5
-    python docs/scripts/bloch_mu.py 0.02 -3.45 -3.4 -3.3 -3.25   (session 16)
+    python docs/scripts/bloch_mu.py 0.02 -3.45 -3.4 -3.3 -3.25
     python docs/scripts/bloch_mu.py 0.05 -3.4 -3.35 -3.3"""
 import json, sys
 from pathlib import Path

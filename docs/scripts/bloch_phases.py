@@ -1,4 +1,4 @@
-"""Thermodynamic-limit energies (session 12, docs/physics.md "On the infinite lattice"):
+"""Thermodynamic-limit energies (docs/physics.md "On the infinite lattice"):
 the best planar spiral over continuous |q| (2 x 2 k-space blocks on a k x k grid) against the
 best pi/3 triple-Q crystal ansatz (12 x 12 supercell, twist-averaged ED with n x n twists,
 (a, m) minimised as in scan.py), at J = 1, mu = -3.5, h = 0, for the electron temperatures

@@ -1,7 +1,7 @@
 """ED (exact) at L = 24, kT = 0.1, fields h (arguments): ED-LLG relaxations (alpha = 1,
 dt = 0.2, up to 600 steps) of the pi/3 triple-Q crystal (m along +z), of the zero-field
-|Q| = 2 crystal and of the pi/3 spiral canted towards the field. Session 11, docs/physics.md
-("In a field the cone wins"). The |Q| = 2 crystal is the last frame of the session-10 ED run
+|Q| = 2 crystal and of the pi/3 spiral canted towards the field (J = 1). The |Q| = 2
+crystal is the last frame of an ED run
 that relaxed the tiled 12 x 12 crystal on 24 x 24 (OZAWA below, not in the repository: make
 it with configs/default_exact.toml at kT = 0.1, tile 2 x 2, relax with the exact engine).
 Appends a JSON line per (h, state) to out/field_crystals.jsonl; skips finished ones.

@@ -1,4 +1,4 @@
-"""Crystal-stripe coexistence at fixed spin temperature (session 16, docs/physics.md "Which
+"""Crystal-stripe coexistence at fixed spin temperature (docs/physics.md "Which
 order wins where domains can move"): CNN-driven stochastic LLG (model mu3.35, bfloat16
 convolutions, one rank) on 48 x 48 at mu = -3.35, kT = 0.1, h = 0, alpha = 1, dt = 0.2,
 starting from the |Q| = 2 crystal (`spins.triple_q_cosine`, Q = -96 on the whole lattice)

@@ -1,5 +1,4 @@
-"""Reference energies for the 12 x 12 annealing runs at mu = -3.35 (session 13,
-docs/physics.md "Annealing at mu = -3.35"), J = 1, kT = 0.1, h = 0: the |Q| = 2 crystal
+"""Reference energies for the 12 x 12 annealing runs at mu = -3.35, J = 1, kT = 0.1, h = 0: the |Q| = 2 crystal
 ansatz relaxed by ED-LLG for 300 steps, the best commensurate planar spiral, and the
 thermodynamic-limit energy (twist-averaged ED, 12 x 12 twists) of the relaxed crystal and of
 the final spins of the output files given. Saves the relaxed crystal to out/crystal12.npy

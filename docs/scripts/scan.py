@@ -1,12 +1,12 @@
 """Variational ED scan for a parameter point where a skyrmion crystal beats the cone
-(session 12, docs/physics.md). At L x L (default 24), kT = 0.1, for couplings J and fields
+(docs/physics.md). At L x L (default 24), kT = 0.1, for couplings J and fields
 h = J^2 x f (the arguments f): the ferromagnet, the best uniform cone (planar spiral canted by
 theta towards the field) and the best triple-Q crystal ansatz
 S ~ normalise(a sum_v e_v sin(q_v.r) + z (sum_v cos(q_v.r) + m)) (a, m minimised), each at the
 commensurate |q| = pi/3 and |q| = 0.907 of 24 x 24. Ansatz energies, not relaxed: relaxation
 lowers the crystal by about 1e-4 (docs/physics.md). Appends one JSON line per (L, J, h, state)
 to out/scan.jsonl and skips finished ones.
-The session-12 table (docs/physics.md, "Nor a larger J or a lower kT"):
+The table (docs/physics.md, "Nor a larger J or a lower kT"):
     python docs/scripts/scan.py --J 1 1.5 2 --f 0
     python docs/scripts/scan.py --J 1 --f 0 --kT 0.05"""
 import argparse, json, time
