@@ -1,12 +1,13 @@
 """``python -m distllg.analysis.symmetry CONFIG [MODEL ...]``: how much of a model's held-out
 error is lattice-symmetry error.
 
-The torque models are exactly equivariant under global spin rotations but learn the 12
-point-group operations of the triangular lattice only by augmentation. Averaging a
-prediction over the group, ``T(S) = 1/|G| sum_g g^-1 CNN(g S)``, makes it exactly
-point-group equivariant (at ``|G|`` times the cost). This command prints the held-out
-metrics of the training config's split (``[training]`` data and validation) for each model,
-plain and group-averaged, and writes them as JSON to ``--out``.
+The ``symmetric`` kind (all three shipped models) is exactly equivariant under the 12
+point-group operations of the triangular lattice by construction, so averaging changes it
+only by round-off; the untied kinds (``cnn``, ``equivariant``) learn the point group only by
+augmentation. Averaging a prediction over the group, ``T(S) = 1/|G| sum_g g^-1 CNN(g S)``,
+makes any model exactly point-group equivariant (at ``|G|`` times the cost). This command
+prints the held-out metrics of the training config's split (``[training]`` data and
+validation) for each model, plain and group-averaged, and writes them as JSON to ``--out``.
 """
 
 from __future__ import annotations

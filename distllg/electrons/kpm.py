@@ -21,8 +21,8 @@ Energy. The grand potential per state g(e) (``min(e - mu, 0)`` at kT = 0, ``-kT 
 exp(-(e - mu) / kT))`` otherwise: the ED definitions) is expanded in Chebyshev polynomials of
 ``K~ = (K - b) / a``: ``g ~ sum_m c_m T_m``. At kT > 0 g is analytic in a strip of half-width
 pi kT around the real axis, and the plain truncated series converges geometrically, about as
-exp(-c M pi kT / a) (field error 3e-5 at M = 128, kT = 0.1; the Jackson-damped series needs
-M = 1024 for 2e-4, docs/physics.md); at kT = 0 the kink of g needs Jackson damping.
+exp(-c M pi kT / a) (field error 3e-5 at M = 128, kT = 0.1; the Jackson-damped series gives
+2.8e-3 at M = 256, docs/physics.md); at kT = 0 the kink of g needs Jackson damping.
 ``Tr g(H)`` is estimated with probe vectors: sites coloured by ``(y mod d_y, x mod d_x)``
 (``d`` the probing distance, rounded up to divisors of Ly and Lx), one probe per colour and
 spin, each the sum of the unit vectors of its sites (optionally with random signs, averaged

@@ -11,8 +11,9 @@ never run code) holding
   ``distllg_version``, ``created`` and ``weights_sha256`` (a checksum of the weights that
   catches truncated or edited files).
 
-``load_model("default")`` loads the model shipped in ``distllg/model/pretrained/``; the
-other files there (earlier defaults, kept for comparison) load by their names too.
+``load_model("default")`` loads the default model shipped in ``distllg/model/pretrained/``;
+the other shipped models there, ``mu3.35`` and ``ohm_kT0.05``, load by their names too.
+Earlier models are in git history.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def shipped() -> list[str]:
 
 def resolve(path_or_name) -> Path:
     """The file behind ``path_or_name``: a path, or the name of a shipped model
-    (``"default"``, or an earlier one kept for comparison, see :func:`shipped`)."""
+    (``"default"``, ``"mu3.35"`` or ``"ohm_kT0.05"``, see :func:`shipped`; earlier models
+    are in git history)."""
     if str(path_or_name) in shipped():
         return PRETRAINED / f"{path_or_name}.npz"
     return Path(path_or_name)

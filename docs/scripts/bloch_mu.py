@@ -1,11 +1,11 @@
-"""Thermodynamic-limit scan of the filling (docs/physics.md "On the infinite
-lattice"): at J = 1, h = 0 and electron temperature kT (first argument), for each chemical
-potential mu (further arguments): the best planar spiral over |q| along the bond direction
-and along b1 (k-space blocks, 1200 x 1200 k-points), the ferromagnet, and crystals on P x P
-supercells with 12 x 12 twists: the Ozawa-Hayami-Motome state S ~ (cos Q1.r, cos Q2.r,
-cos Q3.r) (|Q| = 2 per magnetic cell) at |q| = 4 pi / P for P = 12 (pi/3) and P = 10
-(2 pi / 5), and the helix triple-Q ansatz of scan.py at pi/3 with (a, m) = (1.1, -0.22)
-(|Q| = 1). Appends JSON lines to out/bloch_mu.jsonl.
+"""Thermodynamic-limit scan of the filling (docs/physics.md "Infinite-lattice energies and
+the phase tool"): at J = 1, h = 0 and electron temperature kT (first argument), for each
+chemical potential mu (further arguments): the best planar spiral over |q| along the bond
+direction and along b1 (k-space blocks, 1200 x 1200 k-points), the ferromagnet, and crystals
+on P x P supercells with 12 x 12 twists: the Ozawa-Hayami-Motome state
+S ~ (cos Q1.r, cos Q2.r, cos Q3.r) (|Q| = 2 per magnetic cell) at |q| = 4 pi / P for P = 12
+(pi/3) and P = 10 (2 pi / 5), and the helix triple-Q ansatz of scan.py at pi/3 with
+(a, m) = (1.1, -0.22) (|Q| = 1). Appends JSON lines to out/bloch_mu.jsonl.
     python docs/scripts/bloch_mu.py 0.1 -3.5 -3.45 -3.4 -3.35 -3.3 -3.25 -3.2
     python docs/scripts/bloch_mu.py 0.02 -3.65 -3.5 -3.35 -3.2
     python docs/scripts/bloch_mu.py 0.01 -3.5

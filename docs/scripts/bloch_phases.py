@@ -1,8 +1,8 @@
-"""Thermodynamic-limit energies (docs/physics.md "On the infinite lattice"):
-the best planar spiral over continuous |q| (2 x 2 k-space blocks on a k x k grid) against the
-best pi/3 triple-Q crystal ansatz (12 x 12 supercell, twist-averaged ED with n x n twists,
-(a, m) minimised as in scan.py), at J = 1, mu = -3.5, h = 0, for the electron temperatures
-given. Appends JSON lines to out/bloch_phases.jsonl.
+"""Thermodynamic-limit energies (docs/physics.md "Infinite-lattice energies and the phase
+tool"): the best planar spiral over continuous |q| (2 x 2 k-space blocks on a k x k grid)
+against the best pi/3 triple-Q crystal ansatz (12 x 12 supercell, twist-averaged ED with
+n x n twists, (a, m) minimised as in scan.py), at J = 1, mu = -3.5, h = 0, for the electron
+temperatures given. Appends JSON lines to out/bloch_phases.jsonl.
     python docs/scripts/bloch_phases.py 0.1 0.05 0.02 0.01"""
 import json, sys, time
 from pathlib import Path

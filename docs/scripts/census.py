@@ -1,7 +1,8 @@
 """Skyrmion census of a final state: cores = connected regions (periodic, 6-neighbour) with
 S^z < 0; the charge of a core = chirality density summed over the sites within 4 lattice
 steps of the core's centre (docs/physics.md).
-    python docs/scripts/census.py out/relax_L96_h0.02/output.h5"""
+    python docs/scripts/census.py out/relax_L96_h0.02/output.h5
+(config configs/relax_L96_h0.02.toml in git history, 24a55a2)"""
 import sys, numpy as np
 from distllg.io import output as outputlib
 from distllg.dynamics import observables as obs

@@ -1,5 +1,5 @@
-"""Crystal-stripe coexistence at fixed spin temperature (docs/physics.md "Which
-order wins where domains can move"): CNN-driven stochastic LLG (model mu3.35, bfloat16
+"""Crystal-stripe coexistence at fixed spin temperature (docs/physics.md "The kT = 0.1
+models: no crystal at J = 1"): CNN-driven stochastic LLG (model mu3.35, bfloat16
 convolutions, one rank) on 48 x 48 at mu = -3.35, kT = 0.1, h = 0, alpha = 1, dt = 0.2,
 starting from the |Q| = 2 crystal (`spins.triple_q_cosine`, Q = -96 on the whole lattice)
 in the grid columns x < 24 and the pi/3 planar spiral along x (stripes) in x >= 24

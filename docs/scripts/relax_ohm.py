@@ -1,7 +1,7 @@
 """ED-LLG relaxation (alpha = 1, midpoint dt = 0.2) of the |Q| = 2 crystal ansatz
 S ~ (cos Q1.r, cos Q2.r, cos Q3.r) on 24 x 24 at J = 1, kT = 0.1, h = 0 and the mu given
-(docs/physics.md "On the infinite lattice"): how much relaxation lowers the
-crystal, and whether it keeps |Q| = 24. Prints E/N, Q, |m| every 20 steps.
+(docs/physics.md "Infinite-lattice energies and the phase tool"): how much relaxation lowers
+the crystal, and whether it keeps |Q| = 24. Prints E/N, Q, |m| every 20 steps.
     python docs/scripts/relax_ohm.py -3.35 200"""
 import sys, time
 import numpy as np

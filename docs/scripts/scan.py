@@ -6,7 +6,8 @@ S ~ normalise(a sum_v e_v sin(q_v.r) + z (sum_v cos(q_v.r) + m)) (a, m minimised
 commensurate |q| = pi/3 and |q| = 0.907 of 24 x 24. Ansatz energies, not relaxed: relaxation
 lowers the crystal by about 1e-4 (docs/physics.md). Appends one JSON line per (L, J, h, state)
 to out/scan.jsonl and skips finished ones.
-The table (docs/physics.md, "Nor a larger J or a lower kT"):
+The table: docs/physics.md in git history, "Nor a larger J or a lower kT" (`git show
+24a55a2:docs/physics.md`):
     python docs/scripts/scan.py --J 1 1.5 2 --f 0
     python docs/scripts/scan.py --J 1 --f 0 --kT 0.05"""
 import argparse, json, time
