@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096])
     parser.add_argument("--L", type=int, default=256, help="lattice of check and halo")
     parser.add_argument("--halo", choices=("host", "device"), default="host")
-    parser.add_argument("--out", default="bench/results")
+    parser.add_argument("--out", default="out/gpu_check")
     args = parser.parse_args(argv)
     result = {"check": lambda: check(args.L), "speed": lambda: speed(args.sizes),
               "halo": lambda: halo(args.halo, args.L)}[args.part]()

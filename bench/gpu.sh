@@ -5,10 +5,12 @@
 #   3. 2 ranks on the one GPU, halo staged through host memory and on the device (GPU to GPU
 #      where the MPI library is CUDA-aware; otherwise it says so and stages).
 # Without a GPU every part runs on the CPU (GPU_CHECK_SIZES=128 GPU_CHECK_L=48 keep it short).
-# Usage: bash bench/gpu.sh [OUT_DIR]     (JSON per part in OUT_DIR, default bench/results)
+# Usage: bash bench/gpu.sh [OUT_DIR]     (JSON per part in OUT_DIR, default out/gpu_check;
+#   bench/results/gpu_*.json hold the measurement that bench/scaling_model.py reads: pass
+#   bench/results to replace it, on a GPU only)
 set -u
 cd "$(dirname "$0")/.."
-out=${1:-bench/results}
+out=${1:-out/gpu_check}
 python=${PYTHON:-python3}
 sizes=${GPU_CHECK_SIZES:-1024 4096}
 L=${GPU_CHECK_L:-256}

@@ -48,10 +48,22 @@ def test_reference_reuses_the_exact_finals_of_an_earlier_comparison(tmp_path, mo
     first = compare.compare(config, str(model_file), tmp_path / "one", stream=None)
     again = compare.compare(config, str(model_file), tmp_path / "two", stream=None,
                             reference=tmp_path / "one" / "compare.json")
-    assert again["exact"] == first["exact"]
+    assert again["exact"] == first["exact"] and again["exact_from"].endswith("compare.json")
     assert again["cnn"]["energy_per_site"] == first["cnn"]["energy_per_site"]
     assert not (tmp_path / "two" / "spins_exact.png").exists()
-    other = configlib.from_dict(data, source=str(tmp_path / "b.toml"))
-    with pytest.raises(ValueError, match="b.toml"):
-        compare.compare(other, str(model_file), tmp_path / "three", stream=None,
+    moved = configlib.from_dict(data, source=str(tmp_path / "b.toml"))  # same physics
+    compare.compare(moved, str(model_file), tmp_path / "three", stream=None,
+                    reference=tmp_path / "one" / "compare.json")
+    other = configlib.from_dict({**data, "initial": {"seed": 4}}, source=str(tmp_path / "a.toml"))
+    with pytest.raises(ValueError, match="other physics"):
+        compare.compare(other, str(model_file), tmp_path / "four", stream=None,
                         reference=tmp_path / "one" / "compare.json")
+    older = {"config": str(tmp_path / "a.toml"), "exact": first["exact"]}  # no "physics"
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    with pytest.raises(ValueError, match="b.toml"):
+        compare.compare(moved, str(model_file), tmp_path / "six", stream=None,
+                        reference=tmp_path / "older.json")
+    (tmp_path / "bad.json").write_text('{"exact": 1, "config": "a.toml"}')
+    with pytest.raises(ValueError, match="not a compare.json"):
+        compare.compare(config, str(model_file), tmp_path / "five", stream=None,
+                        reference=tmp_path / "bad.json")

@@ -10,12 +10,13 @@ trajectories (the CNN has no energy of its own: its spins are handed to ED every
 run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
 this config) is reused instead of recomputed; the CNN then starts from its first frame.
 ``--reference COMPARE_JSON`` takes the exact run's final values from an earlier
-``compare.json`` of the same config instead (no exact run, no exact curves): a new model
-checked against an exact run that is no longer on disk.
+``compare.json`` of the same physics (lattice, Hamiltonian, dynamics, initial state; files
+older than this check match by config path) instead: no exact run, no exact curves and no
+``spins_exact.png``; a new model checked against an exact run that is no longer on disk.
 
 Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks of both),
 ``q_overlay.png``, ``energy_overlay.png``, ``crystal_share_overlay.png``, ``spins_cnn.png``,
-``spins_exact.png``.
+``spins_exact.png`` (not with ``--reference``).
 """
 
 from __future__ import annotations
@@ -84,15 +85,33 @@ def _read_run(path: Path) -> tuple[dict, np.ndarray]:
     return series, outputlib.read_frame(path)[1]
 
 
+PHYSICS_SECTIONS = ("lattice", "hamiltonian", "dynamics", "initial")
+
+
+def _physics(config: configlib.Config) -> dict:
+    """What decides the exact trajectory: the config's physics sections."""
+    everything = config.as_dict()
+    return {name: everything[name] for name in PHYSICS_SECTIONS}
+
+
 def _reference(path: Path, config: configlib.Config) -> dict:
-    """The exact block of an earlier compare.json, checked to be of ``config``."""
+    """The exact block of an earlier compare.json, checked to be of ``config``'s physics."""
     try:
         earlier = json.loads(path.read_text())
-        exact, source = earlier["exact"], earlier["config"]
+        exact = earlier["exact"]
+        if not isinstance(exact, dict) or not {"energy_per_site", "skyrmion_number",
+                                                "crystal_share"} <= exact.keys():
+            raise ValueError("its 'exact' block lacks the final values")
+        if "physics" in earlier:
+            same = earlier["physics"] == json.loads(json.dumps(_physics(config)))
+            what = "other physics (lattice, hamiltonian, dynamics or initial)"
+        else:  # written before compare.json carried its physics
+            same = Path(str(earlier["config"])).resolve() == Path(config.source).resolve()
+            what = f"the config {earlier['config']}"
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"--reference {path}: not a compare.json ({error})") from None
-    if Path(source).resolve() != Path(config.source).resolve():
-        raise ValueError(f"--reference {path} compares {source}, not {config.source}")
+    if not same:
+        raise ValueError(f"--reference {path} compares {what}, not that of {config.source}")
     return exact
 
 
@@ -106,6 +125,7 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     if reference is not None:
         exact_final = _reference(reference, config)
         start = initial.spins(config)
+        (out / "spins_exact.png").unlink(missing_ok=True)  # of an earlier comparison
         print(f"exact final values from {reference}", file=stream)
     elif (run_dir / "output.h5").is_file():
         exact, exact_spins = _read_run(run_dir / "output.h5")
@@ -120,7 +140,8 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
                                     config.hamiltonian, config.lattice.shape)
         exact, exact_spins = trajectory(config, exact_engine.energy_and_fields, solver, stream,
                                         start)
-    print("CNN trajectory (from the exact run's first frame):", file=stream)
+    print("CNN trajectory (from the exact run's first frame):" if reference is None else
+          "CNN trajectory (from the config's initial state):", file=stream)
     cnn, cnn_spins = trajectory(config, cnn_engine.energy_and_fields, solver, stream, start)
     out.mkdir(parents=True, exist_ok=True)
     Ly, Lx = config.lattice.shape
@@ -138,8 +159,9 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
         plots.vector_texture(exact_spins, out / "spins_exact.png",
                              title=f"exact final, {title}", label="$S^z$")
         exact_final = _final(exact, exact_spins)
-    result = {"config": config.source, "model": cnn_engine.network.source,
-              "exact": exact_final, "cnn": _final(cnn, cnn_spins)}
+    result = {"config": config.source, "physics": _physics(config),
+              "model": cnn_engine.network.source, "exact": exact_final,
+              "cnn": _final(cnn, cnn_spins)}
     if reference is not None:
         result["exact_from"] = str(reference)
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -334,6 +334,8 @@ def train(config: configlib.Config, stream=sys.stdout) -> dict:
     best = {"loss": float("inf"), "state": copy.deepcopy(model.state_dict()), "epoch": 0}
     if initial_weights:  # epoch 0 is the initial model: training never returns worse weights
         best["loss"] = _loss(model, val_set, scale)
+        if cfg.schedule == "plateau":
+            scheduler.best = best["loss"]  # plateaus count from the initial model too
     fingerprint = _fingerprint(config, data_hash)
     if checkpoint.is_file():
         history, best, initial_weights = _resume(checkpoint, fingerprint, model, optimiser,
@@ -415,7 +417,8 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
     parity_plot(true, predicted, out / "parity.png",
                 f"held-out trajectories {val_names}: relative RMSE "
                 f"{result['relative_rmse']:.4f}")
-    print(f"done ({stopped}): best epoch {best['epoch']}, held-out {describe(result)}; "
+    kept = " (the initial model: no epoch improved on it)" if best["epoch"] == 0 else ""
+    print(f"done ({stopped}): best epoch {best['epoch']}{kept}, held-out {describe(result)}; "
           f"wrote {cfg.model_file} and {out}", file=stream, flush=True)
     for name, one in report["validation_by_trajectory"].items():
         print(f"  held-out {name}: relative RMSE {one['relative_rmse']:.4f} (thirds "
