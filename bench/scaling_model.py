@@ -50,21 +50,29 @@ def halo_bytes(T: int, r: int = RECEPTIVE_RADIUS) -> int:
     return 24 * ((T + 2 * r) ** 2 - T**2)
 
 
-def gpu_network_time(t_copy: float, n: float) -> tuple[float, str]:
-    """``t_cnn`` on a GPU (s per spin and evaluation) for ``n`` spins per rank, and where it
-    comes from: measured by bench/gpu.sh (bench/results/gpu_speed.json: one host-fed
-    evaluation in bfloat16 at the lattice whose size is nearest ``n``, less the assumed
-    host-device copies that its time includes) where a GPU has run it, else the stated
-    FLOP-rate assumption (with a warning)."""
+def gpu_speed_rows() -> tuple[list[dict], str]:
+    """The bfloat16 rows of bench/gpu.sh's speed measurement (bench/results/gpu_speed.json)
+    and the device they ran on; no rows (with a warning) where no GPU has run it."""
     path = ROOT / "bench/results/gpu_speed.json"
     speed = json.loads(path.read_text()) if path.is_file() else {}
     rows = [r for r in speed.get("rows", []) if r.get("precision") == "bfloat16"]
     if speed.get("device", "").startswith("cuda") and rows:
-        row = min(rows, key=lambda r: abs(math.log(r["L"] ** 2 / n)))
-        return (max(row["ns_per_spin"] * 1e-9 - t_copy, 0.0),
-                f"measured: bench/gpu.sh, bfloat16, L = {row['L']}, on {speed['device']}")
+        return rows, speed["device"]
     print(f"scaling_model: no GPU measurement in {path}; t_cnn on the GPU is the FLOP-rate "
           f"assumption", file=sys.stderr)
+    return [], ""
+
+
+def gpu_network_time(rows: list[dict], device: str, t_copy: float,
+                     n: float) -> tuple[float, str]:
+    """``t_cnn`` on a GPU (s per spin and evaluation) for ``n`` spins per rank, and where it
+    comes from: one host-fed evaluation of :func:`gpu_speed_rows` at the lattice whose size
+    is nearest ``n``, less the assumed host-device copies that its time includes; without
+    rows, the stated FLOP-rate assumption."""
+    if rows:
+        row = min(rows, key=lambda r: abs(math.log(r["L"] ** 2 / n)))
+        return (max(row["ns_per_spin"] * 1e-9 - t_copy, 0.0),
+                f"measured: bench/gpu.sh, bfloat16, L = {row['L']}, on {device}")
     return 2 * CONV_MACS_PER_SPIN / GPU["sustained_bf16_flops"], "assumed: FLOP rate"
 
 
@@ -92,11 +100,12 @@ def main() -> int:
                       "halo_bytes_measured": row["halo_bytes"]})
     t_copy = COPY_BYTES_PER_SPIN / GPU["host_device_bytes_per_s"]
     t_int_gpu = GPU_INTEGRATOR_BYTES_PER_SPIN / GPU["hbm_bytes_per_s"]
+    gpu_rows, gpu_device = gpu_speed_rows()
     projection = []
     for ranks in (64, 128, 256):
         n = 1e8 / ranks
         T = math.isqrt(int(n))
-        t_cnn_gpu, gpu_source = gpu_network_time(t_copy, n)
+        t_cnn_gpu, gpu_source = gpu_network_time(gpu_rows, gpu_device, t_copy, n)
         halo_s = 4 * GPU["network_latency_s"] + halo_bytes(T) / GPU["network_bytes_per_s"]
         built = step_time(n, t_cnn_gpu, t_copy, t_int_host, halo_s)
         on_gpu = step_time(n, t_cnn_gpu, 0.0, t_int_gpu, halo_s)
