@@ -7,7 +7,11 @@
 * ``halo``: under ``mpirun -n 2``, both ranks on the one GPU, 10 midpoint steps of the tiled
   engine with the halo in host memory (``--halo host``, staged) or on the device (``--halo
   device``: GPU to GPU where the MPI library is CUDA-aware, else staged, and said so),
-  against one serial run (float64, target: <= 1e-10), and the time per step.
+  against one serial run (float64, target: <= 1e-10), and the time per step;
+* ``labels``: one training label of the crystal-point recipe (2 x 2 twist-averaged ED of a
+  random 24 x 24 frame, configs/recipes/ohm_kT0.05) with the eigen-decompositions on the
+  device against LAPACK's subset driver on one CPU core: field difference (target:
+  <= 1e-10) and time of each.
 Each part prints one JSON line and writes it to ``--out``/gpu_PART[_HALO].json.
 """
 
@@ -116,17 +120,43 @@ def halo(place: str, L: int) -> dict | None:
             "max_difference_to_serial": difference, "pass": difference <= 1e-10}
 
 
+def labels(L: int) -> dict:
+    """One twist-averaged ED label on the device against one CPU core, float64 both."""
+    from distllg import config as configlib
+    from distllg.electrons.bloch import exact_solver
+
+    recipe = Path(__file__).resolve().parent.parent / "configs" / "recipes" / "ohm_kT0.05"
+    config = configlib.load(recipe / "14_cnn_anneal.toml")
+    model, twists = config.hamiltonian, config.engine.twists
+    frame = spinlib.random(L, L, np.random.default_rng(3))
+    times, results = {}, {}
+    for name, where in (("cpu", None), ("device", device())):
+        solver = exact_solver(model, twists, where)
+        solver.energy_and_fields(frame)  # warm-up: hoppings built, GPU libraries loaded
+        begin = time.perf_counter()
+        results[name] = solver.energy_and_fields(frame)
+        times[name] = time.perf_counter() - begin
+    difference = float(np.abs(results["device"][1] - results["cpu"][1]).max())
+    return {"device": str(device()), "L": L, "twists": twists,
+            "cpu_threads": torch.get_num_threads(), "cpu_s": times["cpu"],
+            "device_s": times["device"], "speedup": times["cpu"] / times["device"],
+            "energy_difference": abs(results["device"][0] - results["cpu"][0]),
+            "max_field_difference": difference, "pass": difference <= 1e-10}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("check", "speed", "halo"))
+    parser.add_argument("part", choices=("check", "speed", "halo", "labels"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096])
-    parser.add_argument("--L", type=int, default=256, help="lattice of check and halo")
+    parser.add_argument("--L", type=int, default=256, help="lattice of check and halo "
+                        "(labels: 24)")
     parser.add_argument("--halo", choices=("host", "device"), default="host")
     parser.add_argument("--out", default="out/gpu_check")
     args = parser.parse_args(argv)
     result = {"check": lambda: check(args.L), "speed": lambda: speed(args.sizes),
-              "halo": lambda: halo(args.halo, args.L)}[args.part]()
+              "halo": lambda: halo(args.halo, args.L),
+              "labels": lambda: labels(args.L if args.L != 256 else 24)}[args.part]()
     if result is None:
         return 0
     line = json.dumps(result)

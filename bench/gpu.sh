@@ -3,7 +3,8 @@
 #   1. one CNN evaluation and 10 LLG steps on the GPU against the CPU, float64 (<= 1e-10);
 #   2. time per spin at L = 1024 and 4096 in float32 (TF32 convolutions) and bfloat16;
 #   3. 2 ranks on the one GPU, halo staged through host memory and on the device (GPU to GPU
-#      where the MPI library is CUDA-aware; otherwise it says so and stages).
+#      where the MPI library is CUDA-aware; otherwise it says so and stages);
+#   4. one twist-averaged ED training label (24 x 24) on the GPU against one CPU core.
 # Without a GPU every part runs on the CPU (GPU_CHECK_SIZES=128 GPU_CHECK_L=48 keep it short).
 # Usage: bash bench/gpu.sh [OUT_DIR]     (JSON per part in OUT_DIR, default out/gpu_check;
 #   bench/results/gpu_*.json hold the measurement that bench/scaling_model.py reads: pass
@@ -29,4 +30,5 @@ if command -v mpirun >/dev/null && "$python" -c 'from mpi4py import MPI' 2>/dev/
 else
     echo "gpu.sh: no mpirun or no working mpi4py here: the 2-rank halo checks are skipped"
 fi
+timeout 120 "$python" bench/gpu.py labels --out "$out" || status=1
 exit $status

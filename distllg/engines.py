@@ -5,7 +5,8 @@
 (spins ``(3, ny, nx)``, fields in units of t1, ``E`` the total energy or NaN):
 
 * ``exact``: ED of the whole lattice on one rank, twist-averaged for ``twists`` > 1
-  (:mod:`distllg.electrons.bloch`);
+  (:mod:`distllg.electrons.bloch`), diagonalised on this rank's GPU when ``device`` picks
+  one (float64 there too);
 * ``kpm``: the kernel polynomial method, rows split like the tiles (PETSc, any rank count);
 * ``cnn``: the network file ``settings.model``, loaded once and checked against the
   Hamiltonian and the lattice; the domain's halo is its receptive radius, and the tiles are
@@ -53,11 +54,14 @@ class Engine:
 
 
 def serial(settings: EngineConfig, **changes) -> EngineConfig:
-    """``settings`` for an engine of one process that serves as a reference (datagen's
-    propagating network, compare, validate): no process grid, a network in float64 on the
-    CPU, whatever the run's own ``[engine]`` says; ``changes`` on top."""
-    return dataclasses.replace(settings, process_grid=(), device="cpu", precision="float64",
-                               **changes)
+    """``settings`` with ``changes`` for an engine of one process that serves as a reference
+    (datagen's labels and propagating network, compare, validate): no process grid, and a
+    network in float64 on the CPU whatever the run's own ``[engine]`` says (ED keeps its
+    ``device``: float64 wherever it runs)."""
+    settings = dataclasses.replace(settings, process_grid=(), **changes)
+    if settings.kind == "cnn":
+        settings = dataclasses.replace(settings, device="cpu", precision="float64")
+    return settings
 
 
 def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
@@ -81,7 +85,10 @@ def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
                               f"{comm.Get_size()}. Use kind = \"cnn\" or \"kpm\", or one rank")
         from distllg.electrons.bloch import exact_solver
 
-        solver = exact_solver(hamiltonian, settings.twists)
+        device = _device(domain, settings)
+        gpu = device if device.type != "cpu" else None  # the CPU: LAPACK's subset driver
+        solver = exact_solver(hamiltonian, settings.twists, gpu)
+        description = "exact" if gpu is None else f"exact (eigh on {gpu})"
     else:
         from distllg.electrons.kpm import MIN_MOMENTS, KPMSolver
 
@@ -91,7 +98,18 @@ def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
         solver = KPMSolver(hamiltonian, shape, moments=settings.moments,
                            probe_distance=settings.probe_distance or None,
                            probe_sets=settings.probe_sets, decomposition=domain.decomposition)
-    return Engine(settings.kind, solver.energy_and_fields, domain, description=settings.kind)
+        description = "kpm"
+    return Engine(settings.kind, solver.energy_and_fields, domain, description=description)
+
+
+def _device(domain: Domain, settings: EngineConfig):
+    """The torch device of ``engine.device`` for this rank (ConfigError naming the key)."""
+    from distllg.parallel import device as devicelib
+
+    try:
+        return devicelib.choose(domain.cart, settings.device)
+    except RuntimeError as error:
+        raise ConfigError(f"'engine.device' = {settings.device!r}: {error}") from None
 
 
 def _domain(comm, shape: tuple[int, int], halo: int, settings: EngineConfig,
@@ -130,10 +148,7 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
     network = load() if comm.Get_size() == 1 else collectively(comm, load)
     radius = network.receptive_radius
     domain = _domain(comm, shape, radius, settings, source)
-    try:
-        device = devicelib.choose(domain.cart, settings.device)
-    except RuntimeError as error:
-        raise ConfigError(f"'engine.device' = {settings.device!r}: {error}") from None
+    device = _device(domain, settings)
     place, note = devicelib.halo_place(settings.halo, device)
     fields = TiledCNNFields(network, domain.decomposition.halo_exchange(radius, device=place),
                             device=device, dtype=devicelib.precision(settings.precision, device),

@@ -92,15 +92,25 @@ def test_the_physics_hash_did_not_move_with_the_section_name():
     assert config.physics_hash() == "ec37350f29278b39"
 
 
-def test_a_gpu_asked_for_where_there_is_none_names_the_key(model_file):
+@pytest.mark.parametrize("kind", ["cnn", "exact"])
+def test_a_gpu_asked_for_where_there_is_none_names_the_key(kind, model_file):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    settings = EngineConfig(kind="cnn", model=str(model_file), device="cuda")
+    settings = EngineConfig(kind=kind, model=str(model_file), device="cuda")
     with pytest.raises(configlib.ConfigError, match="'engine.device' = 'cuda': rank 0: a CUDA "
                                                     "device was asked for"):
         engines.make(settings, SDModel(), (12, 12))
+
+
+def test_a_reference_network_runs_in_float64_on_the_cpu_and_ed_keeps_its_device():
+    settings = EngineConfig(kind="exact", device="cuda", precision="bfloat16",
+                            process_grid=(2, 1))
+    exact = engines.serial(settings)
+    assert (exact.device, exact.process_grid) == ("cuda", ())
+    network = engines.serial(settings, kind="cnn", model="default")
+    assert (network.device, network.precision, network.process_grid) == ("cpu", "float64", ())
 
 
 @pytest.mark.mpi

@@ -29,3 +29,5 @@ def test_gpu_check_runs_on_the_cpu(tmp_path):
         halo = json.loads((tmp_path / f"gpu_halo_{place}.json").read_text())
         assert halo["pass"] and halo["ranks"] == 2
     assert "host memory" in json.loads((tmp_path / "gpu_halo_host.json").read_text())["note"]
+    labels = json.loads((tmp_path / "gpu_labels.json").read_text())
+    assert labels["pass"] and labels["L"] == 24 and labels["twists"] == 2

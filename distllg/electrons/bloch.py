@@ -24,13 +24,12 @@ Units: energies per supercell (t1; ``energy_per_site`` divides by N), fields in 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from distllg import lattice
 from distllg import spins as spinlib
 from distllg.electrons import SDModel
 from distllg.electrons import hamiltonian as ham
-from distllg.electrons.exact import ExactSolver, spin_density_from_states
+from distllg.electrons.exact import ExactSolver, occupied_eigenpairs, spin_density_from_states
 
 
 def cone_energy_per_site(model: SDModel, q_frac, theta: float, k_points: int) -> float:
@@ -73,31 +72,49 @@ def twisted_hopping(model: SDModel, Ly: int, Lx: int, twist) -> np.ndarray:
 class TwistAveragedSolver:
     """Field provider for periodic textures: ``energy_and_fields(spins) -> (E, H)`` of the
     supercell ``spins`` ``(3, Ly, Lx)`` repeated ``twists = (ny, nx)`` times along each axis
-    (E per supercell, H on the supercell's sites), by one diagonalisation per twist."""
+    (E per supercell, H on the supercell's sites), by one diagonalisation per twist, on the
+    CPU or on the torch ``device`` (:func:`distllg.electrons.exact.occupied_eigenpairs`)."""
 
-    def __init__(self, model: SDModel, twists: tuple[int, int]):
+    #: Twisted hoppings kept between calls up to this many orbitals squared (4 twists of a
+    #: 24 x 24 supercell: 85 MB); larger supercells rebuild them per call.
+    KEEP_HOPPINGS = 4 * 1152**2
+
+    def __init__(self, model: SDModel, twists: tuple[int, int], device=None):
         if min(twists) < 1:
             raise ValueError(f"twists must be >= 1 along each axis, got {twists}")
         self.model = model
         self.twists = tuple(int(n) for n in twists)
         self._exact = ExactSolver(model)  # band energy and occupation cut-off
+        self.device = device
+        self._kept: tuple[tuple[int, int], list[np.ndarray]] | None = None
+
+    def _hoppings(self, Ly: int, Lx: int):
+        """The ``2N x 2N`` twisted hopping of every twist in turn."""
+        if self._kept is not None and self._kept[0] == (Ly, Lx):
+            yield from self._kept[1]
+            return
+        ny, nx = self.twists
+        built = []
+        for b in range(ny):
+            for a in range(nx):
+                twist = (2 * np.pi * a / nx, 2 * np.pi * b / ny)
+                hopping = np.kron(twisted_hopping(self.model, Ly, Lx, twist), np.eye(2))
+                built.append(hopping)
+                yield hopping
+        if nx * ny * (2 * Ly * Lx) ** 2 <= self.KEEP_HOPPINGS:
+            self._kept = ((Ly, Lx), built)
 
     def _matrices(self, spins: np.ndarray):
         """The ``2N x 2N`` Hamiltonian of every twist in turn (built when needed: storing
         them all would take ``16 (2N)^2`` bytes per twist)."""
         _, Ly, Lx = spins.shape
         blocks = ham.exchange_blocks(self.model, spins)
-        ny, nx = self.twists
-        for b in range(ny):
-            for a in range(nx):
-                twist = (2 * np.pi * a / nx, 2 * np.pi * b / ny)
-                hopping = np.kron(twisted_hopping(self.model, Ly, Lx, twist), np.eye(2))
-                yield ham.assemble(hopping, blocks)
+        for hopping in self._hoppings(Ly, Lx):
+            yield ham.assemble(hopping, blocks)
 
     def _occupied(self, matrix: np.ndarray, vectors: bool):
-        return scipy.linalg.eigh(matrix, eigvals_only=not vectors, driver="evr",
-                                 subset_by_value=(-np.inf, self._exact.occupation_cutoff()),
-                                 overwrite_a=True, check_finite=False)
+        return occupied_eigenpairs(matrix, self._exact.occupation_cutoff(), self.device,
+                                   vectors)
 
     def energy_and_fields(self, spins) -> tuple[float, np.ndarray]:
         """Energy per supercell (t1) and fields ``H = -dE/dS`` ``(3, Ly, Lx)`` (t1)."""
@@ -126,8 +143,11 @@ class TwistAveragedSolver:
         return self.energy(spins) / (spins.shape[1] * spins.shape[2])
 
 
-def exact_solver(model: SDModel, twists: int = 1):
+def exact_solver(model: SDModel, twists: int = 1, device=None):
     """The exact field provider of a periodic lattice: plain ED for ``twists = 1``, else the
     average over ``twists x twists`` twisted boundary conditions (ED of the lattice tiled
-    that many times; removes the finite-size error of the band structure)."""
-    return ExactSolver(model) if twists == 1 else TwistAveragedSolver(model, (twists, twists))
+    that many times; removes the finite-size error of the band structure); diagonalised on
+    the CPU, or on the torch ``device``."""
+    if twists == 1:
+        return ExactSolver(model, device)
+    return TwistAveragedSolver(model, (twists, twists), device)

@@ -2,7 +2,9 @@
 
 The ``2N x 2N`` Hamiltonian is diagonalised densely; only the eigenvectors that carry weight
 (``e < mu`` at kT = 0, ``f(e) > exp(-40)`` otherwise) are computed, which is cheaper than a
-full ``eigh`` at the low fillings of the skyrmion phase.
+full ``eigh`` at the low fillings of the skyrmion phase. With a torch ``device`` (a GPU) the
+decomposition runs there instead, in float64 (:func:`occupied_eigenpairs`): the same
+results to round-off, at a fraction of the time of one CPU core (docs/PERFORMANCE.md).
 
 Energy (units of t1, total over the lattice):
 
@@ -49,6 +51,29 @@ class ExactResult:
     electrons: float
 
 
+def occupied_eigenpairs(matrix: np.ndarray, upper: float, device=None, vectors: bool = True):
+    """Eigenvalues ``e <= upper`` of the Hermitian ``matrix`` (ascending) and, for ``vectors``,
+    their eigenvectors as columns: ``(energies, states)``, else ``energies`` alone.
+
+    ``device`` None: LAPACK's MRRR driver computes just that subset on the CPU (scipy);
+    a ``torch.device``: ``torch.linalg.eigh`` of the whole matrix in complex128 there (on a
+    GPU much faster than the subset on one core), the subset copied back.
+    """
+    if device is None:
+        return scipy.linalg.eigh(matrix, eigvals_only=not vectors, driver="evr",
+                                 subset_by_value=(-np.inf, upper), overwrite_a=True,
+                                 check_finite=False)
+    import torch
+
+    on_device = torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.complex128)).to(device)
+    if not vectors:
+        energies = torch.linalg.eigvalsh(on_device).cpu().numpy()
+        return energies[energies <= upper]
+    energies, states = torch.linalg.eigh(on_device)
+    count = int((energies <= upper).sum())
+    return energies[:count].cpu().numpy(), states[:, :count].cpu().numpy()
+
+
 def spin_density_from_states(states: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``<c+_i sigma c_i> = sum_n w_n psi_n(i)^+ sigma psi_n(i)``, shape ``(3, N)``.
 
@@ -77,13 +102,17 @@ class ExactSolver:
     model : SDModel
         Hamiltonian parameters.
 
+    device : torch.device, optional
+        Where the eigen-decomposition runs (:func:`occupied_eigenpairs`); None: the CPU.
+
     Cost is one dense Hermitian eigen-decomposition of size ``2 Ly Lx`` per call; the
     spin-independent part of the Hamiltonian is built once per lattice shape and kept
     (``16 (2N)^2`` bytes: 107 MB at L = 36).
     """
 
-    def __init__(self, model: SDModel | None = None):
+    def __init__(self, model: SDModel | None = None, device=None):
         self.model = SDModel() if model is None else model
+        self.device = device
         self._shape: tuple[int, int] | None = None
         self._bare: np.ndarray | None = None
 
@@ -129,10 +158,8 @@ class ExactSolver:
             keep = energies <= self.occupation_cutoff()
             occupied, states = energies[keep], states[:, keep]
         else:
-            # 'evr' (MRRR) computes just the eigenpairs in (-inf, upper]: the floor of the cost.
-            energies, states = scipy.linalg.eigh(
-                matrix, driver="evr", subset_by_value=(-np.inf, self.occupation_cutoff()),
-                overwrite_a=True, check_finite=False)
+            energies, states = occupied_eigenpairs(matrix, self.occupation_cutoff(),
+                                                   self.device)
             occupied = energies
         weights = ham.fermi(occupied, model.mu, model.kT)
         density = spin_density_from_states(states, weights).reshape(3, Ly, Lx)
@@ -154,10 +181,8 @@ class ExactSolver:
     def energy(self, spins) -> float:
         """Total energy, units of t1 (eigenvalues only: cheaper than :meth:`solve`)."""
         spins = spinlib.validate(spins)
-        occupied = scipy.linalg.eigh(
-            self._assemble(spins), eigvals_only=True, driver="evr",
-            subset_by_value=(-np.inf, self.occupation_cutoff()), overwrite_a=True,
-            check_finite=False)
+        occupied = occupied_eigenpairs(self._assemble(spins), self.occupation_cutoff(),
+                                       self.device, vectors=False)
         return self.band_energy(occupied) - self.model.h * float(spins[2].sum())
 
     def torques(self, spins) -> np.ndarray:
