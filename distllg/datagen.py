@@ -16,6 +16,13 @@ one is redone. A file made for other parameters is refused, never overwritten. S
 ``kill`` and SLURM send) closes the HDF5 file cleanly before exiting, so the finished
 trajectories survive.
 
+Under ``mpirun -n P`` the missing trajectories are spread over the P ranks (rank r takes
+every P-th), each written to its own file in ``FILE.parts/`` beside ``[data] file`` and
+merged into it by rank 0 at the end (a run on any number of ranks, or a serial one, merges
+what an interrupted run left there first): the same trajectories as one process makes, one
+core (or GPU share) each. ED labels run on the rank's GPU where ``[engine] device`` picks
+one (float64 there too).
+
 With ``[data] propagate = MODEL`` (a model file, or ``"default"``) the CNN's fields drive
 the trajectories and only the recorded frames are solved exactly: states along the paths a
 CNN-driven run takes, one ED per frame instead of ``record_every`` x the integrator's
@@ -39,9 +46,11 @@ as for trajectories.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
+import os
 import pathlib
 import platform
 import signal
@@ -56,6 +65,7 @@ from distllg import engines, initial
 from distllg import spins as spinlib
 from distllg.dynamics.stepper import Stepper
 from distllg.model import data as datalib
+from distllg.parallel.collective import collectively
 
 
 def engine_name(config: configlib.Config) -> str:
@@ -215,11 +225,12 @@ def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds the ``with`` blocks: the HDF5 file is closed
 
 
-def generate(config: configlib.Config) -> str:
-    """Fill ``config.data.file`` with the missing trajectories; returns its path."""
+def generate(config: configlib.Config, comm=None) -> str:
+    """Fill ``config.data.file`` with the missing trajectories, spread over the ranks of
+    ``comm`` (default: COMM_WORLD); returns its path."""
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        return _generate(config)
+        return _generate(config, comm)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -310,7 +321,7 @@ def _generate_perturbed(config: configlib.Config) -> str:
     return config.data.file
 
 
-def _generate(config: configlib.Config) -> str:
+def _generate(config: configlib.Config, comm) -> str:
     if config.data.perturb:
         return _generate_perturbed(config)
     init = config.initial
@@ -318,29 +329,138 @@ def _generate(config: configlib.Config) -> str:
         raise configlib.ConfigError(
             f"'initial.state' = {init.state!r} with 'initial.noise' = {init.noise}: every "
             "trajectory would be the same; datagen needs state = \"random\" or noise > 0")
+    if comm is None:
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
+    if comm.Get_size() > 1:
+        return _generate_shared(config, comm)
     labels = label_engine(config)
     propagate = propagator(config, labels)
-    seeds = [config.initial.seed + i for i in range(config.data.trajectories)]
     with _open(config) as f:
-        groups = f["trajectories"]
-        todo = [s for s in seeds if not (f"{s:04d}" in groups
-                                         and groups[f"{s:04d}"].attrs.get("complete", False))]
-        print(f"distllg datagen: {config.data.file}: {len(seeds) - len(todo)} of {len(seeds)} "
-              f"trajectories done, {len(todo)} to go ({config.dynamics.steps} steps each, "
-              f"L = {config.lattice.shape})", flush=True)
+        merge_parts(config, f)
+        todo = _todo(config, f)
         progress = Progress(len(todo) * config.dynamics.steps)
         for index, seed in enumerate(todo):
-            name = f"{seed:04d}"
-            if name in groups:
-                del groups[name]  # an interrupted trajectory is redone from its start
-            shift = seed - config.initial.seed  # the noise key moves with the seed
-            one = dataclasses.replace(
-                config, initial=dataclasses.replace(config.initial, seed=seed),
-                dynamics=dataclasses.replace(config.dynamics,
-                                             noise_seed=config.dynamics.noise_seed + shift))
-            generate_trajectory(one, labels, groups.create_group(name), progress,
-                                index * config.dynamics.steps, propagate)
+            _trajectory(_one(config, seed), labels, f, progress, index, propagate)
         progress.close()
+    return config.data.file
+
+
+def _todo(config: configlib.Config, f) -> list[int]:
+    """Seeds of the trajectories ``f`` lacks or holds incomplete; says how many."""
+    seeds = [config.initial.seed + i for i in range(config.data.trajectories)]
+    groups = f["trajectories"]
+    todo = [s for s in seeds if not (f"{s:04d}" in groups
+                                     and groups[f"{s:04d}"].attrs.get("complete", False))]
+    print(f"distllg datagen: {config.data.file}: {len(seeds) - len(todo)} of {len(seeds)} "
+          f"trajectories done, {len(todo)} to go ({config.dynamics.steps} steps each, "
+          f"L = {config.lattice.shape})", flush=True)
+    return todo
+
+
+def _one(config: configlib.Config, seed: int) -> configlib.Config:
+    """``config`` for the one trajectory of ``seed``: its initial state and its noise key
+    (``noise_seed`` moves with the seed)."""
+    shift = seed - config.initial.seed
+    return dataclasses.replace(
+        config, initial=dataclasses.replace(config.initial, seed=seed),
+        dynamics=dataclasses.replace(config.dynamics,
+                                     noise_seed=config.dynamics.noise_seed + shift))
+
+
+def _trajectory(one: configlib.Config, labels, f, progress: Progress, index: int,
+                propagate) -> None:
+    """Trajectory ``one.initial.seed`` into the open data file ``f``, from its start."""
+    groups = f["trajectories"]
+    name = f"{one.initial.seed:04d}"
+    if name in groups:
+        del groups[name]  # an interrupted trajectory is redone from its start
+    generate_trajectory(one, labels, groups.create_group(name), progress,
+                        index * one.dynamics.steps, propagate)
+
+
+def parts_folder(config: configlib.Config) -> pathlib.Path:
+    """Where the ranks of an MPI datagen write their trajectories, one file each, until
+    they are merged into ``data.file``: ``FILE.parts/`` beside it (``FILE`` without its
+    suffix)."""
+    return pathlib.Path(config.data.file).with_suffix(".parts")
+
+
+def merge_parts(config: configlib.Config, f) -> int:
+    """Copy the complete trajectories of :func:`parts_folder` into the open data file ``f``
+    (replacing a trajectory of the same name) and delete the part files; incomplete ones
+    are deleted (their trajectories are redone). Returns how many were merged. A part file
+    made for other settings is refused with its name, and nothing is changed."""
+    import h5py
+
+    folder = parts_folder(config)
+    parts = sorted(folder.glob("*.h5")) if folder.is_dir() else []
+    keys = ("format", "model", "lattice", "engine")
+    for part in parts:
+        with h5py.File(part, "r") as source:
+            if any(np.any(source.attrs.get(k) != f.attrs.get(k)) for k in keys):
+                raise configlib.ConfigError(
+                    f"{part} holds data for other settings than 'data.file' = "
+                    f"{config.data.file!r}: move it away; nothing was changed")
+    merged = 0
+    groups = f["trajectories"]
+    for part in parts:
+        with h5py.File(part, "r") as source:
+            for name, group in source["trajectories"].items():
+                if group.attrs.get("complete", False):
+                    if name in groups:
+                        del groups[name]
+                    source.copy(group, groups, name=name)
+                    merged += 1
+        f.flush()
+        part.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+    return merged
+
+
+def _generate_shared(config: configlib.Config, comm) -> str:
+    """The missing trajectories spread over the ranks of ``comm`` (rank r takes every
+    size-th), each written to its own file in :func:`parts_folder`, merged by rank 0."""
+    rank, size = comm.Get_rank(), comm.Get_size()
+
+    def plan() -> list[int]:
+        if rank != 0:
+            return []
+        with _open(config) as f:
+            merge_parts(config, f)
+            return _todo(config, f)
+
+    todo = comm.bcast(collectively(comm, plan), root=0)
+    mine = todo[rank::size]
+
+    def work() -> None:
+        labels = label_engine(config)
+        propagate = propagator(config, labels)
+        with contextlib.ExitStack() as stack:  # the progress bar is rank 0's
+            stream = sys.stderr if rank == 0 else stack.enter_context(open(os.devnull, "w"))
+            progress = Progress(len(mine) * config.dynamics.steps, stream)
+            for index, seed in enumerate(mine):
+                one = _one(config, seed)
+                part = dataclasses.replace(one, data=dataclasses.replace(
+                    one.data, file=str(parts_folder(config) / f"{seed:04d}.h5"),
+                    trajectories=1))
+                with _open(part) as f:
+                    _trajectory(part, labels, f, progress, index, propagate)
+            progress.close()
+        if rank == 0:
+            print(f"distllg datagen: rank 0 of {size} done with its {len(mine)} "
+                  f"trajectories; merging", flush=True)
+
+    collectively(comm, work)
+
+    def merge() -> None:
+        if rank == 0:
+            with _open(config) as f:
+                merge_parts(config, f)
+
+    collectively(comm, merge)
     return config.data.file
 
 

@@ -1,6 +1,7 @@
 """Training data generation and training: layout, continuation, no leakage, resumable."""
 
 import dataclasses
+import pathlib
 
 import h5py
 import numpy as np
@@ -207,6 +208,87 @@ def test_datagen_refuses_a_file_for_other_parameters(tmp_path):
     with pytest.raises(configlib.ConfigError, match="other settings"):
         datagen.generate(other)
     assert (tmp_path / "d.h5").read_bytes() == before
+
+
+def _one_file(config, seed, path):
+    """The trajectory of ``seed`` alone, as one process makes it, in the file ``path``."""
+    one = datagen._one(config, seed)
+    from mpi4py import MPI
+
+    one = dataclasses.replace(one, data=dataclasses.replace(one.data, file=str(path),
+                                                            trajectories=1))
+    datagen.generate(one, MPI.COMM_SELF)
+    return one
+
+
+def test_a_serial_run_merges_the_parts_an_interrupted_mpi_run_left(tmp_path):
+    """Complete part files are merged (not redone), an incomplete one is deleted and its
+    trajectory redone; the result equals one process's file, and the folder is gone."""
+    config = data_config(tmp_path / "split")
+    folder = datagen.parts_folder(config)
+    assert folder == tmp_path / "split" / "d.parts"
+    folder.mkdir(parents=True)
+    _one_file(config, 8, folder / "0008.h5")
+    _one_file(config, 9, folder / "0009.h5")
+    with h5py.File(folder / "0009.h5", "a") as f:
+        f["trajectories/0009"].attrs["complete"] = False
+        f["trajectories/0009/spins"][1:] = 0.0
+    datagen.generate(config)
+    assert not folder.exists()
+    split = datalib.read(config.data.file)["trajectories"]
+    whole = data_config(tmp_path)
+    datagen.generate(whole)
+    for name, trajectory in datalib.read(whole.data.file)["trajectories"].items():
+        for key in ("spins", "fields", "energy", "step"):
+            np.testing.assert_array_equal(split[name][key], trajectory[key])
+
+
+def test_a_part_file_for_other_settings_is_refused(tmp_path):
+    config = data_config(tmp_path)
+    datagen.generate(dataclasses.replace(config, data=dataclasses.replace(config.data,
+                                                                           trajectories=1)))
+    before = (tmp_path / "d.h5").read_bytes()
+    folder = datagen.parts_folder(config)
+    folder.mkdir()
+    other = configlib.from_dict({"lattice": {"L": 6}, "hamiltonian": {"kT": 0.02, "mu": -3.0},
+                                 "dynamics": {"steps": 4},
+                                 "data": {"file": str(folder / "0100.h5")}})
+    datagen.generate(other)
+    with pytest.raises(configlib.ConfigError, match=r"0100.h5 holds data for other settings"):
+        datagen.generate(config)
+    assert (tmp_path / "d.h5").read_bytes() == before and (folder / "0100.h5").exists()
+
+
+@pytest.mark.mpi
+def test_mpi_datagen_spreads_the_trajectories_and_equals_one_process():
+    """Five stochastic trajectories over the ranks (uneven for 2-4): the merged file holds
+    each of them complete and equal to what one process makes of its seed."""
+    import shutil
+    import tempfile
+
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    root = pathlib.Path(comm.bcast(tempfile.mkdtemp() if comm.rank == 0 else None))
+    try:
+        config = data_config(root, trajectories=5)
+        config = dataclasses.replace(config, dynamics=dataclasses.replace(
+            config.dynamics, temperature=0.01, noise_seed=3))
+        datagen.generate(config)
+        comm.Barrier()
+        if comm.rank == 0:
+            assert not datagen.parts_folder(config).exists()
+            merged = datalib.read(config.data.file)["trajectories"]
+            assert sorted(merged) == [f"{s:04d}" for s in range(7, 12)]
+            for seed in (7, 11):
+                one = _one_file(config, seed, root / f"alone_{seed}.h5")
+                want = datalib.read(one.data.file)["trajectories"][f"{seed:04d}"]
+                for key in ("spins", "fields", "energy", "step"):
+                    np.testing.assert_array_equal(merged[f"{seed:04d}"][key], want[key])
+    finally:
+        comm.Barrier()
+        if comm.rank == 0:
+            shutil.rmtree(root)
 
 
 def test_split_is_by_whole_trajectories():
