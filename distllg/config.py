@@ -143,8 +143,9 @@ class TrainingConfig:
     #                          "" for random weights
     transfer: bool = False  # initial_model may be trained for other s-d parameters (transfer
     #                         to nearby ones); the new model is for the config's
-    grow: bool = False  # initial_model may have a smaller dots, window or tail (symmetric
-    #                     kind): its weights are embedded so training starts from its torques
+    grow: bool = False  # initial_model may have fewer channels or a smaller dots, window
+    #                     or tail (symmetric kind): its weights are embedded so training
+    #                     starts from its torques
 
 
 # The names of distllg.analysis.phases.CANDIDATES (a test keeps the two equal).

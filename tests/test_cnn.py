@@ -256,7 +256,8 @@ SMALL = {"kind": "symmetric", "layers": 3, "window": 2, "channels": 24, "dots": 
 
 @pytest.mark.parametrize("change", [{"dots": 3}, {"window": 3}, {"tail": 6},
                                     {"dots": 3, "window": 3, "tail": 5},
-                                    {"window": 5, "tail": 0}])
+                                    {"window": 5, "tail": 0}, {"channels": 36},
+                                    {"channels": 48, "dots": 3}])
 def test_a_grown_model_computes_the_torques_it_grew_from(change, rng):
     """cnn.grow embeds a trained model in one with a wider dot reach, window or tail: the
     larger model starts with the same torques (an offset that leaves the tail for the window
@@ -279,7 +280,28 @@ def test_a_grown_model_computes_the_torques_it_grew_from(change, rng):
         assert (new(s) - torque).abs().max() > 1e-3
 
 
-@pytest.mark.parametrize("change", [{"dots": 1}, {"channels": 36}, {"layers": 4},
+def test_grown_channels_start_silent_and_learn(rng):
+    """Extra hidden channels: zero weights into old's channels and the output (the torques
+    are old's), random weights in, so they are live and the first gradient reaches the
+    weights out of them."""
+    old = random_model(**SMALL)
+    new = build({**old.architecture, "channels": 36}).double()
+    grow(old, new)
+    last = new.convs[-1]
+    seen = {}
+    last.register_forward_hook(lambda module, inputs, output: seen.update(x=inputs[0]))
+    s = torch.from_numpy(spinlib.random(14, 13, rng)[None])
+    new(s).square().sum().backward()
+    assert seen["x"][:, 24:].abs().max() > 1e-3  # the new channels carry signal
+    assert last.dense()[0][:, 24:].abs().max() == 0  # and start with no weight out
+    out_of_new = last.weight_orbit.view(last.shape)[:, 24:].unique()
+    out_of_new = out_of_new[out_of_new < last.weight_free.numel()]
+    assert last.weight_free.grad[out_of_new].abs().max() > 0
+    hidden = new.convs[1].dense()[0]
+    assert hidden[24:].abs().max() > 0 and hidden[:24, 24:].abs().max() == 0
+
+
+@pytest.mark.parametrize("change", [{"dots": 1}, {"channels": 12}, {"layers": 4},
                                     {"window": 3, "tail": 0}, {"kind": "equivariant"}])
 def test_grow_refuses_what_it_cannot_embed(change):
     other = {**SMALL, **change}

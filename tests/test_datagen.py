@@ -483,7 +483,7 @@ def test_a_larger_model_grows_from_a_trained_one(tmp_path, rng):
         trainlib.start_from(larger, configlib.from_dict({"training": wider}), (8, 8))
     with pytest.raises(configlib.ConfigError, match="'training.grow' = true: a model .* cannot "
                                                    "grow from"):
-        trainlib.start_from(build({**small, "channels": 24, "dots": 2}), config, (8, 8))
+        trainlib.start_from(build({**small, "layers": 3, "dots": 2}), config, (8, 8))
 
 
 def test_plain_ed_drives_and_twist_averaged_ed_labels(tmp_path):

@@ -388,26 +388,29 @@ def _pairs(new: list, old: list) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor([i for i, _ in shared]), torch.tensor([j for _, j in shared])
 
 
-GROWABLE = ("dots", "window", "tail")
+GROWABLE = ("channels", "dots", "window", "tail")
 
 
 @torch.no_grad()
 def grow(old: SymmetricSpinCNN, new: SymmetricSpinCNN) -> None:
-    """Embed the weights of ``old`` in ``new``, a symmetric model with the same convolutions
-    (channels, layers, kernels, activation), ``dots`` and ``window`` at least ``old``'s and
-    a window or tail that covers ``old``'s tail, so that ``new`` computes ``old``'s torques
+    """Embed the weights of ``old`` in ``new``, a symmetric model with the same layers,
+    kernels and activation, ``channels``, ``dots`` and ``window`` at least ``old``'s and a
+    window or tail that covers ``old``'s tail, so that ``new`` computes ``old``'s torques
     (round-off): its extra dot features get zero weights; an offset that joins the window
     gets zero weights and, as the bias of its ``c_d, e_d``, ``old``'s constant tail coupling
-    there (the same term); an offset that joins the tail gets zero couplings. Training goes
-    on from there."""
+    there (the same term); an offset that joins the tail gets zero couplings; extra hidden
+    channels (whole copies of the regular representation) keep ``new``'s own random input
+    weights and get zero weights into the channels ``old`` had and into the output, so they
+    start silent but trainable. Training goes on from there."""
     a, b = old.architecture, new.architecture
     fixed = {key: value for key, value in a.items() if key not in GROWABLE}
     if (a.get("kind"), b.get("kind")) != ("symmetric", "symmetric") or any(
             b.get(key) != value for key, value in fixed.items()) or b["dots"] < a["dots"] or (
-            b["window"] < a["window"] or max(b["window"], b["tail"]) < a["tail"]):
+            b["window"] < a["window"] or max(b["window"], b["tail"]) < a["tail"]) or (
+            b["channels"] < a["channels"]):
         raise ValueError(f"a model {b} cannot grow from {a}: both must be symmetric and equal "
-                         f"but for {', '.join(GROWABLE)}; dots and window may only grow, and "
-                         f"the new window or tail must cover the old tail")
+                         f"but for {', '.join(GROWABLE)}; channels, dots and window may only "
+                         f"grow, and the new window or tail must cover the old tail")
     new.output_scale.copy_(old.output_scale)
     t = a["tail"]
     old_kernel = old.tail_kernel().double() if t else None
@@ -425,9 +428,12 @@ def grow(old: SymmetricSpinCNN, new: SymmetricSpinCNN) -> None:
         o_new, o_old = _pairs(new_out, old_out) if index == last else (hidden, hidden)
         c_new, c_old = (_pairs(new_in, old_in) if index == 0
                         else (torch.arange(weight.shape[1]),) * 2)
-        dense = weight.new_zeros(target.shape)
+        if index == last:  # every output counts: what old lacks starts at zero
+            dense, into = weight.new_zeros(target.shape), bias.new_zeros(target.shape[0])
+        else:  # extra hidden channels keep their random weights; old's rows are old's
+            dense, into = (v.double() for v in target.dense())
+            dense[o_new], into[o_new] = 0.0, 0.0
         dense[o_new[:, None], c_new[None, :]] = weight[o_old[:, None], c_old[None, :]]
-        into = bias.new_zeros(target.shape[0])
         into[o_new] = bias[o_old]
         if index == last:
             for k, (term, d) in enumerate(new_out):

@@ -225,8 +225,8 @@ def start_from(model: torch.nn.Module, config: configlib.Config,
     if not same and not config.training.grow:
         raise configlib.ConfigError(
             f"{source} has the architecture {initial.architecture}, [training] asks for "
-            f"{model.architecture} (with 'training.grow' = true a larger dots, window or "
-            f"tail may start from it)")
+            f"{model.architecture} (with 'training.grow' = true larger channels, dots, "
+            f"window or tail may start from it)")
     try:
         parameters = (initial.metadata["model"] if config.training.transfer
                       else config.hamiltonian.as_dict())
