@@ -24,7 +24,7 @@ PYTEST := $(PY) -m pytest --color=no -q
 
 .PHONY: run test test-fast test-serial test-mpi setup setup-test lint bench clean
 
-# One rank per core of a 2-core machine: 3.3 min. More ranks than cores only add halo work
+# One rank per core of a 2-core machine: 4.4 min. More ranks than cores only add halo work
 # (a halo of r = 11 around a 24 x 24 tile more than triples it); any count ends alike.
 RUN_RANKS ?= 2
 
