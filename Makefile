@@ -25,7 +25,8 @@ PYTEST := $(PY) -m pytest --color=no -q
 .PHONY: run test test-fast test-serial test-mpi setup setup-test lint bench clean
 
 # One rank per core of a 2-core machine: 4.4 min. More ranks than cores only add halo work
-# (a halo of r = 11 around a 24 x 24 tile more than triples it); any count ends alike.
+# (a halo of r = 11 around a 24 x 24 tile more than triples it); 1, 2 and 4 ranks ended
+# alike (docs/physics.md, "What `make run` shows").
 RUN_RANKS ?= 2
 
 # --restart auto: a second `make run` finds the finished run and only redoes its plots.

@@ -78,15 +78,16 @@ def engine_name(config: configlib.Config) -> str:
     return "exact" if engine.twists == 1 else f"exact twists={engine.twists}"
 
 
-def label_engine(config: configlib.Config) -> engines.Engine:
+def label_engine(config: configlib.Config, comm=None) -> engines.Engine:
     """The engine whose fields label the frames, on this process: ED (twist-averaged for
-    ``engine.twists`` > 1), or KPM for ``engine.kind = "kpm"``."""
+    ``engine.twists`` > 1; on the GPU that this process's node-local rank in ``comm`` picks,
+    where ``engine.device`` asks for one), or KPM for ``engine.kind = "kpm"``."""
     if config.engine.kind == "cnn":
         raise configlib.ConfigError("'engine.kind' = \"cnn\": datagen labels frames with an "
                                     "electronic solver, \"exact\" or \"kpm\" (a network "
                                     "may drive the trajectories: 'data.propagate')")
     return engines.make(engines.serial(config.engine), config.hamiltonian,
-                        config.lattice.shape)
+                        config.lattice.shape, placement=comm)
 
 
 def _open(config: configlib.Config):
@@ -322,17 +323,21 @@ def _generate_perturbed(config: configlib.Config) -> str:
 
 
 def _generate(config: configlib.Config, comm) -> str:
+    if comm is None:
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
     if config.data.perturb:
+        if comm.Get_size() > 1:
+            raise configlib.ConfigError(
+                f"'data.perturb' runs on one process; this job has {comm.Get_size()} ranks "
+                f"(the ranks share trajectories, not perturbed copies)")
         return _generate_perturbed(config)
     init = config.initial
     if init.state != "random" and init.noise <= 0:
         raise configlib.ConfigError(
             f"'initial.state' = {init.state!r} with 'initial.noise' = {init.noise}: every "
             "trajectory would be the same; datagen needs state = \"random\" or noise > 0")
-    if comm is None:
-        from mpi4py import MPI
-
-        comm = MPI.COMM_WORLD
     if comm.Get_size() > 1:
         return _generate_shared(config, comm)
     labels = label_engine(config)
@@ -389,20 +394,31 @@ def parts_folder(config: configlib.Config) -> pathlib.Path:
 
 def merge_parts(config: configlib.Config, f) -> int:
     """Copy the complete trajectories of :func:`parts_folder` into the open data file ``f``
-    (replacing a trajectory of the same name) and delete the part files; incomplete ones
-    are deleted (their trajectories are redone). Returns how many were merged. A part file
-    made for other settings is refused with its name, and nothing is changed."""
+    (replacing a trajectory of the same name) and delete the part files; incomplete or
+    unreadable ones are deleted (their trajectories are redone). Returns how many were
+    merged. A part file made for other settings is refused with its name, and no
+    trajectory is changed."""
     import h5py
 
     folder = parts_folder(config)
     parts = sorted(folder.glob("*.h5")) if folder.is_dir() else []
     keys = ("format", "model", "lattice", "engine")
+    readable = []
     for part in parts:
-        with h5py.File(part, "r") as source:
+        try:
+            source = h5py.File(part, "r")
+        except OSError:  # a rank killed while writing it: its trajectory is redone
+            print(f"distllg datagen: {part} cannot be read (a rank stopped while writing "
+                  f"it); deleted, its trajectory is redone", flush=True)
+            part.unlink()
+            continue
+        with source:
             if any(np.any(source.attrs.get(k) != f.attrs.get(k)) for k in keys):
                 raise configlib.ConfigError(
                     f"{part} holds data for other settings than 'data.file' = "
                     f"{config.data.file!r}: move it away; nothing was changed")
+        readable.append(part)
+    parts = readable
     merged = 0
     groups = f["trajectories"]
     for part in parts:
@@ -436,7 +452,7 @@ def _generate_shared(config: configlib.Config, comm) -> str:
     mine = todo[rank::size]
 
     def work() -> None:
-        labels = label_engine(config)
+        labels = label_engine(config, comm)
         propagate = propagator(config, labels)
         with contextlib.ExitStack() as stack:  # the progress bar is rank 0's
             stream = sys.stderr if rank == 0 else stack.enter_context(open(os.devnull, "w"))
@@ -453,7 +469,13 @@ def _generate_shared(config: configlib.Config, comm) -> str:
             print(f"distllg datagen: rank 0 of {size} done with its {len(mine)} "
                   f"trajectories; merging", flush=True)
 
-    collectively(comm, work)
+    try:
+        collectively(comm, work)
+    except (SystemExit, KeyboardInterrupt):
+        # a signal that reached this rank alone must not leave the others waiting in the
+        # collective: its part file is closed by now; the others' are deleted and redone
+        # (merge_parts) when the run starts again
+        comm.Abort(143)
 
     def merge() -> None:
         if rank == 0:

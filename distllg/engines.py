@@ -65,9 +65,11 @@ def serial(settings: EngineConfig, **changes) -> EngineConfig:
 
 
 def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
-         comm=None, key: str = "'engine.model'") -> Engine:
+         comm=None, key: str = "'engine.model'", placement=None) -> Engine:
     """The engine of ``settings`` for ``hamiltonian`` on a ``shape = (Ly, Lx)`` lattice cut
-    over ``comm`` (default: COMM_SELF, the whole lattice on this rank). Raises
+    over ``comm`` (default: COMM_SELF, the whole lattice on this rank); ``placement``: the
+    communicator whose node-local rank picks this process's GPU (default: the engine's own,
+    e.g. a datagen rank's ED on COMM_SELF placed by its rank in COMM_WORLD). Raises
     :class:`distllg.config.ConfigError` (or the model file's error) naming the key; ``key``
     is where the network file was named (``'data.propagate'``, ``--model``)."""
     if comm is None:
@@ -85,7 +87,7 @@ def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
                               f"{comm.Get_size()}. Use kind = \"cnn\" or \"kpm\", or one rank")
         from distllg.electrons.bloch import exact_solver
 
-        device = _device(domain, settings)
+        device = _device(placement or domain.cart, settings)
         gpu = device if device.type != "cpu" else None  # the CPU: LAPACK's subset driver
         solver = exact_solver(hamiltonian, settings.twists, gpu)
         description = "exact" if gpu is None else f"exact (eigh on {gpu})"
@@ -102,12 +104,13 @@ def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
     return Engine(settings.kind, solver.energy_and_fields, domain, description=description)
 
 
-def _device(domain: Domain, settings: EngineConfig):
-    """The torch device of ``engine.device`` for this rank (ConfigError naming the key)."""
+def _device(comm, settings: EngineConfig):
+    """The torch device of ``engine.device`` for this rank of ``comm`` (ConfigError naming
+    the key)."""
     from distllg.parallel import device as devicelib
 
     try:
-        return devicelib.choose(domain.cart, settings.device)
+        return devicelib.choose(comm, settings.device)
     except RuntimeError as error:
         raise ConfigError(f"'engine.device' = {settings.device!r}: {error}") from None
 
@@ -148,7 +151,7 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
     network = load() if comm.Get_size() == 1 else collectively(comm, load)
     radius = network.receptive_radius
     domain = _domain(comm, shape, radius, settings, source)
-    device = _device(domain, settings)
+    device = _device(domain.cart, settings)
     place, note = devicelib.halo_place(settings.halo, device)
     fields = TiledCNNFields(network, domain.decomposition.halo_exchange(radius, device=place),
                             device=device, dtype=devicelib.precision(settings.precision, device),

@@ -222,19 +222,28 @@ def _one_file(config, seed, path):
 
 
 def test_a_serial_run_merges_the_parts_an_interrupted_mpi_run_left(tmp_path):
-    """Complete part files are merged (not redone), an incomplete one is deleted and its
-    trajectory redone; the result equals one process's file, and the folder is gone."""
+    """Complete part files are merged (not redone: a mark put on one survives), incomplete
+    and unreadable ones are deleted and their trajectories redone; the result equals one
+    process's file, and the folder is gone."""
     config = data_config(tmp_path / "split")
     folder = datagen.parts_folder(config)
     assert folder == tmp_path / "split" / "d.parts"
     folder.mkdir(parents=True)
     _one_file(config, 8, folder / "0008.h5")
     _one_file(config, 9, folder / "0009.h5")
+    with h5py.File(folder / "0008.h5", "a") as f:
+        f["trajectories/0008"].attrs["mark"] = "from the part file"
     with h5py.File(folder / "0009.h5", "a") as f:
         f["trajectories/0009"].attrs["complete"] = False
+        f["trajectories/0009"].attrs["mark"] = "incomplete"
         f["trajectories/0009/spins"][1:] = 0.0
+    (folder / "0007.h5").write_bytes(b"\x89HDF\r\n cut short by a kill")
     datagen.generate(config)
     assert not folder.exists()
+    with h5py.File(config.data.file, "r") as f:
+        assert f["trajectories/0008"].attrs["mark"] == "from the part file"
+        assert "mark" not in f["trajectories/0009"].attrs
+        assert all(f[f"trajectories/{n}"].attrs["complete"] for n in ("0007", "0008", "0009"))
     split = datalib.read(config.data.file)["trajectories"]
     whole = data_config(tmp_path)
     datagen.generate(whole)
@@ -257,6 +266,17 @@ def test_a_part_file_for_other_settings_is_refused(tmp_path):
     with pytest.raises(configlib.ConfigError, match=r"0100.h5 holds data for other settings"):
         datagen.generate(config)
     assert (tmp_path / "d.h5").read_bytes() == before and (folder / "0100.h5").exists()
+
+
+@pytest.mark.mpi
+def test_perturbed_copies_are_refused_on_several_ranks(tmp_path):
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.size < 2:
+        pytest.skip("needs two ranks")
+    config = data_config(tmp_path, perturb=[str(tmp_path / "source.h5")])
+    with pytest.raises(configlib.ConfigError, match="'data.perturb' runs on one process"):
+        datagen.generate(config)
 
 
 @pytest.mark.mpi
