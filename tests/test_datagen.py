@@ -269,14 +269,18 @@ def test_a_part_file_for_other_settings_is_refused(tmp_path):
 
 
 @pytest.mark.mpi
-def test_perturbed_copies_are_refused_on_several_ranks(tmp_path):
+def test_perturbed_copies_are_refused_on_several_ranks():
+    """Refused before any file is touched (so no temporary folder: the ranks would share
+    pytest's)."""
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.size < 2:
         pytest.skip("needs two ranks")
-    config = data_config(tmp_path, perturb=[str(tmp_path / "source.h5")])
+    missing = pathlib.Path("/nonexistent/datagen")
+    config = data_config(missing, perturb=[str(missing / "source.h5")])
     with pytest.raises(configlib.ConfigError, match="'data.perturb' runs on one process"):
         datagen.generate(config)
+    assert not missing.exists()
 
 
 @pytest.mark.mpi
