@@ -90,6 +90,14 @@ def label_engine(config: configlib.Config, comm=None) -> engines.Engine:
                         config.lattice.shape, placement=comm)
 
 
+def _identity_of(f) -> dict:
+    """What a data file was made for: format, s-d parameters, lattice and labelling engine
+    (files older than the engine attribute are plain ED)."""
+    return {"format": f.attrs.get("format"), "model": f.attrs.get("model"),
+            "lattice": list(f.attrs.get("lattice", [])),
+            "engine": f.attrs.get("engine", "exact")}
+
+
 def _open(config: configlib.Config):
     """The data file, created with its provenance or checked against this config."""
     import h5py
@@ -112,9 +120,7 @@ def _open(config: configlib.Config):
         f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
         f.create_group("trajectories")
         return f
-    found = {"format": f.attrs.get("format"), "model": f.attrs.get("model"),
-             "lattice": list(f.attrs.get("lattice", [])),
-             "engine": f.attrs.get("engine", "exact")}
+    found = _identity_of(f)
     if found != identity:
         f.close()
         raise configlib.ConfigError(
@@ -402,7 +408,6 @@ def merge_parts(config: configlib.Config, f) -> int:
 
     folder = parts_folder(config)
     parts = sorted(folder.glob("*.h5")) if folder.is_dir() else []
-    keys = ("format", "model", "lattice", "engine")
     readable = []
     for part in parts:
         try:
@@ -413,7 +418,7 @@ def merge_parts(config: configlib.Config, f) -> int:
             part.unlink()
             continue
         with source:
-            if any(np.any(source.attrs.get(k) != f.attrs.get(k)) for k in keys):
+            if _identity_of(source) != _identity_of(f):
                 raise configlib.ConfigError(
                     f"{part} holds data for other settings than 'data.file' = "
                     f"{config.data.file!r}: move it away; nothing was changed")
