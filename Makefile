@@ -33,7 +33,7 @@ RUN_RANKS ?= 2
 run: setup
 	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg.run $(RUN_CONFIG) --restart auto
 
-test: setup-test test-serial test-mpi
+test: setup-test lint test-serial test-mpi
 
 # Under 3 minutes: everything not marked slow (physics, restart, I/O, the tests of every
 # module) and the multi-rank tests on 2 ranks (parity, halo, parallel HDF5).
@@ -74,13 +74,16 @@ $(VENV)/.installed: setup.cfg pyproject.toml Makefile
 	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
 	petsc=$$(dpkg -L $(PETSC4PY_PACKAGE) | grep -m1 '/dist-packages$$'); \
 	echo "$$petsc" > "$$site/distllg-petsc4py.pth"
-	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0" "numpy<2" pytest pytest-mpi ruff
+	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0" "numpy<2" pytest pytest-mpi ruff \
+	    "import-linter==2.16"
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -c "import torch, mpi4py, h5py, petsc4py, scipy, matplotlib, distllg"
 	touch $@
 
+# ruff, then the import contracts of setup.cfg ([importlinter]; docs/architecture.md).
 lint: setup
 	$(PY) -m ruff check distllg tests bench
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
 	$(PY) bench/exact.py

@@ -1,7 +1,7 @@
 """The GPU checks of bench/gpu.sh, one part per call (CPU fallback where no GPU is seen).
 
-* ``check``: one CNN evaluation and 10 midpoint LLG steps of the shipped model in float64 on
-  the GPU against the CPU (target: <= 1e-10);
+* ``check``: one CNN evaluation and 10 midpoint LLG steps of the shipped J1_mu-3.5_kT0.1
+  model in float64 on the GPU against the CPU (target: <= 1e-10);
 * ``speed``: time per spin of one field evaluation at ``--sizes`` in float32 (on a GPU the
   convolutions run in TF32, PyTorch's default) and bfloat16, with the error against float64;
 * ``halo``: under ``mpirun -n 2``, both ranks on the one GPU, 10 midpoint steps of the tiled
@@ -9,8 +9,8 @@
   device``: GPU to GPU where the MPI library is CUDA-aware, else staged, and said so),
   against one serial run (float64, target: <= 1e-10), and the time per step;
 * ``labels``: one training label of the crystal-point recipe (2 x 2 twist-averaged ED of a
-  random 24 x 24 frame, configs/recipes/ohm_kT0.05) with the eigen-decompositions on the
-  device against LAPACK's subset driver on one CPU core: field difference (target:
+  random 24 x 24 frame, configs/recipes/J0.5_mu-3.5_kT0.05) with the eigen-decompositions on
+  the device against LAPACK's subset driver on one CPU core: field difference (target:
   <= 1e-10) and time of each.
 Each part prints one JSON line and writes it to ``--out``/gpu_PART[_HALO].json.
 """
@@ -46,7 +46,7 @@ def sync() -> None:
 
 
 def fields(where: torch.device, dtype=torch.float64) -> PeriodicCNNFields:
-    return PeriodicCNNFields(modelio.load_model("default"), device=where, dtype=dtype)
+    return PeriodicCNNFields(modelio.load_model("J1_mu-3.5_kT0.1"), device=where, dtype=dtype)
 
 
 def steps(spins: np.ndarray, provider, count: int = STEPS) -> np.ndarray:
@@ -98,7 +98,7 @@ def halo(place: str, L: int) -> dict | None:
 
     comm = MPI.COMM_WORLD
     where = devicelib.choose(comm, "auto")
-    model = modelio.load_model("default")
+    model = modelio.load_model("J1_mu-3.5_kT0.1")
     deco = Decomposition(comm, (L, L), halo=model.receptive_radius)
     on, note = devicelib.halo_place(place, where)
     provider = TiledCNNFields(model, deco.halo_exchange(device=on), device=where)
@@ -125,7 +125,7 @@ def labels(L: int) -> dict:
     from distllg import config as configlib
     from distllg.electrons.bloch import exact_solver
 
-    recipe = Path(__file__).resolve().parent.parent / "configs" / "recipes" / "ohm_kT0.05"
+    recipe = Path(__file__).resolve().parent.parent / "configs" / "recipes" / "J0.5_mu-3.5_kT0.05"
     config = configlib.load(recipe / "14_cnn_anneal.toml")
     model, twists = config.hamiltonian, config.engine.twists
     frame = spinlib.random(L, L, np.random.default_rng(3))

@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)
     model = SDModel(kT=0.1)
-    cnn = PeriodicCNNFields(modelio.load_model("default"))
+    cnn = PeriodicCNNFields(modelio.load_model("J1_mu-3.5_kT0.1"))
     baseline = None if args.no_baseline else baseline_solver_class()
     rows, settings = [], []
     for L in args.sizes + args.large:

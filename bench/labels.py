@@ -1,7 +1,7 @@
 """Cost of one training label at the crystal point (J = 0.5, mu = -3.5, kT = 0.05, 24 x 24)
 by plain ED and by n x n twist-averaged ED, as a ratio to plain ED in the same run, and the
-ED core-hours of the data recipe in configs/recipes/ohm_kT0.05 that follow from it (each
-recipe step's count of proposal evaluations by plain ED and of labels).
+ED core-hours of the data recipe in configs/recipes/J0.5_mu-3.5_kT0.05 that follow from it
+(each recipe config's count of proposal evaluations by plain ED and of labels).
 
 Usage: ``python bench/labels.py [--sizes 24] [--repeats 2]``.
 """
@@ -21,18 +21,20 @@ from distllg import spins as spinlib  # noqa: E402
 from distllg.dynamics import llg  # noqa: E402
 from distllg.electrons.bloch import exact_solver  # noqa: E402
 
-RECIPE = Path(__file__).resolve().parent.parent / "configs" / "recipes" / "ohm_kT0.05"
+RECIPE = Path(__file__).resolve().parent.parent / "configs" / "recipes" / "J0.5_mu-3.5_kT0.05"
 
 
 def recipe_counts() -> tuple[int, int]:
-    """(plain-ED proposal evaluations, twist-averaged labels) of recipe steps 1-3."""
+    """(plain-ED proposal evaluations, twist-averaged labels) of the recipe's exact data:
+    the trajectories of 1_exact_anneal.toml and 2_exact_crystal.toml, and 3_perturbed.toml's
+    noisy copies of their frames."""
     proposals = labels = 0
     for name in ("1_exact_anneal", "2_exact_crystal"):
         config = configlib.load(RECIPE / f"{name}.toml")
         n, steps = config.data.trajectories, config.dynamics.steps
         proposals += n * steps * llg.EVALUATIONS[config.dynamics.integrator]
         labels += n * (steps // config.data.record_every + 1)
-    return proposals, 2 * labels  # step 3 labels a noisy copy of every frame
+    return proposals, 2 * labels  # 3_perturbed.toml labels a noisy copy of every frame
 
 
 def main(argv=None) -> None:

@@ -3,8 +3,8 @@
 For each L the same run times (best of R):
   * one step of each integrator with a field function that returns precomputed fields, so
     only the integrator's own array work is counted (ns per spin per step);
-  * one field evaluation of the shipped default CNN as a run does it (periodic mode,
-    float64, blocked CPU evaluation, one thread): what every stage of a CNN-driven step pays.
+  * one field evaluation of the shipped CNN J1_mu-3.5_kT0.1 as a run does it (periodic
+    mode, float64, blocked CPU evaluation, one thread): what every stage of a CNN-driven step pays.
 Target: integrator overhead < 5 % of a step (overhead / (overhead + stages x CNN pass)).
 
 Usage: ``python bench/llg.py [--sizes 96 192 384 768 1024] [--repeats 3]``.
@@ -33,7 +33,7 @@ def main(argv=None) -> None:
     args = size_arguments(__doc__, [96, 192, 384, 768, 1024], argv)
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    provider = PeriodicCNNFields(modelio.load_model("default")).energy_and_fields
+    provider = PeriodicCNNFields(modelio.load_model("J1_mu-3.5_kT0.1")).energy_and_fields
     rows = []
     for L in args.sizes:
         s = spinlib.random(L, L, rng)
@@ -57,8 +57,8 @@ def main(argv=None) -> None:
         columns += [(f"{name}_ns_per_spin", f"{name} (ns/spin/step)", ".0f"),
                     (f"{name}_fraction", f"{name} share of step", ".3f")]
     publish("llg", rows, columns, extra={
-        "field_model": f"shipped default model, float64, blocked, torch {torch.__version__}, "
-                       f"{torch.get_num_threads()} thread(s)",
+        "field_model": f"shipped J1_mu-3.5_kT0.1 model, float64, blocked, "
+                       f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)",
         "target": "integrator share of a step < 0.05"})
 
 

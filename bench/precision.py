@@ -10,7 +10,8 @@ The default precision (``auto``) is the fastest whose error is below a tenth of 
 own error (docs/distributed.md).
 Writes bench/results/precision.json and its table in docs/PERFORMANCE.md.
 
-Usage: ``python bench/precision.py [--models default ohm_kT0.05] [--L 96] [--time-L 512]``.
+Usage: ``python bench/precision.py [--models J1_mu-3.5_kT0.1 J0.5_mu-3.5_kT0.05] [--L 96]
+[--time-L 512]``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def own_error(model) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["default", "ohm_kT0.05"])
+    parser.add_argument("--models", nargs="+",
+                        default=["J1_mu-3.5_kT0.1", "J0.5_mu-3.5_kT0.05"])
     parser.add_argument("--L", type=int, default=96)
     parser.add_argument("--time-L", type=int, default=512)
     args = parser.parse_args(argv)

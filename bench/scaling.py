@@ -1,12 +1,13 @@
 """Weak scaling of the distributed CNN-LLG step by tile: the inputs of docs/scaling.md.
 
-For each tile size T the same run starts ``mpirun -n 1`` on a T x T lattice and ``mpirun -n 2``
-on T x 2T (process grid 1 x 2: every rank owns a T x T tile); the workers time ``--steps``
-semi-implicit midpoint steps (2 CNN evaluations each, every one after a halo exchange of
-width r) with the shipped default model in the run's default precision (``auto``), and
-report per rank: step time, time and bytes of the halo exchange per step (the slowest rank's,
-which includes waiting for the partner), spin-steps per second per rank, and memory (peak
-RSS growth over the set-up, per owned spin). Weak efficiency: t(1 rank) / t(2 ranks).
+For each tile size T the same run starts ``mpirun -n 1`` on a T x T lattice and
+``mpirun -n 2`` on T x 2T (process grid 1 x 2: every rank owns a T x T tile); the workers
+time ``--steps`` semi-implicit midpoint steps (2 CNN evaluations each, every one after a
+halo exchange of width r) with the shipped J1_mu-3.5_kT0.1 model in the run's default
+precision (``auto``), and report per rank: step time, time and bytes of the halo exchange
+per step (the slowest rank's, which includes waiting for the partner), spin-steps per
+second per rank, and memory (peak RSS growth over the set-up, per owned spin). Weak
+efficiency: t(1 rank) / t(2 ranks).
 Writes bench/results/scaling.json and its table in docs/PERFORMANCE.md.
 
 Usage: ``python bench/scaling.py [--tiles 128 256 512 1024] [--repeats 2] [--steps 2]``.
@@ -49,7 +50,7 @@ def worker(tiles: list[int], steps: int, repeats: int) -> None:
 
     torch.set_num_threads(1)
     comm = MPI.COMM_WORLD
-    model = modelio.load_model("default")
+    model = modelio.load_model("J1_mu-3.5_kT0.1")
     dtype = devicelib.precision("auto", torch.device("cpu"))
     r = model.receptive_radius
     for T in tiles:
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
                ("spin_steps_per_s_per_rank", "spin-steps/s/rank", ".3g"),
                ("memory_bytes_per_spin", "bytes / spin", ".0f")]
     publish("scaling", rows, columns, extra={"steps": args.steps, "integrator": "midpoint",
-                                            "model": "default",
+                                            "model": "J1_mu-3.5_kT0.1",
                                             "precision": rows[0]["precision"]})
     return 0
 

@@ -41,7 +41,9 @@ GPU = {
 #: integrator on the GPU (about 20 float64 3-vectors read or written per midpoint step).
 COPY_BYTES_PER_SPIN = 24 + 12
 GPU_INTEGRATOR_BYTES_PER_SPIN = 20 * 24
-CONV_MACS_PER_SPIN = 155_520  # the shipped default model: 48x96 + 3 x 48x48 + 120x48, 3x3
+#: Multiply-adds per spin of the shipped J1_mu-3.5_kT0.1 model's convolutions:
+#: 48x96 + 3 x 48x48 + 120x48, 3x3
+CONV_MACS_PER_SPIN = 155_520
 RECEPTIVE_RADIUS = 10
 
 

@@ -2,8 +2,8 @@
 
 In one run, one thread, best of R:
   * ED: one semi-implicit midpoint step (2 exact field evaluations) at L = 12..36;
-  * CNN: the same step with the shipped default model (periodic mode, float64, the run's
-    default precision; float32 and bfloat16 convolutions alongside, ``[engine] precision``)
+  * CNN: the same step with the shipped J1_mu-3.5_kT0.1 model (periodic mode, float64, the
+    run's default precision; float32 and bfloat16 convolutions alongside, ``[engine] precision``)
     at L = 12..1024, with the time per spin;
   * the CNN's achieved FLOP rate (2 x multiply-adds of its convolutions per site) as a
     fraction of a same-run ``torch.matmul`` of two 1024 x 1024 matrices of the same dtype.
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     precisions = {torch.float64: "cnn", torch.float32: "cnn32", torch.bfloat16: "cnnbf16"}
-    models = {dtype: modelio.load_model("default") for dtype in precisions}
+    models = {dtype: modelio.load_model("J1_mu-3.5_kT0.1") for dtype in precisions}
     variants = [(dtype, dtype, name) for dtype, name in precisions.items()]
     if args.also:
         models["also"] = modelio.load_model(args.also, dtype=torch.float64)

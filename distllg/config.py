@@ -11,16 +11,14 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
     [initial]   state seed noise file                    starting spins
     [output]    directory every log_every checkpoint_every checkpoint_minutes
                 checkpoint_keep stop_wall_time snapshots
-    [data]      file trajectories record_every           python -m distllg.datagen
-    [training]  data model_file channels layers kernel ... python -m distllg.train
-    [phases]    mu J kT h candidates periods ...           python -m distllg.phases
+    [data]      file trajectories record_every           distllg datagen
+    [training]  data model_file channels layers kernel ... distllg train
+    [phases]    mu J kT h candidates periods ...           distllg phases
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import tomllib
 import typing
 from pathlib import Path
@@ -51,7 +49,8 @@ class EngineConfig:
     kind: str = "exact"  # exact (ED, one rank) | cnn | kpm (PETSc, any rank count)
     twists: int = 1  # kind = "exact": n x n twisted boundary conditions averaged, i.e. ED
     #                  of the lattice tiled n x n times (distllg.electrons.bloch); 1 = plain ED
-    model: str = "default"  # model file for kind = "cnn"; "default" is the shipped one
+    model: str = "default"  # model file for kind = "cnn", or a shipped model's name; "default"
+    #                         is J0.5_mu-3.5_kT0.05, the one make run uses (model/io.py ALIASES)
     moments: int = 256  # kind = "kpm": Chebyshev moments M
     probe_distance: int = 0  # kind = "kpm": probing distance in sites; 0 = exact traces
     probe_sets: int = 0  # kind = "kpm": 0 = plain probes; S = S random-sign sets, averaged
@@ -63,6 +62,13 @@ class EngineConfig:
     #                     host memory) | device (GPU to GPU; needs a CUDA-aware MPI, else
     #                     staged with a note) | auto (device on a GPU with a CUDA-aware MPI)
     process_grid: tuple[int, ...] = ()  # [Py, Px] ranks along y and x; () = MPI.Compute_dims
+    committee: tuple[str, ...] = ()  # kind = "cnn": more models of the same point; with the
+    #                                  engine's own they are a committee whose disagreement
+    #                                  (distllg/training/committee.py) the run reports
+    committee_every: int = 100  # steps between committee checks (3 to M evaluations each)
+    committee_warn: float = 5e-4  # t1: warn when the disagreement exceeds it (0 = never);
+    #                               5e-4 lies above what the shipped crystal-point committee
+    #                               shows on crystals and spirals (docs/physics.md)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,11 +106,11 @@ class OutputConfig:
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    file: str = "data/train.h5"  # HDF5 file that python -m distllg.datagen writes
+    file: str = "data/train.h5"  # HDF5 file that distllg datagen writes
     trajectories: int = 8  # relaxations from random states, seeds initial.seed + 0, 1, ...
     record_every: int = 10  # steps between recorded (spins, fields) frames
-    propagate: str = ""  # model file whose fields drive the trajectories ("default": the
-    #                      shipped one), or "exact" for plain ED (one twist); the recorded
+    propagate: str = ""  # model file whose fields drive the trajectories (or a shipped
+    #                      model's name), or "exact" for plain ED (one twist); the recorded
     #                      frames still get the engine's exact fields. "": the engine drives
     perturb: tuple[str, ...] = ()  # instead: datagen files whose frames are perturbed
     noise: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)  # perturb: widths, frame by frame
@@ -155,7 +161,7 @@ PHASE_CANDIDATES = ("spiral", "cone", "ferromagnet", "crystal2", "crystal1", "do
 
 @dataclasses.dataclass(frozen=True)
 class PhasesConfig:
-    """``python -m distllg.phases``: the parameter scan and the candidates compared
+    """``distllg phases``: the parameter scan and the candidates compared
     (distllg.analysis.phases). An empty list takes the single value of [hamiltonian]."""
 
     mu: tuple[float, ...] = ()  # chemical potentials scanned (t1)
@@ -193,35 +199,14 @@ class Config:
                for f in dataclasses.fields(self) if f.name != "source"}
         return out
 
-    def physics_hash(self) -> str:
-        """Hash of what decides the trajectory (lattice, model, engine, dynamics, initial)."""
-        physics = {k: v for k, v in self.as_dict().items()
-                   if k in ("lattice", "hamiltonian", "engine", "dynamics", "initial")}
-        # hashed under the section's name before 2026-12-04, so older checkpoints continue
-        physics["model"] = physics.pop("hamiltonian")
-        # Only the kind decides the trajectory (device and process grid do not); the run adds
-        # the model's own hash.
-        physics["engine"] = {"kind": self.engine.kind}
-        if self.engine.kind == "cnn":  # other round-off; "auto" as this machine resolves it
-            from distllg.parallel import device as devicelib
+    def physics_hash(self, precision: str | None = None) -> str:
+        """:func:`distllg.io.identity.physics_hash` of this config on an engine that computes
+        in ``precision`` (default: ``engine.precision``). A network's ``auto`` is resolved
+        by the engine that runs it: hash with its :attr:`distllg.engines.Engine.identity`."""
+        from distllg.io import identity
 
-            precision = devicelib.resolved_precision(self.engine.precision, self.engine.device)
-            if precision != "float64":
-                physics["engine"]["precision"] = precision
-        if self.engine.kind == "exact" and self.engine.twists != 1:
-            physics["engine"]["twists"] = self.engine.twists
-        if self.engine.kind == "kpm":  # the KPM estimate depends on its moments and probes
-            physics["engine"].update(moments=self.engine.moments,
-                                     probe_distance=self.engine.probe_distance,
-                                     probe_sets=self.engine.probe_sets)
-            if self.hamiltonian.kT > 0:  # the plain series since 2026-12-03 (Jackson before)
-                physics["engine"]["series"] = "plain"
-        physics["dynamics"].pop("steps")  # a longer run continues the same trajectory
-        if self.dynamics.temperature == 0:  # deterministic runs hash as before noise existed
-            for key in ("temperature", "anneal_steps", "noise_seed"):
-                physics["dynamics"].pop(key)
-        text = json.dumps(physics, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        resolved = identity.EngineIdentity(precision=precision or self.engine.precision)
+        return identity.physics_hash(self, resolved)
 
 
 ENGINES = ("exact", "cnn", "kpm")
@@ -274,7 +259,13 @@ def _check(config: Config) -> None:
     if config.engine.twists < 1:
         raise ConfigError(f"'engine.twists' must be >= 1 (1 = plain ED), got "
                           f"{config.engine.twists}")
-    for key in ("probe_distance", "probe_sets"):
+    if config.engine.committee and config.engine.kind != "cnn":
+        raise ConfigError("'engine.committee' needs kind = \"cnn\": it holds more networks "
+                          f"beside 'engine.model'; kind = {config.engine.kind!r}")
+    if config.engine.committee_every < 1:
+        raise ConfigError(f"'engine.committee_every' must be >= 1 (steps), got "
+                          f"{config.engine.committee_every}")
+    for key in ("probe_distance", "probe_sets", "committee_warn"):
         if getattr(config.engine, key) < 0:
             raise ConfigError(f"'engine.{key}' must be >= 0, got "
                               f"{getattr(config.engine, key)}")
@@ -406,20 +397,3 @@ def load(path) -> Config:
         raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
     return from_dict(data, source=str(path))
 
-
-def command(prog: str, doc: str, config_help: str, action, argv=None) -> int:
-    """``main`` of a command that takes one CONFIG argument: ``action(config)`` with errors
-    in the config or the data printed as one ``error:`` line and exit code 2."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog=prog, description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help=config_help)
-    args = parser.parse_args(argv)
-    try:
-        action(load(args.config))
-    except ValueError as error:  # ConfigError, ModelFileError and bad data are ValueErrors
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0

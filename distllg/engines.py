@@ -22,9 +22,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
+import numpy as np
+
 from distllg import lattice
+from distllg import spins as spinlib
 from distllg.config import ConfigError, EngineConfig
 from distllg.electrons import SDModel
+from distllg.io.identity import EngineIdentity
 from distllg.parallel.collective import collectively
 from distllg.parallel.decomposition import TileError
 from distllg.parallel.domain import Domain
@@ -34,13 +38,21 @@ from distllg.parallel.domain import Domain
 class Engine:
     """A field provider on a domain. ``network``: the loaded CNN (kind ``cnn``), else None;
     ``description``: the kind with its arithmetic, e.g. ``cnn (bfloat16 on cpu, halo in host
-    memory)``."""
+    memory)``; ``precision`` and ``device``: what it resolved, the arithmetic it computes in
+    (``float64``, ``float32`` or ``bfloat16``, never ``auto``) and its device type (``cpu``
+    or ``cuda``)."""
 
     kind: str
     energy_and_fields: Callable
     domain: Domain
     network: object | None = None
     description: str = ""
+    precision: str = "float64"
+    device: str = "cpu"
+    #: ``engine.committee``: the electronic torques ``(M, 3, ny, nx)`` of every member
+    #: (the engine's own network first) on this rank's tile (collective: halo exchanges)
+    committee_torques: Callable | None = None
+    committee_size: int = 0
 
     @property
     def weights_sha256(self) -> str:
@@ -51,6 +63,11 @@ class Engine:
     def metadata(self) -> dict:
         """The network file's metadata; {} for the electronic solvers."""
         return dict(self.network.metadata) if self.network is not None else {}
+
+    @property
+    def identity(self) -> EngineIdentity:
+        """What decides the run hash besides the config (:mod:`distllg.io.identity`)."""
+        return EngineIdentity(self.precision, self.device, self.weights_sha256)
 
 
 def serial(settings: EngineConfig, **changes) -> EngineConfig:
@@ -91,6 +108,7 @@ def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
         gpu = device if device.type != "cpu" else None  # the CPU: LAPACK's subset driver
         solver = exact_solver(hamiltonian, settings.twists, gpu)
         description = "exact" if gpu is None else f"exact (eigh on {gpu})"
+        where = device.type
     else:
         from distllg.electrons.kpm import MIN_MOMENTS, KPMSolver
 
@@ -100,8 +118,9 @@ def make(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int],
         solver = KPMSolver(hamiltonian, shape, moments=settings.moments,
                            probe_distance=settings.probe_distance or None,
                            probe_sets=settings.probe_sets, decomposition=domain.decomposition)
-        description = "kpm"
-    return Engine(settings.kind, solver.energy_and_fields, domain, description=description)
+        description, where = "kpm", "cpu"
+    return Engine(settings.kind, solver.energy_and_fields, domain, description=description,
+                  device=where)
 
 
 def _device(comm, settings: EngineConfig):
@@ -146,16 +165,42 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
         modelio.check_compatible(network.metadata, hamiltonian.as_dict(), shape, source=source)
         return network
 
+    def load_member(path: str):
+        """A committee member: the same checks, named by 'engine.committee'."""
+        try:
+            member = modelio.load_model(path)
+        except modelio.ModelFileError as error:
+            raise ConfigError(f"'engine.committee' member {path!r}: {error}") from None
+        modelio.check_compatible(member.metadata, hamiltonian.as_dict(), shape,
+                                 source=f"'engine.committee' member {path!r}")
+        return member
+
     # every rank loads and checks the file before the collective work below: a file that
     # fails on some ranks only must not leave the others waiting in it
-    network = load() if comm.Get_size() == 1 else collectively(comm, load)
-    radius = network.receptive_radius
-    domain = _domain(comm, shape, radius, settings, source)
+    def load_all():
+        return [load()] + [load_member(path) for path in settings.committee]
+
+    members = load_all() if comm.Get_size() == 1 else collectively(comm, load_all)
+    network = members[0]
+    domain = _domain(comm, shape, max(m.receptive_radius for m in members), settings, source)
     device = _device(domain.cart, settings)
     place, note = devicelib.halo_place(settings.halo, device)
-    fields = TiledCNNFields(network, domain.decomposition.halo_exchange(radius, device=place),
-                            device=device, dtype=devicelib.precision(settings.precision, device),
-                            h=hamiltonian.h)
+    dtype = devicelib.precision(settings.precision, device)
+    providers = [TiledCNNFields(member, domain.decomposition.halo_exchange(
+        member.receptive_radius, device=place), device=device, dtype=dtype, h=hamiltonian.h)
+        for member in members]
+    fields = providers[0]
     precision = devicelib.dtype_name(fields.convolutions)
-    return Engine("cnn", fields.energy_and_fields, domain, network,
-                  f"cnn ({precision} on {fields.device}, {note})")
+    engine = Engine("cnn", fields.energy_and_fields, domain, network,
+                    f"cnn ({precision} on {fields.device}, {note})", precision=precision,
+                    device=fields.device.type)
+    if settings.committee:
+        zeeman = np.array([0.0, 0.0, hamiltonian.h])[:, None, None]
+
+        def committee_torques(spins: np.ndarray) -> np.ndarray:
+            return np.stack([spinlib.cross(spins, p.energy_and_fields(spins)[1] - zeeman)
+                             for p in providers])
+
+        engine.committee_torques, engine.committee_size = committee_torques, len(providers)
+        engine.description += f", committee of {len(providers)}"
+    return engine

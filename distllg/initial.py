@@ -2,9 +2,10 @@
 
 Every state is a pure function of the site, so a tile is made from its own sites and every
 rank count starts from the same spins. ``random`` and the ``noise`` added to any state draw
-their normal numbers counter-based, like the thermal noise (:func:`site_normals`: Philox-4x64
-with key ``(initial.seed, stream)`` and counter ``y Lx + x``), on streams of their own
-(:data:`RANDOM_STREAM`, :data:`NOISE_STREAM`, far from the step numbers of the thermal noise).
+their normal numbers counter-based, like the thermal noise
+(:func:`distllg.counter_rng.site_normals`: Philox-4x64 with key ``(initial.seed, stream)``
+and counter ``y Lx + x``), on streams of their own (:data:`RANDOM_STREAM`,
+:data:`NOISE_STREAM`, far from the step numbers of the thermal noise).
 ``file`` reads the tile from a ``.npy`` file through a memory map.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 from distllg import lattice
 from distllg import spins as spinlib
 from distllg.config import Config, ConfigError
-from distllg.dynamics.thermal import site_normals
+from distllg.counter_rng import site_normals
 
 RANDOM_STREAM = 2**64 - 1
 NOISE_STREAM = 2**64 - 2

@@ -3,7 +3,9 @@ rank agrees on, the output frames and checkpoints, and the progress line.
 
 Order after each step: :class:`StopFlags` (non-finite spins, stop signals, stop file,
 wall-time limit, timed checkpoint: one gather), :meth:`RunFiles.frame_observer` (the frame of
-the step's starting spins every ``output.every`` steps), :class:`ProgressLine`, then
+the step's starting spins every ``output.every`` steps), :class:`CommitteeCheck` (with
+``engine.committee``: the models' disagreement every ``engine.committee_every`` steps),
+:class:`ProgressLine`, then
 :meth:`RunFiles.checkpoint_observer` (a checkpoint every ``output.checkpoint_every`` steps,
 on time, or on a stop, which ends the loop).
 """
@@ -11,7 +13,6 @@ on time, or on a stop, which ends the loop).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from pathlib import Path
@@ -23,11 +24,11 @@ from distllg.dynamics import observables as obs
 from distllg.io import checkpoint as ckpt
 from distllg.io import preflight
 from distllg.io.output import OutputFile
+from distllg.io.restart import RestartPlan
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 STOP_FILE = "STOP"  # in output.directory: the run stops cleanly when it appears
 STOP_FILE_POLL = 1.0  # s between looks for the stop file (rank 0)
-FAULTS = ("nan", "raise", "kill", "kill-in-checkpoint")  # DISTLLG_INJECT_FAULT kinds
 
 
 class NonFiniteError(FloatingPointError):
@@ -95,18 +96,19 @@ class StopFlags:
 class RunFiles:
     """The run's ``output.h5`` (frames) and checkpoints on this rank's tile.
 
-    ``plan``: the result of :func:`distllg.io.restart.plan`; ``start``: the first step;
-    ``wall_offset``: the wall time of the legs before this one (s)."""
+    ``plan``: what the run starts from (:func:`distllg.io.restart.plan`), which gives
+    ``start`` (the first step) and ``wall_offset`` (the wall time of the legs before this
+    one, s)."""
 
-    def __init__(self, config: Config, domain, stepper, plan: dict, weights_sha256: str,
-                 start: int, wall_offset: float):
+    def __init__(self, config: Config, domain, stepper, plan: RestartPlan,
+                 weights_sha256: str):
         self.config, self.domain, self.stepper, self.plan = config, domain, stepper, plan
         self.out = Path(config.output.directory)
-        self.weights_sha256, self.start, self.wall_offset = weights_sha256, start, wall_offset
+        self.weights_sha256 = weights_sha256
+        self.start, self.wall_offset = plan.step, plan.wall_time
         self.wall0 = time.perf_counter()
         self.io_seconds = 0.0  # this rank's wall time in frame writes and checkpoints
         self.latest = None  # observables of the newest frame
-        self.kill_in_checkpoint = None  # a step: SIGKILL while its checkpoint is written
 
     def wall(self) -> float:
         """Wall time of the run over all its legs (s)."""
@@ -117,10 +119,10 @@ class RunFiles:
         set aside, a stale stop file removed."""
         self.out.mkdir(parents=True, exist_ok=True)
         ckpt.directory(self.out).mkdir(exist_ok=True)
-        if self.plan["clear"]:  # --overwrite (checked in set-up): the old run goes
+        if self.plan.clear:  # --overwrite (checked in set-up): the old run goes
             for old in ckpt.complete(self.out):
                 old.unlink()
-        for path, reason in self.plan["skipped"]:
+        for path, reason in self.plan.skipped:
             kept = ckpt.set_aside(path)
             say(f"warning: skipped {reason}; kept as {kept.name}")
         if (self.out / STOP_FILE).exists():
@@ -132,12 +134,12 @@ class RunFiles:
         """Create or continue ``output.h5`` (collective)."""
         config = self.config
         path = self.out / "output.h5"
-        restart_step = self.start if self.plan["restart"] else None
+        restart_step = self.start if self.plan.checkpoint is not None else None
         if restart_step is not None and not path.is_file():
             say(f"warning: {path} is missing; a new one starts at step {self.start}")
             restart_step = None
         attributes = {"config": json.dumps(config.as_dict()), "model": json.dumps(metadata),
-                      "run_hash": self.plan["run_hash"], "source": config.source}
+                      "run_hash": self.plan.run_hash, "source": config.source}
         self.output = OutputFile(path, self.domain.cart, self.domain.shape, self.domain.tile,
                                  self.domain.chunk, config.dynamics.steps,
                                  config.output.every, attributes, restart_step=restart_step,
@@ -172,12 +174,11 @@ class RunFiles:
         state = {"step": done, "time": self.stepper.time(done), "wall_time": self.wall(),
                  "integrator": dyn.integrator, "dt": dyn.dt, "alpha": dyn.alpha,
                  "config": json.dumps(self.config.as_dict()),
-                 "run_hash": self.plan["run_hash"], "model_hash": self.weights_sha256}
-        hook = _kill_self if self.kill_in_checkpoint == done else None
+                 "run_hash": self.plan.run_hash, "model_hash": self.weights_sha256}
         try:
             path = ckpt.write(self.out, self.domain.cart, self.domain.tile, spins,
                               self.domain.shape, self.domain.chunk, state,
-                              self.config.output.checkpoint_keep, hook=hook)
+                              self.config.output.checkpoint_keep)
         except OSError as error:
             raise preflight.described(error, ckpt.path_for(self.out, done),
                                       "writing the checkpoint") from error
@@ -208,12 +209,56 @@ class RunFiles:
         return observe
 
 
+class CommitteeCheck:
+    """Every ``engine.committee_every`` steps: the committee's disagreement ``sigma`` on the
+    step's starting spins (t1; the largest over all sites of the spread of the members'
+    electronic torques, :mod:`distllg.training.committee`), one float reduced over the ranks.
+    Keeps the newest and the largest; rank 0 warns when ``sigma`` first exceeds
+    ``engine.committee_warn`` and again each time it doubles (the run has left the states
+    the models agree on)."""
+
+    def __init__(self, engine, settings, cart, say):
+        self.engine, self.cart, self.say = engine, cart, say
+        self.every, self.warn = settings.committee_every, settings.committee_warn
+        self.latest = self.largest = None
+        self.at_step, self.steps_above, self.next_warning = None, 0, self.warn
+
+    def __call__(self, step: int, before: np.ndarray, energy, after) -> None:
+        if step % self.every:
+            return
+        from mpi4py import MPI
+
+        from distllg.training.committee import site_spread
+
+        local = float(site_spread(self.engine.committee_torques(before)).max())
+        sigma = self.cart.allreduce(local, op=MPI.MAX)
+        self.latest = sigma
+        if self.largest is None or sigma > self.largest:
+            self.largest, self.at_step = sigma, step
+        if self.warn > 0 and sigma > self.warn:
+            self.steps_above += 1
+            if sigma > self.next_warning:
+                self.next_warning = 2 * sigma
+                self.say(f"warning: step {step}: the committee of {self.engine.committee_size} "
+                         f"models disagrees by {sigma:.2e} t1 (above 'engine.committee_warn' = "
+                         f"{self.warn:g}): the spins are in states the model was not trained "
+                         f"on; its torques may be off by several times that")
+
+    def summary(self) -> dict:
+        """What summary.json reports of the check."""
+        return {"members": self.engine.committee_size, "every": self.every,
+                "warn_above": self.warn, "latest_disagreement": self.latest,
+                "largest_disagreement": self.largest, "largest_at_step": self.at_step,
+                "checks_above_warn": self.steps_above}
+
+
 class ProgressLine:
     """Rank 0's progress line every ``output.log_every`` steps and at the last: step, time,
-    spin temperature (stochastic runs), the newest frame's observables, speed and ETA."""
+    spin temperature (stochastic runs), the newest frame's observables, the committee's
+    newest disagreement (with ``engine.committee``), speed and ETA."""
 
-    def __init__(self, files: RunFiles, say):
-        self.files, self.say = files, say
+    def __init__(self, files: RunFiles, say, committee: CommitteeCheck | None = None):
+        self.files, self.say, self.committee = files, say, committee
         self.every, self.steps = files.config.output.log_every, files.config.dynamics.steps
 
     def __call__(self, step: int, before, energy, after) -> None:
@@ -226,14 +271,19 @@ class ProgressLine:
         m = np.linalg.norm(values["magnetization"])
         energy_text = obs.energy_text(values["energy_per_site"], end="  ")
         spin_temperature = "" if temperature is None else f"T = {temperature:.4f}  "
+        latest = self.committee.latest if self.committee is not None else None
+        disagreement = "" if latest is None else f"dev {latest:.1e}  "
         self.say(f"step {done:7d}  t = {stepper.time(done):9.2f}  {spin_temperature}"
                  f"{energy_text}Q = {values['skyrmion_number']:+7.3f}  |m| = {m:.4f}  "
-                 f"{rate:.2f} steps/s  ETA {(self.steps - done) / rate / 60:.1f} min")
+                 f"{disagreement}{rate:.2f} steps/s  ETA {(self.steps - done) / rate / 60:.1f} "
+                 f"min")
 
 
-def write_summary(files: RunFiles, ranks: int, wall: float, say) -> dict:
+def write_summary(files: RunFiles, ranks: int, wall: float, say,
+                  committee: CommitteeCheck | None = None) -> dict:
     """Rank 0 at the end: ``summary.json`` and the PNGs of :mod:`distllg.analysis.report` from
-    ``output.h5``, and the closing line; returns the summary."""
+    ``output.h5``, and the closing line; returns the summary. With a committee check, its
+    figures of this leg (:meth:`CommitteeCheck.summary`)."""
     from distllg.analysis import report
 
     config, dyn = files.config, files.config.dynamics
@@ -252,6 +302,8 @@ def write_summary(files: RunFiles, ranks: int, wall: float, say) -> dict:
         "io_time_s_this_leg": files.io_seconds,  # rank 0: frames and checkpoints
         "wall_time_s_total": files.wall(),
     }
+    if committee is not None:
+        summary["committee"] = committee.summary()
     (files.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     report.write_output_plots(path, files.out, config.output.snapshots)
     peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
@@ -260,44 +312,3 @@ def write_summary(files: RunFiles, ranks: int, wall: float, say) -> dict:
         f"S(q) peaks at |q| = {peaks}; wall {wall:.1f} s; wrote {files.out}")
     return summary
 
-
-def injected_fault(rank: int) -> tuple[str, int] | None:
-    """``(kind, step)`` of a fault to inject on this rank, from ``DISTLLG_INJECT_FAULT =
-    "KIND:RANK:STEP"`` (tests of the failure handling): ``nan`` (the fields of that step
-    turn NaN on this rank), ``raise`` (an exception), ``kill`` (SIGKILL at the step) or
-    ``kill-in-checkpoint`` (SIGKILL while the checkpoint of STEP is being written)."""
-    spec = os.environ.get("DISTLLG_INJECT_FAULT", "")
-    if not spec:
-        return None
-    try:
-        kind, fault_rank, step = spec.split(":")
-        fault_rank, step = int(fault_rank), int(step)
-    except ValueError:
-        raise ValueError(f"DISTLLG_INJECT_FAULT = {spec!r}: give KIND:RANK:STEP") from None
-    if kind not in FAULTS:
-        raise ValueError(f"DISTLLG_INJECT_FAULT = {spec!r}: KIND is one of {FAULTS}")
-    return (kind, step) if fault_rank == rank else None
-
-
-def faulty(field_fn, fault: tuple[str, int], current_step):
-    """``field_fn`` that injects ``fault`` (``nan``, ``raise``, ``kill``) when
-    ``current_step()`` reaches its step."""
-    kind, at = fault
-
-    def fields(spins: np.ndarray):
-        if current_step() != at:
-            return field_fn(spins)
-        if kind == "raise":
-            raise RuntimeError("fault injected by DISTLLG_INJECT_FAULT")
-        if kind == "kill":
-            _kill_self()
-        energy, values = field_fn(spins)
-        values = values.copy()
-        values[:, 0, 0] = np.nan
-        return energy, values
-
-    return fields
-
-
-def _kill_self() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)

@@ -1,60 +1,12 @@
-"""``python -m distllg.run CONFIG [--restart [CHECKPOINT|latest|auto]] [--overwrite]``.
-
-    mpirun -n 64 python -m distllg.run CONFIG.toml
-
-An LLG run, serial or under mpirun. ``[engine] kind = "cnn"`` splits the lattice into one
-tile per rank (a periodic Cartesian process grid, tiles may be uneven); every field
-evaluation exchanges a halo as wide as the model's receptive radius and runs the CNN on
-tile + halo, on this rank's GPU when it has one (``engine.device``). ``kind = "exact"`` (ED)
-runs on one rank. Rank 0 prints one progress line every ``output.log_every`` steps and a
-summary at the end. Every rank makes the initial state of its own tile
-(:mod:`distllg.initial`), the same for every rank count.
-
-What it writes to ``[output] directory``:
-
-* ``output.h5``: every ``output.every`` steps a frame (spins, E/N, Q, magnetisation, times),
-  written collectively by all ranks; ``output.xdmf`` opens it in ParaView
-  (layout: :mod:`distllg.io.output`);
-* ``checkpoints/checkpoint_<step>.h5`` every ``output.checkpoint_every`` steps (and every
-  ``output.checkpoint_minutes``), the newest ``output.checkpoint_keep`` kept, crash-safe
-  (:mod:`distllg.io.checkpoint`);
-* at the end: ``summary.json`` and the PNGs of ``python -m distllg.inspect`` (Q(t), energy,
-  spin snapshots, final spins, skyrmion density, S(q)).
-
-Restart: ``--restart`` (= ``latest``) continues from the newest checkpoint that verifies
-(both checksums, :mod:`distllg.io.checkpoint`), ``--restart PATH`` from a given one, on any
-rank count; ``output.h5`` is continued from the checkpoint's step (no duplicated or missing
-frames). Newer checkpoints that do not verify are skipped, named with the reason, and kept
-as ``<name>.damaged``. ``--restart auto`` continues when there is a checkpoint and starts
-afresh otherwise (for job chains); a finished run only rewrites its summary and plots. A
-fresh start into a directory that already holds a run is refused unless ``--overwrite`` is
-given. More steps in the config than in the checkpointed run extend it.
-
-Stopping: SIGUSR1 or SIGTERM to the ranks (what SLURM sends before the time limit), SIGUSR1
-to mpirun (which forwards it; mpirun answers SIGTERM by exiting 1 itself, see
-jobs/README.md), a file named ``STOP`` in the output directory (rank 0 looks every second and
-removes it), or ``output.stop_wall_time`` seconds of wall time make every rank finish its
-step, write a checkpoint and exit 0 with a message saying how to continue.
-
-Errors: a bad config, a missing or mismatched model file or checkpoint, tiles smaller than
-the receptive radius, or an output directory that cannot take the run's files (a file in the
-way, a read-only file system, no permission, too little space for the first frame and
-checkpoint) are reported once, by rank 0, before any work (exit code 2), and nothing on disk
-is changed. Non-finite spins are checked on every rank after every step (with the stop
-flags: a few bytes per rank gathered): all ranks stop at that step and rank 0 names the step
-and the ranks (exit code 1). An exception on any rank prints one line naming the rank, step
-and cause (a failed write names its file, and "no space left on device" when that is why)
-and aborts every rank (``MPI_Abort``, exit code 1) instead of leaving the others waiting in a
-halo exchange. Exit codes are 0, 1 and 2 only; job scripts treat anything else as fatal.
-
-For tests of the failure handling: ``DISTLLG_INJECT_FAULT="KIND:RANK:STEP"``
-(:func:`distllg.observers.injected_fault`). The layers this module wires together:
-docs/architecture.md.
+"""The run loop behind ``distllg run`` (what a run does and writes, its restarts, stops and
+errors: :mod:`distllg.cli.run`). :class:`Run` sets a run up on this rank (engine, what is on
+disk, the starting spins) and :meth:`Run.execute` integrates it; the layers it wires
+together: docs/architecture.md. ``python -m distllg.run CONFIG`` is kept as an alias of
+``distllg run CONFIG`` for job scripts.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
@@ -64,17 +16,16 @@ from distllg.dynamics.stepper import Stepper
 from distllg.io import checkpoint as ckpt
 from distllg.io import restart as restartlib
 from distllg.observers import (
+    CommitteeCheck,
     NonFiniteError,
     ProgressLine,
     RunFiles,
     StopFlags,
-    faulty,
-    injected_fault,
     write_summary,
 )
 from distllg.parallel.collective import CollectiveError, collectively
 
-__all__ = ["NonFiniteError", "Run", "SetupError", "main", "run"]
+__all__ = ["NonFiniteError", "Run", "SetupError", "run"]
 
 
 #: Something is wrong before the run starts; the message says what (exit code 2).
@@ -91,30 +42,20 @@ class Run:
         self.root, self.step = comm.Get_rank() == 0, 0
         self.engine = collectively(comm, engines.make, config.engine, config.hamiltonian,
                                    config.lattice.shape, comm)
-        weights = self.engine.weights_sha256
-        plan = collectively(comm, lambda: restartlib.plan(config, restart, overwrite, weights)
+        weights, identity = self.engine.weights_sha256, self.engine.identity
+        plan = collectively(comm, lambda: restartlib.plan(config, restart, overwrite, identity)
                             if self.root else None)
-        self.plan = comm.bcast(plan, root=0)
+        self.plan: restartlib.RestartPlan = comm.bcast(plan, root=0)
         domain = self.engine.domain
-        fault = collectively(comm, injected_fault, domain.rank)
-        field_fn = self.engine.energy_and_fields
-        if fault and fault[0] != "kill-in-checkpoint":
-            field_fn = faulty(field_fn, fault, lambda: self.step)
-        self.stepper = Stepper.for_dynamics(config.dynamics, field_fn, config.lattice.shape,
-                                            domain.tile.slices)
-        start, wall_offset = 0, 0.0
-        if self.plan["restart"]:
-            path, state = self.plan["restart"]
-            self.spins = collectively(comm, ckpt.read_tile, path, domain.cart, domain.tile,
-                                      state)
-            start, wall_offset = state["step"], state["wall_time"]
+        self.stepper = Stepper.for_dynamics(config.dynamics, self.engine.energy_and_fields,
+                                            config.lattice.shape, domain.tile.slices)
+        if self.plan.checkpoint is not None:
+            self.spins = collectively(comm, ckpt.read_tile, self.plan.checkpoint, domain.cart,
+                                      domain.tile, self.plan.state)
         else:
             self.spins = collectively(comm, initial.spins, config, domain.tile.slices)
-        self.step = start
-        self.files = RunFiles(config, domain, self.stepper, self.plan, weights, start,
-                              wall_offset)
-        if fault and fault[0] == "kill-in-checkpoint":
-            self.files.kill_in_checkpoint = fault[1]
+        self.step = self.plan.step
+        self.files = RunFiles(config, domain, self.stepper, self.plan, weights)
 
     def say(self, text: str) -> None:
         if self.root:
@@ -146,8 +87,11 @@ class Run:
             self.say(f"the run is complete at step {dyn.steps}; rewriting its last frame, "
                      f"summary and plots")
         # a stop signal during the last step or the final writes changes nothing
+        committee = (CommitteeCheck(self.engine, config.engine, self.engine.domain.cart, self.say)
+                     if self.engine.committee_size else None)
         with StopFlags(self.engine.domain.cart, config, files.wall0) as flags:
-            observers = (flags, files.frame_observer, ProgressLine(files, self.say),
+            observers = (flags, files.frame_observer, *([committee] if committee else []),
+                         ProgressLine(files, self.say, committee),
                          files.checkpoint_observer(flags, self.say), self._track)
             self.spins, reached = self.stepper.run(self.spins, files.start, dyn.steps,
                                                    observers)
@@ -161,7 +105,7 @@ class Run:
         if not self.root:
             return None
         return write_summary(files, self.comm.Get_size(), time.perf_counter() - files.wall0,
-                             self.say)
+                             self.say, committee)
 
 
 def run(config: configlib.Config, restart: str | None = None, stream=sys.stdout, comm=None,
@@ -177,47 +121,7 @@ def run(config: configlib.Config, restart: str | None = None, stream=sys.stdout,
     return Run(config, comm, restart, stream, overwrite).execute()
 
 
-def _error_line(text: str) -> None:
-    """One line to stderr in one write (lines of several ranks do not interleave)."""
-    sys.stderr.write(text.replace("\n", " ") + "\n")
-    sys.stderr.flush()
+if __name__ == "__main__":  # ``python -m distllg.run ARGS``: ``distllg run ARGS``
+    from distllg.cli import alias
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m distllg.run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="TOML config file (see distllg/config.py and configs/)")
-    parser.add_argument("--restart", nargs="?", const="latest", metavar="CHECKPOINT",
-                        help="continue from a checkpoint file, 'latest' (the default) or "
-                             "'auto' (latest if there is one, else start afresh)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start afresh even if output.directory holds a run (its "
-                             "output.h5 and checkpoints are replaced)")
-    args = parser.parse_args(argv)
-    from mpi4py import MPI
-
-    comm = MPI.COMM_WORLD
-    try:
-        config = collectively(comm, configlib.load, args.config)
-        state = Run(config, comm, args.restart, sys.stdout, args.overwrite)
-    except SetupError as error:
-        if comm.Get_rank() == 0:
-            _error_line(f"error: {error}")
-        return 2
-    try:
-        state.execute()
-    except NonFiniteError as error:  # every rank knows: stop together, rank 0 says why
-        if comm.Get_rank() == 0:
-            _error_line(f"distllg: failed at step {state.step}: {error}")
-        return 1
-    except BaseException as error:  # noqa: BLE001 - any failure must stop every rank
-        _error_line(f"distllg: rank {comm.Get_rank()} failed at step {state.step}: "
-                    f"{type(error).__name__}: {error}")
-        if comm.Get_size() > 1:
-            comm.Abort(1)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(alias("run"))

@@ -21,5 +21,5 @@ distllg_run() {
 
 # distllg_complete CONFIG: exit status 0 when the run of CONFIG has reached its last step.
 distllg_complete() {
-    "$PY" -m distllg.inspect --complete "$1"
+    "$PY" -m distllg inspect --complete "$1"
 }

@@ -1,18 +1,21 @@
 """Helpers for tests that start real ``mpirun ... python -m distllg.run`` jobs from a serial
 pytest: a config writer (the small random CNN model file is
-the ``model_file`` fixture of conftest.py), the mpirun call, the output reader."""
+the ``model_file`` fixture of conftest.py), the mpirun call (with an injected fault: the
+entry point fault_injection.py), the output reader."""
 
 import os
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import h5py
 
 from distllg.io import output as outputlib
 
 MPIRUN = shutil.which("mpirun")
+FAULT_INJECTION = Path(__file__).resolve().with_name("fault_injection.py")
 ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
        "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1"}
 
@@ -47,11 +50,14 @@ snapshots = 0
 
 
 def mpirun_command(ranks, *args, fault=None):
-    """The mpirun command line and environment of ``python -m distllg.run ARGS``."""
-    env = dict(ENV, DISTLLG_INJECT_FAULT=fault) if fault else ENV
+    """The mpirun command line and environment of ``python -m distllg.run ARGS``; with
+    ``fault`` (``"KIND:RANK:STEP"``), of ``python fault_injection.py ARGS``, which injects it."""
+    env, entry = ENV, ["-m", "distllg.run"]
+    if fault:
+        env, entry = dict(ENV, DISTLLG_INJECT_FAULT=fault), [str(FAULT_INJECTION)]
     return [MPIRUN, "--bind-to", "none", "-x", "OMP_NUM_THREADS",
             *(["-x", "DISTLLG_INJECT_FAULT"] if fault else []), "-n", str(ranks),
-            sys.executable, "-m", "distllg.run", *map(str, args)], env
+            sys.executable, *entry, *map(str, args)], env
 
 
 def mpirun(ranks, *args, fault=None, timeout=120):

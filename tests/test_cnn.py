@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from distllg import spins as spinlib
-from distllg.model import data as datalib
 from distllg.model.cnn import EquivariantSpinCNN, SpinCNN, build, grow
+from distllg.training import data as datalib
 
 
 def random_model(seed=0, kind="cnn", **architecture):
@@ -217,7 +217,7 @@ def test_point_group_average_is_exactly_lattice_equivariant(rng):
     """The group-averaged prediction (distllg.analysis.symmetry) moves with the lattice
     operations; the plain network, which learns them only by augmentation, does not."""
     from distllg.analysis.symmetry import group_average
-    from distllg.model.train import predict
+    from distllg.training.train import predict
 
     model = random_model(kind="equivariant", layers=2, window=2, channels=6, dots=1)
     s = spinlib.random(9, 9, rng)[None]
@@ -233,7 +233,7 @@ def test_point_group_average_is_exactly_lattice_equivariant(rng):
 def test_symmetric_model_moves_with_every_lattice_operation(shape, tail, rng):
     """SymmetricSpinCNN (random weights) commutes with all 12 point-group operations of the
     triangular lattice exactly: torque(g S) = g torque(S), sites moved, spins unchanged."""
-    from distllg.model.train import predict
+    from distllg.training.train import predict
 
     model = random_model(kind="symmetric", layers=3, window=3, channels=24, dots=2, tail=tail)
     s = spinlib.random(*shape, rng)[None]

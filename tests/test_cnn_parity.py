@@ -96,7 +96,7 @@ def test_bfloat16_convolutions_stay_close_to_float64(rng):
     s = spinlib.random(24, 24, rng)
     fields = {}
     for dtype in (torch.float64, torch.float32, torch.bfloat16):
-        provider = PeriodicCNNFields(modelio.load_model("default"), dtype=dtype)
+        provider = PeriodicCNNFields(modelio.load_model("J1_mu-3.5_kT0.1"), dtype=dtype)
         fields[dtype] = provider.energy_and_fields(s)[1]
         convolution = provider.model.convs[0].weight_free.dtype
         assert convolution == dtype and provider.model.tail_couplings.dtype == provider.dtype

@@ -1,12 +1,13 @@
 """Crash safety and clean stops of real ``mpirun -n 2 python -m distllg.run`` jobs.
 
 SIGKILL at several moments (between checkpoints, while a checkpoint is being written, just
-after one was renamed, and from outside at an arbitrary instant): the newest checkpoint on
-disk always loads, and ``--restart latest`` finishes the run with the very frames and final
-state of an uninterrupted run (bit for bit: same rank count). SIGTERM to the ranks (what
-SLURM sends to every task), SIGUSR1 to mpirun (which forwards it) and the stop file make the
-run write a checkpoint and exit 0. Damaged checkpoints are walked back past on 1 and 2 ranks;
-a full disk on two ranks exits 1 with one line per rank naming the file.
+after one was renamed: injected by fault_injection.py; and from outside at an arbitrary
+instant): the newest checkpoint on disk always loads, and ``--restart latest`` finishes the
+run with the very frames and final state of an uninterrupted run (bit for bit: same rank
+count). SIGTERM to the ranks (what SLURM sends to every task), SIGUSR1 to mpirun (which
+forwards it) and the stop file make the run write a checkpoint and exit 0. Damaged
+checkpoints are walked back past on 1 and 2 ranks; a full disk on two ranks exits 1 with one
+line per rank naming the file.
 """
 
 import os

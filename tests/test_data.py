@@ -6,7 +6,7 @@ import pytest
 from distllg import spins as spinlib
 from distllg.electrons import SDModel
 from distllg.electrons.exact import ExactSolver
-from distllg.model import data as datalib
+from distllg.training import data as datalib
 
 
 def test_point_group_has_twelve_distinct_site_permutations():
@@ -74,7 +74,7 @@ def test_augmented_pairs_are_exact_pairs(h, rng):
     """Every (spins, electronic torques) pair the training augmenter makes is a state and
     its exact electronic torques, at h = 0 and in a field, flips included, and the flip is
     used."""
-    from distllg.model.train import Augmenter
+    from distllg.training.train import Augmenter
 
     solver = ExactSolver(SDModel(h=h, kT=0.02))
     s = spinlib.random(6, 6, rng)

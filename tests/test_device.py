@@ -23,19 +23,6 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it_natively(
     assert devicelib.precision("auto", cpu) == torch.float32
 
 
-def test_the_physics_hash_names_the_precision_auto_resolves_to():
-    """``auto`` hashes like the precision it computes in here, and unlike the other one."""
-    from distllg import config as configlib
-
-    def digest(**engine):
-        return configlib.from_dict({"engine": {"kind": "cnn", **engine}}).physics_hash()
-
-    resolved = devicelib.resolved_precision("auto", "auto")
-    other = "float32" if resolved == "bfloat16" else "bfloat16"
-    assert digest() == digest(precision=resolved) != digest(precision=other)
-    assert digest(precision="float64") not in (digest(), digest(precision=other))
-
-
 def test_halo_place_on_the_cpu():
     cpu = torch.device("cpu")
     assert devicelib.halo_place("auto", cpu) == (None, "halo in host memory")

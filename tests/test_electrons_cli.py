@@ -11,7 +11,7 @@ from distllg.electrons.exact import ExactSolver
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "distllg.electrons", *args],
+    return subprocess.run([sys.executable, "-m", "distllg", "electrons", *args],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -76,22 +76,6 @@ def test_a_lattice_smaller_than_the_receptive_field_is_refused(model_file):
         engines.make(settings, SDModel(), (5, 12))
 
 
-def test_the_old_model_section_names_the_new_one():
-    with pytest.raises(configlib.ConfigError, match=r"\[model\] of c.toml is now called "
-                                                    r"\[hamiltonian\]"):
-        configlib.from_dict({"model": {"J": 1.0}}, source="c.toml")
-    config = configlib.from_dict({"hamiltonian": {"J": 0.5}})
-    assert config.hamiltonian.J == 0.5
-
-
-def test_the_physics_hash_did_not_move_with_the_section_name():
-    """Checkpoints written while the section was called [model] still continue: these are
-    the hashes such configs had (measured with the code of 2026-12-03)."""
-    assert configlib.from_dict({}).physics_hash() == "092ec01c7309bfbe"
-    config = configlib.from_dict({"hamiltonian": {"J": 0.5}, "engine": {"kind": "kpm"}})
-    assert config.physics_hash() == "ec37350f29278b39"
-
-
 @pytest.mark.parametrize("kind", ["cnn", "exact"])
 def test_a_gpu_asked_for_where_there_is_none_names_the_key(kind, model_file):
     import torch

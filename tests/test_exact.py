@@ -118,8 +118,19 @@ def test_lattice_too_small_for_hoppings(Ly, Lx):
         ExactSolver().energy_and_fields(spinlib.uniform(Ly, Lx))
 
 
-def test_nearest_neighbour_model_accepts_small_lattice():
-    ExactSolver(SDModel(t3=0.0)).energy_and_fields(spinlib.uniform(3, 3))
+def test_nearest_neighbour_model_accepts_small_lattice(rng):
+    """Without third-neighbour hopping a 3 x 3 lattice is big enough (with it, it is too
+    small): the solver is built, and its energy and fields there are finite, of the
+    lattice's shape, and the energy is that of the eigenvalues."""
+    model = SDModel(t3=0.0, kT=0.1)
+    solver = ExactSolver(model)
+    for s in (spinlib.uniform(3, 3), spinlib.random(3, 3, rng)):
+        energy, fields = solver.energy_and_fields(s)
+        assert np.isfinite(energy) and fields.shape == (3, 3, 3)
+        assert np.isfinite(fields).all() and np.abs(fields).max() > 0
+        assert energy == pytest.approx(energy_from_eigenvalues(model, s), abs=1e-10)
+    with pytest.raises(ValueError, match="too small"):
+        ExactSolver(SDModel(kT=0.1)).energy_and_fields(spinlib.uniform(3, 3))
 
 
 @pytest.mark.parametrize(

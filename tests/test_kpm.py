@@ -159,7 +159,7 @@ def test_engine_kpm_drives_the_run_like_ed(tmp_path):
 
 @pytest.mark.slow
 def test_validate_cli_against_kpm(tmp_path):
-    """``python -m distllg.validate default --engine kpm``, on one rank and under mpirun on
+    """``distllg validate J1_mu-3.5_kT0.1 --engine kpm``, on one rank and under mpirun on
     two, reports progress per state, writes the metrics and the parity plot; the metrics do
     not depend on the ranks."""
     import json
@@ -171,10 +171,10 @@ def test_validate_cli_against_kpm(tmp_path):
     relative = {}
     for ranks in (1, 2):
         out = tmp_path / f"n{ranks}"
-        command = [sys.executable, "-m", "distllg.validate", "default", "--engine", "kpm",
-                   "--L", "24", "--states", "2", "--steps", "10", "--moments", "64",
-                   "--probe-distance", "6", "--probe-sets", "1", "--kT", "0.1", "--out",
-                   str(out)]
+        command = [sys.executable, "-m", "distllg", "validate", "J1_mu-3.5_kT0.1",
+                   "--engine", "kpm", "--L", "24", "--states", "2", "--steps", "10",
+                   "--moments", "64", "--probe-distance", "6", "--probe-sets", "1",
+                   "--kT", "0.1", "--out", str(out)]
         if ranks > 1:
             command = [MPIRUN, "--bind-to", "none", "-n", str(ranks)] + command
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=ENV)
@@ -195,23 +195,24 @@ def test_validate_in_a_field_compares_electronic_torques(tmp_path):
     do not feel h)."""
     import json
 
-    from distllg import engines, validate
+    from distllg import cli, engines
+    from distllg.analysis import validate
     from distllg.config import EngineConfig
-    from distllg.model import data as datalib
     from distllg.model import io as modelio
     from distllg.model.provider import PeriodicCNNFields
-    from distllg.model.train import metrics
+    from distllg.training import data as datalib
+    from distllg.training.train import metrics
 
     out = tmp_path / "h"
-    args = ["default", "--engine", "exact", "--L", "24", "--states", "2", "--steps", "6",
-            "--h", "0.05", "--out", str(out)]
-    assert validate.main(args) == 0
+    args = ["J1_mu-3.5_kT0.1", "--engine", "exact", "--L", "24", "--states", "2",
+            "--steps", "6", "--h", "0.05", "--out", str(out)]
+    assert cli.main(["validate", *args]) == 0
     result = json.loads((out / "validate.json").read_text())
-    model = modelio.load_model("default")
+    model = modelio.load_model("J1_mu-3.5_kT0.1")
 
     def network(h):
-        return engines.make(EngineConfig(kind="cnn", precision="float64"),
-                            SDModel(**{**model.metadata["model"], "h": h}), (24, 24))
+        settings = EngineConfig(kind="cnn", model="J1_mu-3.5_kT0.1", precision="float64")
+        return engines.make(settings, SDModel(**{**model.metadata["model"], "h": h}), (24, 24))
 
     snapshots = validate.states(network(0.05), 2, 6, 0)
     assert abs(snapshots[-1][2].mean() - validate.states(network(0.0), 2, 6, 0)[-1][2].mean()) \
@@ -231,7 +232,7 @@ def test_datagen_with_the_kpm_engine(tmp_path):
     import h5py
 
     from distllg import config as configlib
-    from distllg import datagen
+    from distllg.training import datagen
 
     data = {"lattice": {"L": 6}, "hamiltonian": {"kT": 0.1},
             "engine": {"kind": "kpm", "moments": 64, "probe_distance": 3},

@@ -89,36 +89,93 @@ def test_compatibility_names_parameters_and_lattice(tmp_path):
         modelio.check_compatible(meta, SDModel().as_dict(), (4, 12))
 
 
-def test_default_model_ships_and_loads():
-    meta = modelio.read_metadata("default")
-    model = modelio.load_model("default")
-    assert model.receptive_radius == meta["receptive_radius"] >= 1
-    assert meta["predicts"] == "torque"
-    assert meta["model"] == SDModel(kT=0.1).as_dict()  # the shipped parameters (docs)
-    assert meta["architecture"]["kind"] == "symmetric"  # exactly point-group equivariant
+#: The shipped files by name and the checksum of their weights: renaming a file never
+#: changes its weights or metadata.
+SHIPPED = {
+    "J0.5_mu-3.5_kT0.05": "422f47ee4e64f81b9770b3e75b086533a1c0a2fd91161a315f85ac1d92eb0a0b",
+    "J1_mu-3.35_kT0.1": "08644e65a8357bc989ed11b439102c60147aa88ed60222aa3af73e391d4eb74d",
+    "J1_mu-3.5_kT0.1": "a68630c3e34382f4a85fe63b98ed8760b7e34d3a07904c60f305d8fb3c4c9f68",
+}
+
+
+def test_the_shipped_models_are_named_by_their_physics_point():
     # one model per physics point, small files; earlier ones live in git history
-    assert modelio.shipped() == ["default", "mu3.35", "ohm_kT0.05"]
+    assert modelio.shipped() == list(SHIPPED)  # the one "default" names first
     assert sum(modelio.resolve(name).stat().st_size for name in modelio.shipped()) < 5e6
+    for name, checksum in SHIPPED.items():
+        meta = modelio.read_metadata(name)
+        p = meta["model"]
+        assert name == f"J{p['J']:g}_mu{p['mu']:g}_kT{p['kT']:g}"
+        assert p == SDModel(J=p["J"], mu=p["mu"], kT=p["kT"]).as_dict()  # h = 0, t3 = -0.85
+        assert meta["weights_sha256"] == checksum
+        model = modelio.load_model(name)
+        assert model.receptive_radius == meta["receptive_radius"] >= 1
+        assert meta["predicts"] == "torque"
+        assert meta["architecture"]["kind"] == "symmetric"  # exactly point-group equivariant
+        assert Path(model.source) == modelio.PRETRAINED / f"{name}.npz"
+
+
+def test_default_is_the_model_make_run_uses():
+    """``"default"`` names the model of configs/default.toml (``make run``): the crystal
+    point, which fits that run's Hamiltonian and lattice."""
+    from distllg import config as configlib
+
+    run = configlib.load(Path(__file__).parent.parent / "configs" / "default.toml")
+    assert run.engine.kind == "cnn"
+    assert modelio.resolve("default") == modelio.resolve(run.engine.model)
+    assert modelio.resolve("default") == modelio.PRETRAINED / "J0.5_mu-3.5_kT0.05.npz"
+    meta = modelio.read_metadata("default")
+    assert meta["model"] == SDModel(J=0.5, kT=0.05).as_dict()
+    modelio.check_compatible(meta, run.hamiltonian.as_dict(), run.lattice.shape)
+    model = modelio.load_model("default")
+    assert model.metadata["weights_sha256"] == SHIPPED["J0.5_mu-3.5_kT0.05"]
+    assert "default" not in modelio.shipped()
+
+
+@pytest.mark.parametrize("name, shipped_as", [
+    ("default", "J0.5_mu-3.5_kT0.05"),
+    ("ohm_kT0.05", "J0.5_mu-3.5_kT0.05"),  # the file names before 2026-12-07
+    ("mu3.35", "J1_mu-3.35_kT0.1"),
+])
+def test_other_names_load_the_same_weights(name, shipped_as):
+    assert modelio.ALIASES[name] == shipped_as
+    assert modelio.resolve(name) == modelio.resolve(shipped_as)
+    assert modelio.read_metadata(name) == modelio.read_metadata(shipped_as)
+    model = modelio.load_model(name)
+    assert model.metadata["weights_sha256"] == SHIPPED[shipped_as]
+    x = torch.randn(1, 3, 24, 24, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), modelio.load_model(shipped_as)(x), rtol=0, atol=0)
+
+
+def test_every_other_name_is_of_a_shipped_model_and_default_left_the_kt_0_1_one():
+    assert set(modelio.ALIASES.values()) <= set(modelio.shipped())
+    assert not set(modelio.ALIASES) & set(modelio.shipped())
+    # before 2026-12-07 "default" was J1_mu-3.5_kT0.1: that model now loads by its name only
+    assert "J1_mu-3.5_kT0.1" not in modelio.ALIASES.values()
+    assert modelio.read_metadata("default")["weights_sha256"] != SHIPPED["J1_mu-3.5_kT0.1"]
 
 
 def test_the_mu_3_35_model_ships_for_its_own_parameters_only():
-    meta = modelio.read_metadata("mu3.35")
+    meta = modelio.read_metadata("J1_mu-3.35_kT0.1")
     assert meta["model"] == SDModel(kT=0.1, mu=-3.35).as_dict()
     assert min(meta["metrics"]["r2"].values()) >= 0.99
-    default = modelio.load_model("default").architecture
-    assert modelio.load_model("mu3.35").architecture == {**default, "dots": 6, "window": 6}
+    at_mu_3_5 = modelio.load_model("J1_mu-3.5_kT0.1").architecture
+    assert modelio.load_model("J1_mu-3.35_kT0.1").architecture == {
+        **at_mu_3_5, "dots": 6, "window": 6}
     with pytest.raises(modelio.ModelFileError, match="mu = -3.5 in the config but -3.35"):
         modelio.check_compatible(meta, SDModel(kT=0.1).as_dict(), (24, 24))
 
 
 def test_the_crystal_point_model_ships_for_its_own_parameters_only():
-    """ohm_kT0.05 (configs/recipes/ohm_kT0.05): J = 0.5, kT = 0.05, grown to 72 channels
-    from the recipe's earlier weights (kept as docs/results/ohm_kT0.05_step19.npz); its
-    held-out torque error as trained meets the R^2 >= 0.99 gate in x, y and z."""
-    meta = modelio.read_metadata("ohm_kT0.05")
+    """J0.5_mu-3.5_kT0.05 (configs/recipes/J0.5_mu-3.5_kT0.05): grown to 72 channels from
+    the recipe's 48-channel weights, kept in the recipe folder; its held-out torque error as
+    trained meets the R^2 >= 0.99 gate in x, y and z."""
+    meta = modelio.read_metadata("J0.5_mu-3.5_kT0.05")
     assert meta["model"] == SDModel(J=0.5, kT=0.05).as_dict()
+    recipe = Path(__file__).parent.parent / "configs/recipes/J0.5_mu-3.5_kT0.05"
     assert meta["initial_weights_sha256"] == modelio.read_metadata(
-        Path(__file__).parent.parent / "docs/results/ohm_kT0.05_step19.npz")["weights_sha256"]
+        recipe / "weights/step19.npz")["weights_sha256"]
     assert meta["metrics"]["relative_rmse"] < 0.1
     assert min(meta["metrics"]["r2"].values()) >= 0.99
     assert meta["architecture"]["channels"] == 72 and meta["receptive_radius"] == 11

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
+from distllg import cli
 from distllg import config as configlib
-from distllg import phases as phasecli
 from distllg import spins as spinlib
-from distllg.analysis import phases
+from distllg.analysis import phase_scan, phases
 from distllg.dynamics import observables
 from distllg.electrons import SDModel
 from distllg.electrons.bloch import TwistAveragedSolver, cone_energy_per_site
@@ -133,14 +133,14 @@ def test_states_are_grouped_by_what_they_relaxed_into():
 
 def test_a_margin_below_the_convergence_level_is_a_tie(tmp_path):
     config = configlib.from_dict({"phases": {"directory": str(tmp_path)}})
-    point = {k: getattr(config.hamiltonian, k) for k in phasecli.SCANNED}
+    point = {k: getattr(config.hamiltonian, k) for k in phase_scan.SCANNED}
     records = [{"point": point, "phase": phases.Phase("spiral", -1.0, 1.0).as_dict()},
                {"point": point, "phase": phases.Phase(
                    "crystal2", -1.0 - phases.TIE / 2, 1.0, period=12,
                    skyrmions_per_cell=2.0).as_dict()}]
-    rows = phasecli.summarise(records, config)
+    rows = phase_scan.summarise(records, config)
     assert rows[0]["tie"].order == "spiral"
-    assert "| tie: crystal n_sk=2 (P 12, from crystal2) ~ spiral" in phasecli.table(rows)
+    assert "| tie: crystal n_sk=2 (P 12, from crystal2) ~ spiral" in phase_scan.table(rows)
 
 
 def test_config_names_the_candidates():
@@ -171,7 +171,7 @@ energy_twists = 2
 k_points = 60
 directory = "{tmp_path / 'out'}"
 """)
-    assert phasecli.main([str(config)]) == 0
+    assert cli.main(["phases", str(config)]) == 0
     lines = (tmp_path / "out" / "phases.jsonl").read_text().splitlines()
     assert len(lines) == 10
     records = [json.loads(line) for line in lines]
@@ -182,12 +182,12 @@ directory = "{tmp_path / 'out'}"
     assert len(list((tmp_path / "out" / "states").glob("*.npy"))) == 6
     table = (tmp_path / "out" / "phases.md").read_text()
     assert table.count("\n| -3") == 2 and "winner" in table
-    assert phasecli.main([str(config)]) == 0
+    assert cli.main(["phases", str(config)]) == 0
     assert len((tmp_path / "out" / "phases.jsonl").read_text().splitlines()) == 10
     config.write_text(config.read_text().replace("energy_twists = 2", "energy_twists = 3"))
-    assert phasecli.main([str(config)]) == 2  # other settings: not mixed into the directory
+    assert cli.main(["phases", str(config)]) == 2  # other settings: not mixed into the directory
     assert "other hoppings, accuracy settings" in capsys.readouterr().err
     config.write_text(config.read_text().replace("periods", "period"))
     capsys.readouterr()
-    assert phasecli.main([str(config)]) == 2
+    assert cli.main(["phases", str(config)]) == 2
     assert "phases.period" in capsys.readouterr().err

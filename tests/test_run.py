@@ -1,7 +1,9 @@
 """The run entry point: config validation, a short ED-LLG run, and bit-for-bit restart."""
 
+import dataclasses
 import io
 import json
+import pickle
 import shutil
 import subprocess
 import sys
@@ -103,6 +105,24 @@ def test_restart_continues_bit_for_bit(tmp_path):
         assert [leg["first_step"] for leg in json.loads(fb.attrs["legs"])] == [0, 20]
 
 
+def test_the_restart_plan_says_what_a_run_starts_from(tmp_path):
+    from distllg.io import restart
+
+    config = configlib.from_dict(small_config(tmp_path, steps=20))
+    fresh = restart.plan(config, None, False, "")
+    assert (fresh.checkpoint, fresh.state, fresh.clear, fresh.skipped) == (None, None, False, ())
+    assert (fresh.step, fresh.wall_time) == (0, 0.0)
+    assert fresh.run_hash == restart.run_hash(config, "")
+    runlib.run(config, stream=io.StringIO())
+    again = restart.plan(config, "auto", False, "")
+    assert again.checkpoint == ckpt.latest(tmp_path / "run") and again.step == 20
+    assert again.wall_time == again.state["wall_time"] > 0 and not again.clear
+    assert pickle.loads(pickle.dumps(again)) == again  # what comm.bcast sends
+    assert restart.plan(config, None, True, "").clear
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        again.clear = True
+
+
 def test_exact_engine_with_twists_runs_on_the_tiled_lattice_fields(tmp_path):
     """engine.twists = 2: the run's trajectory is LLG under the fields of the lattice tiled
     2 x 2, and a checkpoint of it does not continue a plain-ED run (other physics)."""
@@ -199,7 +219,7 @@ log_every = 20
         assert json.loads(f.attrs["config"])["dynamics"]["steps"] == 40
         assert "numpy" in json.loads(f.attrs["versions"])
     check_xdmf(tmp_path / "out" / "output.xdmf", frames=11)
-    done = subprocess.run([sys.executable, "-m", "distllg.inspect", str(tmp_path / "out" /
+    done = subprocess.run([sys.executable, "-m", "distllg", "inspect", str(tmp_path / "out" /
                            "output.h5"), "--plots", str(tmp_path / "plots")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

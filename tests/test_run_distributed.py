@@ -74,6 +74,7 @@ def test_lower_precision_follows_the_float64_run(tmp_path, model_file, straight_
     assert least < difference < most, difference
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_the_rank_count(straight_runs):
     """The output file of 2 and 4 ranks holds what the 1-rank file holds: the same frames
     and times, spins and observables to round-off."""
@@ -187,3 +188,42 @@ def test_missing_model_file_is_named(tmp_path):
     config = write_config(tmp_path / "c.toml", tmp_path / "nope.npz", tmp_path / "out")
     with pytest.raises(runlib.SetupError, match="nope.npz does not exist"):
         runlib.run(runlib.configlib.load(config))
+
+
+@pytest.mark.slow
+def test_committee_disagreement_is_the_serial_one_on_any_rank_count(tmp_path, model_file):
+    """``engine.committee``: the run reports the largest spread of the members' torques
+    over the lattice, the same on 1 and 3 ranks (uneven tiles) as the periodic models give
+    on the whole lattice, in the progress line and summary.json; rank 0 warns once when it
+    exceeds ``engine.committee_warn``."""
+    import torch
+
+    from distllg.electrons import SDModel
+    from distllg.model.cnn import SpinCNN
+    from distllg.training.committee import site_spread
+    from distllg.training.data import electronic_torques
+
+    torch.manual_seed(2)
+    other = SpinCNN(channels=8, layers=3, kernel=3, predicts="torque")
+    other.output_scale.fill_(5.0)
+    member = tmp_path / "member.npz"
+    modelio.save_model(other, member, model=SDModel().as_dict(), lattice=[[12, 12]])
+    start = config_start()
+    torques = [electronic_torques(start, PeriodicCNNFields(modelio.load_model(path))
+                                  .energy_and_fields(start)[1], 0.0)
+               for path in (model_file, member)]
+    expected = site_spread(np.stack(torques)).max()
+    for ranks in (1, 3):
+        out = tmp_path / f"n{ranks}"
+        config = write_config(tmp_path / f"c{ranks}.toml", model_file, out, steps=20)
+        config.write_text(config.read_text().replace(
+            'precision = "float64"', f'precision = "float64"\ncommittee = ["{member}"]\n'
+            f'committee_every = 100\ncommittee_warn = {expected / 2}'))
+        done, _ = mpirun(ranks, config)
+        assert done.returncode == 0, done.stderr
+        report = json.loads((out / "summary.json").read_text())["committee"]
+        assert report["members"] == 2 and report["largest_at_step"] == 0
+        assert report["latest_disagreement"] == pytest.approx(expected, rel=1e-10)
+        assert report["checks_above_warn"] == 1
+        assert done.stdout.count("the committee of 2 models disagrees by") == 1
+        assert f"dev {expected:.1e}" in done.stdout

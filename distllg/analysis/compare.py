@@ -1,27 +1,9 @@
-"""``python -m distllg.analysis.compare CONFIG [--model M]``: CNN-LLG against exact LLG
-from the same initial state.
-
-Runs the config's trajectory twice in one process, with the exact (ED) fields and with the
-CNN (both engines from :func:`distllg.engines.make` with :func:`distllg.engines.serial`
-settings: the exact one plain ED whatever ``engine.twists`` says, the network in float64 on
-the CPU), records Q(t), the crystal share and the exact energy E(t) of both
-trajectories (the CNN has no energy of its own: its spins are handed to ED every
-``output.every`` steps). An exact
-run already on disk (``<output.directory>/output.h5`` of ``python -m distllg.run`` with
-this config) is reused instead of recomputed; the CNN then starts from its first frame.
-``--reference COMPARE_JSON`` takes the exact run's final values from an earlier
-``compare.json`` of the same physics (lattice, Hamiltonian, dynamics, initial state; files
-older than this check match by config path) instead: no exact run, no exact curves and no
-``spins_exact.png``; a new model checked against an exact run that is no longer on disk.
-
-Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks of both),
-``q_overlay.png``, ``energy_overlay.png``, ``crystal_share_overlay.png``, ``spins_cnn.png``,
-``spins_exact.png`` (not with ``--reference``).
+"""CNN-driven LLG against exact LLG from the same initial state: the comparison behind
+``distllg compare`` (what it runs and writes: :mod:`distllg.cli.compare`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -168,29 +150,3 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "structure_factor_peaks"}
                       for k, v in result.items() if k in ("exact", "cnn")}), file=stream)
     return result
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m distllg.analysis.compare",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="run config: its lattice, Hamiltonian, dynamics, "
-                                       "initial state and output directory (the engines are "
-                                       "plain ED and the --model network)")
-    parser.add_argument("--model", default="default", help="model file or 'default'")
-    parser.add_argument("--out", default="out/compare", help="output directory")
-    parser.add_argument("--reference", type=Path, default=None,
-                        help="an earlier compare.json of this config: its exact final values "
-                             "are used instead of an exact run")
-    args = parser.parse_args(argv)
-    try:
-        compare(configlib.load(args.config), args.model, Path(args.out),
-                reference=args.reference)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

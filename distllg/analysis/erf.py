@@ -18,11 +18,17 @@ within which a fraction (99 %) of the summed sensitivity lies.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from distllg import lattice
-from distllg.electrons.exact import field_response
+from distllg.analysis import plots
+from distllg.electrons import SDModel
+from distllg.electrons.exact import ExactSolver, field_response
+from distllg.training import data as datalib
 
 
 def tangent_frames(spins: np.ndarray) -> np.ndarray:
@@ -168,3 +174,60 @@ def far_spin_influences(provider, spins: np.ndarray, centre: tuple[int, int], ra
             changes[d, k] = np.sum((np.cross(moved[:, cy, cx], moved_fields[:, cy, cx])
                                     - base) ** 2)
     return np.sqrt(changes.mean(axis=0)) / typical
+
+
+def states_from(path, count: int) -> np.ndarray:
+    """``count`` frames ``(count, 3, Ly, Lx)`` spread evenly over a data file."""
+    frames = np.concatenate([t["spins"] for _, t in sorted(datalib.read(path)
+                                                            ["trajectories"].items())])
+    return frames[np.linspace(0, len(frames) - 1, count).astype(int)]
+
+
+def measure(model, states: np.ndarray, exact: bool) -> dict:
+    """Mean centred sensitivity maps ``{"cnn": (Ly, Lx), "exact": (Ly, Lx) or None}``."""
+    _, _, Ly, Lx = states.shape
+    centre = (Ly // 2, Lx // 2)
+    solver = ExactSolver(SDModel(**model.metadata["model"])) if exact else None
+    maps = {"cnn": np.zeros((Ly, Lx)), "exact": np.zeros((Ly, Lx)) if exact else None}
+    for index, spins in enumerate(states):
+        maps["cnn"] += cnn_sensitivity(model, spins, centre) / len(states)
+        if exact:
+            maps["exact"] += response_sensitivity(solver, spins, centre) / len(states)
+        print(f"state {index + 1}/{len(states)} done", flush=True)
+    return maps
+
+
+def report(model, maps: dict, out: Path) -> dict:
+    """Write erf.json and the PNGs; returns the JSON dict."""
+    shape = maps["cnn"].shape
+    dist, steps = distances(shape), grid_steps(shape)
+    r_arch = model.receptive_radius
+    result = {"model": model.source, "architectural_radius_grid_steps": r_arch,
+              "lattice": list(shape)}
+    profiles = {}
+    for name, values in maps.items():
+        if values is None:
+            continue
+        r, mean = radial_profile(values, dist)
+        profiles[name] = (r, mean)
+        result[name] = {"radius99_distance": radius_holding(values, dist),
+                        "radius99_grid_steps": radius_holding(values, steps),
+                        "fraction_beyond_architectural_radius":
+                            float(values[steps > r_arch].sum() / values.sum()),
+                        "profile_distance": r.tolist(), "profile_mean": mean.tolist()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "erf.json").write_text(json.dumps(result, indent=2) + "\n")
+    floor = 1e-6
+    for name, values in maps.items():
+        if values is not None:
+            plots.scalar_field(np.log10(np.maximum(values / values.max(), floor)),
+                               out / f"erf_map_{name}.png", symmetric=False,
+                               title=f"{name}: log10 |dT_centre/dS_j| (relative)",
+                               label="log10 sensitivity")
+    common_r = profiles["cnn"][0]
+    series = {f"{name} (r99 = {result[name]['radius99_distance']:.2f})": mean
+              for name, (_, mean) in profiles.items()}
+    plots.curves(common_r, series, out / "erf_profile.png", "distance from the centre site",
+                 "mean |dT_c / dS_j| (t1)", "effective receptive field",
+                 marks={f"r_arch = {r_arch} grid steps": float(r_arch)}, logy=True)
+    return result

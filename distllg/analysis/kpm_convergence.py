@@ -1,4 +1,4 @@
-"""``python -m distllg.analysis.kpm_convergence [--out DIR]``: KPM against ED.
+"""KPM against ED: the study behind ``distllg kpm-convergence``.
 
 Two studies on random spins (the default s-d parameters):
 * moments: L = 12 with exact traces (every site its own probe), relative field error
@@ -11,9 +11,7 @@ Writes ``kpm_convergence.json`` and ``kpm_convergence.png`` (both studies, log s
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -42,12 +40,8 @@ def errors(model: SDModel, spins: np.ndarray, moments: int, distance: int | None
             "energy_error_per_site": float(abs(e - energy) / spins[0].size)}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m distllg.analysis.kpm_convergence",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="docs/img", help="output directory")
-    args = parser.parse_args(argv)
+def study(out: Path) -> None:
+    """Both studies; writes ``kpm_convergence.json`` and ``kpm_convergence.png`` to ``out``."""
     warnings.simplefilter("ignore", UserWarning)  # small M is the point of the study
     rng = np.random.default_rng(2)
     small, large = spinlib.random(12, 12, rng), spinlib.random(24, 24, rng)
@@ -58,7 +52,6 @@ def main(argv=None) -> int:
     rows = {"moments_L12_exact_traces": [r for _, _, r in moments], "probing_L24_M128": probing}
     for row in rows["moments_L12_exact_traces"] + probing:
         print(json.dumps(row), flush=True)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kpm_convergence.json").write_text(json.dumps(rows, indent=2) + "\n")
     import matplotlib
@@ -88,8 +81,3 @@ def main(argv=None) -> int:
     fig.tight_layout()
     fig.savefig(out / "kpm_convergence.png", dpi=110)
     print(f"wrote {out / 'kpm_convergence.png'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,11 +29,11 @@ def _save(fig, path) -> Path:
 MAX_ARROWS = 96
 
 
-def _lattice_axes(values: np.ndarray, title: str, label: str, symmetric: bool):
-    """Figure with ``values`` ``(Ly, Lx)`` coloured over the lattice's triangles.
+def _shade(ax, values: np.ndarray, symmetric: bool):
+    """Colour ``values`` ``(Ly, Lx)`` over the lattice's triangles on ``ax``.
 
     Sites sit at their Cartesian positions (a1 = (1, 0), a2 = (1/2, sqrt 3 / 2)); triangles
-    that wrap around the periodic boundary are left out. Returns ``(fig, ax, positions)``.
+    that wrap around the periodic boundary are left out. Returns ``(shading, positions)``.
     """
     Ly, Lx = values.shape
     pos = lattice.positions(Ly, Lx).reshape(2, -1)
@@ -45,16 +45,42 @@ def _lattice_axes(values: np.ndarray, title: str, label: str, symmetric: bool):
         vmin = -vmax
     else:
         vmin, vmax = float(z.min()), float(z.max())
-    width = 4.0 + 0.18 * min(Lx, MAX_ARROWS)  # inches; bounded for large lattices
-    fig, ax = plt.subplots(figsize=(width, width * (Ly * 0.87) / (Lx + 0.5 * Ly) + 0.6))
     shading = ax.tripcolor(Triangulation(pos[0], pos[1], tri[inside]), z, shading="gouraud",
                            cmap="RdBu_r", vmin=vmin, vmax=vmax)
     ax.set_aspect("equal")
+    return shading, pos
+
+
+def _lattice_axes(values: np.ndarray, title: str, label: str, symmetric: bool):
+    """Figure with ``values`` ``(Ly, Lx)`` coloured over the lattice (:func:`_shade`).
+    Returns ``(fig, ax, positions)``."""
+    Ly, Lx = values.shape
+    width = 4.0 + 0.18 * min(Lx, MAX_ARROWS)  # inches; bounded for large lattices
+    fig, ax = plt.subplots(figsize=(width, width * (Ly * 0.87) / (Lx + 0.5 * Ly) + 0.6))
+    shading, pos = _shade(ax, values, symmetric)
     ax.set_xlabel("x (lattice constants)")
     ax.set_ylabel("y")
     ax.set_title(title)
     fig.colorbar(shading, ax=ax, label=label, shrink=0.8)
     return fig, ax, pos
+
+
+def gallery(textures: dict[str, np.ndarray], path, title: str = "") -> Path:
+    """One small panel of S^z per named spin texture ``(3, Ly, Lx)``, four to a row."""
+    columns = min(4, len(textures))
+    rows = -(-len(textures) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.8 * rows + 0.4),
+                             squeeze=False)
+    for ax, (name, spins) in zip(axes.flat[:len(textures)], textures.items(), strict=True):
+        shading, _ = _shade(ax, spins[2], symmetric=True)
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.flat[len(textures):]:
+        ax.axis("off")
+    fig.colorbar(shading, ax=axes, label="$S^z$", shrink=0.6)
+    fig.suptitle(title)
+    return _save(fig, path)
 
 
 def vector_texture(vectors: np.ndarray, path, title: str = "", label: str = "z component",

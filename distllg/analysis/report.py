@@ -1,7 +1,7 @@
 """What a run's files say: summaries and PNGs of an ``output.h5`` or a checkpoint.
 
-Used by the run at its end (summary.json and the PNGs), by ``python -m distllg.inspect``
-and by ``python -m distllg.analysis.compare``. Lattices wider than ``WINDOW`` sites are
+Used by the run at its end (summary.json and the PNGs), by ``distllg inspect``
+and by ``distllg compare``. Lattices wider than ``WINDOW`` sites are
 summarised (S(q), crystal share) and plotted on a ``WINDOW x WINDOW`` window read alone
 from the file; Q and |m| of an output file are the run's global values.
 """

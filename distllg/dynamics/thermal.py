@@ -15,11 +15,11 @@ component); both stages of the Heun and semi-implicit midpoint integrators see t
 which makes them Stratonovich schemes (Mentink et al., J. Phys. Cond. Mat. 22, 176001 (2010)).
 RK4 is not a scheme for this equation; the config refuses it with noise.
 
-The noise of site ``(y, x)`` at step ``n`` is a pure function of ``(seed, n, y, x)``: the
-Philox-4x64 block with key ``(seed, n)`` and counter ``y Lx + x`` gives four uniform numbers,
-and Box-Muller turns them into the three normal components (the fourth normal is unused).
-Every rank draws the noise of its own sites only, bit-equal to what a serial run draws
-there, and a restart needs no generator state: the step number is enough.
+The noise of site ``(y, x)`` at step ``n`` is a pure function of ``(seed, n, y, x)``
+(:func:`distllg.counter_rng.site_normals` on stream ``n``: the Philox-4x64 block with key
+``(seed, n)`` and counter ``y Lx + x``, through Box-Muller). Every rank draws the noise of
+its own sites only, bit-equal to what a serial run draws there, and a restart needs no
+generator state: the step number is enough.
 
 Annealing: ``T(n) = temperature * max(0, 1 - n / anneal_steps)`` for ``anneal_steps > 0``
 (a linear ramp to zero, then plain damped LLG), else ``T(n) = temperature``.
@@ -31,33 +31,13 @@ import dataclasses
 
 import numpy as np
 
-from distllg import lattice
+from distllg.counter_rng import site_normals
 from distllg.dynamics.llg import FieldFn
 
 #: Integrators that are Stratonovich schemes with the noise held over the step.
 STOCHASTIC_INTEGRATORS = ("heun", "midpoint")
 
-
-def site_normals(seed: int, step: int, shape: tuple[int, int],
-                 region: tuple[slice, slice] | None = None) -> np.ndarray:
-    """Standard normal numbers ``(3, ny, nx)`` for the sites of ``region`` (slices of the
-    global ``shape = (Ly, Lx)`` lattice; default all of it) at ``step``, the same for a site
-    whatever region holds it."""
-    Ly, Lx = shape
-    y0, y1, x0, x1 = lattice.bounds(Ly, Lx, region)
-    nx = x1 - x0
-    key = np.array([seed, step], dtype=np.uint64)  # a list would go through float64 >= 2^63
-    raw = np.empty((y1 - y0, nx, 4), dtype=np.uint64)
-    for row, y in enumerate(range(y0, y1)):
-        philox = np.random.Philox(counter=[y * Lx + x0, 0, 0, 0], key=key)
-        raw[row] = philox.random_raw(4 * nx).reshape(nx, 4)
-    # 53-bit uniforms in (0, 1]: 1 - u avoids log(0)
-    uniform = 1.0 - (raw >> np.uint64(11)).astype(np.float64) * 2.0**-53
-    radius = np.sqrt(-2.0 * np.log(uniform[..., 0::2]))  # (ny, nx, 2)
-    angle = 2.0 * np.pi * uniform[..., 1::2]
-    return np.stack([radius[..., 0] * np.cos(angle[..., 0]),
-                     radius[..., 0] * np.sin(angle[..., 0]),
-                     radius[..., 1] * np.cos(angle[..., 1])])
+__all__ = ["STOCHASTIC_INTEGRATORS", "Thermostat", "site_normals"]
 
 
 @dataclasses.dataclass(frozen=True)

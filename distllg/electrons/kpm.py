@@ -299,7 +299,8 @@ class KPMSolver:
     probe_distance : probing distance d (sites); ``None`` or >= L probes every site alone
         (exact traces, 2 N probes)
     decomposition : the :class:`distllg.parallel.decomposition.Decomposition` of ``shape``
-        whose tiles the ranks own (default: one rank, COMM_SELF, holding the lattice)
+        whose tiles the ranks own (default: one rank, PETSc's COMM_SELF, holding the
+        lattice); its communicator is the only MPI this module sees
     bounds : ``(lower, upper)`` of the spectrum; default: :func:`spectral_bounds`
     probe_sets : 0: every site enters its probe with +1; S >= 1: S sets of probes in which
         every site enters with a random sign (+-1, from ``probe_seed``, fixed per site
@@ -314,12 +315,12 @@ class KPMSolver:
     def __init__(self, model: SDModel, shape: tuple[int, int], moments: int = 256,
                  probe_distance: int | None = None, decomposition=None, bounds=None,
                  probe_sets: int = 0, probe_seed: int = 0, block: int | None = None):
-        from mpi4py import MPI
-
         self.model = model
         self.Ly, self.Lx = Ly, Lx = int(shape[0]), int(shape[1])
         if decomposition is None:
-            self.comm, tiles = MPI.COMM_SELF, [(0, Ly, 0, Lx)]
+            from petsc4py import PETSc
+
+            self.comm, tiles = PETSc.COMM_SELF.tompi4py(), [(0, Ly, 0, Lx)]
         else:
             if decomposition.shape != (Ly, Lx):
                 raise KPMError(f"the decomposition is of a {decomposition.shape} lattice, "

@@ -145,12 +145,11 @@ def state_digest(attributes: dict) -> str:
 
 
 def write(output_directory, comm, tile, spins: np.ndarray, shape: tuple[int, int],
-          chunk: tuple[int, int], state: dict, keep: int, hook=None) -> Path:
+          chunk: tuple[int, int], state: dict, keep: int) -> Path:
     """Write this rank's tile ``spins`` (3, ny, nx) and ``state`` (the attributes above,
     without ``format``, ``ranks``, ``date``, ``versions``, ``spin_sums`` and the checksums)
     as the checkpoint of ``state["step"]``; collective. Keeps the newest ``keep``
-    checkpoints. ``hook``, if given, is called on every rank after the spins are written,
-    before the file is closed (tests kill the run there)."""
+    checkpoints."""
     from mpi4py import MPI
 
     path = path_for(output_directory, int(state["step"]))
@@ -173,8 +172,6 @@ def write(output_directory, comm, tile, spins: np.ndarray, shape: tuple[int, int
         data = f.create_dataset("spins", (3,) + tuple(shape), dtype="f8",
                                 chunks=(3,) + tuple(chunk))
         write_slab(data, (slice(None), slice(tile.y0, tile.y1), slice(tile.x0, tile.x1)), spins)
-        if hook is not None:
-            hook()
     finally:
         f.close()
     comm.Barrier()

@@ -1,40 +1,64 @@
 """What a run starts from on disk, decided before any work: a fresh start or the checkpoint
 to continue from, and whether the output directory can take the run.
 
-:func:`plan` is called on one rank (rank 0) and changes nothing on disk; its result is
-broadcast and acted on by :class:`distllg.observers.RunFiles`.
+:func:`plan` is called on one rank (rank 0) and changes nothing on disk; its result, a
+:class:`RestartPlan`, is broadcast and acted on by :class:`distllg.observers.RunFiles`.
 """
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from distllg.config import Config, ConfigError
 from distllg.io import checkpoint as ckpt
 from distllg.io import preflight
+from distllg.io.identity import EngineIdentity, resolved, run_hash
 
 
-def run_hash(config: Config, weights_sha256: str) -> str:
-    """What decides the trajectory: the config's physics and, for the CNN, the weights."""
-    if not weights_sha256:
-        return config.physics_hash()
-    return hashlib.sha256((config.physics_hash() + weights_sha256).encode()).hexdigest()[:16]
+@dataclass(frozen=True)
+class RestartPlan:
+    """What a run starts from on disk, decided by :func:`plan` on rank 0 and broadcast
+    (``comm.bcast``) to every rank."""
+
+    #: What decides the trajectory (16 hex digits, :func:`run_hash`); written to every file.
+    run_hash: str
+    #: The checkpoint to continue from; None: a fresh start from ``[initial]``.
+    checkpoint: Path | None = None
+    #: Its attributes, verified (:func:`distllg.io.checkpoint.read_state`); None when fresh.
+    state: dict | None = None
+    #: A fresh start replaces an old run's ``output.h5`` and checkpoints (``--overwrite``).
+    clear: bool = False
+    #: ``(path, reason)`` of the newer checkpoints that do not verify, newest first; they
+    #: are set aside as ``<name>.damaged`` before the run starts.
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def step(self) -> int:
+        """The first step of this leg: the checkpoint's, or 0."""
+        return 0 if self.state is None else self.state["step"]
+
+    @property
+    def wall_time(self) -> float:
+        """The wall time of the legs before this one (s)."""
+        return 0.0 if self.state is None else self.state["wall_time"]
 
 
-def plan(config: Config, restart: str | None, overwrite: bool, weights_sha256: str) -> dict:
-    """``{"run_hash", "restart": (checkpoint path, its state) or None, "clear": whether an
-    old run is replaced (--overwrite), "skipped": [(path, reason)] of damaged checkpoints
-    passed over}``. ``restart``: None, ``"latest"``, ``"auto"`` or a checkpoint path.
-    Raises with a message that names the file and what to do."""
-    result = {"run_hash": run_hash(config, weights_sha256), "restart": None, "clear": False,
-              "skipped": []}
+def plan(config: Config, restart: str | None, overwrite: bool,
+         engine: EngineIdentity | str) -> RestartPlan:
+    """The :class:`RestartPlan` of a run. ``restart``: None, ``"latest"``, ``"auto"`` or a
+    checkpoint path; ``overwrite``: a fresh start may replace an old run; ``engine``: what
+    the run's engine resolved (:attr:`distllg.engines.Engine.identity`; or its weights
+    checksum, :func:`distllg.io.identity.resolved`). Raises with a message that names the
+    file and what to do."""
+    engine = resolved(config, engine)
+    digest, weights_sha256 = run_hash(config, engine), engine.weights_sha256
     out = Path(config.output.directory)
-    path, state = None, None
+    path, state, skipped, clear = None, None, [], False
     if restart in ("latest", "auto"):
-        path, state, result["skipped"] = ckpt.newest_verified(out)
-        if path is None and result["skipped"]:
-            reasons = "; ".join(reason for _, reason in result["skipped"])
+        path, state, skipped = ckpt.newest_verified(out)
+        if path is None and skipped:
+            reasons = "; ".join(reason for _, reason in skipped)
             raise ckpt.CheckpointError(
                 f"--restart {restart}: no checkpoint in {ckpt.directory(out)} verifies "
                 f"({reasons}). Continue from a file of your choice with --restart PATH, or "
@@ -45,9 +69,8 @@ def plan(config: Config, restart: str | None, overwrite: bool, weights_sha256: s
         path = Path(restart)
         state = ckpt.read_state(path)
     if path is not None:
-        _check_checkpoint(state, path, config, result["run_hash"], weights_sha256)
-        _check_output_file(out / "output.h5", config, result["run_hash"])
-        result["restart"] = (path, state)
+        _check_checkpoint(state, path, config, digest, weights_sha256)
+        _check_output_file(out / "output.h5", config, digest)
     else:
         existing = (["output.h5"] if (out / "output.h5").exists() else []) + \
             [f"{ckpt.directory(out).name}/{p.name}" for p in ckpt.complete(out)]
@@ -56,9 +79,10 @@ def plan(config: Config, restart: str | None, overwrite: bool, weights_sha256: s
                 f"'output.directory' = {str(out)!r} already holds a run "
                 f"({', '.join(existing[:4])}{', ...' if len(existing) > 4 else ''}): continue "
                 f"it with --restart latest, or start it again with --overwrite")
-        result["clear"] = bool(existing)
-    preflight.check_directory(out, preflight.bytes_needed(config), result["restart"] is None)
-    return result
+        clear = bool(existing)
+    preflight.check_directory(out, preflight.bytes_needed(config), path is None)
+    return RestartPlan(run_hash=digest, checkpoint=path, state=state, clear=clear,
+                       skipped=tuple(skipped))
 
 
 def _check_output_file(path: Path, config: Config, expected_hash: str) -> None:

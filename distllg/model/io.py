@@ -11,9 +11,12 @@ never run code) holding
   ``distllg_version``, ``created`` and ``weights_sha256`` (a checksum of the weights that
   catches truncated or edited files).
 
-``load_model("default")`` loads the default model shipped in ``distllg/model/pretrained/``;
-the other shipped models there, ``mu3.35`` and ``ohm_kT0.05``, load by their names too.
-Earlier models are in git history.
+The models shipped in ``distllg/model/pretrained/`` are named by the physics point they
+were trained for (:func:`shipped`): ``J0.5_mu-3.5_kT0.05`` (the crystal point),
+``J1_mu-3.5_kT0.1`` and ``J1_mu-3.35_kT0.1`` (the other s-d parameters are those of
+:class:`~distllg.electrons.SDModel`). ``load_model("default")`` loads the model ``make run``
+uses (configs/default.toml); the other names of :data:`ALIASES` load too. Earlier models
+are in git history.
 """
 
 from __future__ import annotations
@@ -35,6 +38,18 @@ FORMAT = "distllg-model-1"
 PRETRAINED = Path(__file__).parent / "pretrained"
 DEFAULT_NAME = "default"
 
+#: Other names of shipped models (name -> file stem in ``pretrained/``), the one place they
+#: are kept. 2026-12-07: the files were renamed by their physics point (J, mu, kT), and
+#: ``"default"`` became the model ``make run`` uses (configs/default.toml, the crystal
+#: point); the old file names still load the same weights. Before that date ``"default"``
+#: meant the J = 1, mu = -3.5, kT = 0.1 model, now ``J1_mu-3.5_kT0.1``, which loads by its
+#: own name only.
+ALIASES = {
+    DEFAULT_NAME: "J0.5_mu-3.5_kT0.05",  # the model make run uses
+    "ohm_kT0.05": "J0.5_mu-3.5_kT0.05",  # file name until 2026-12-07
+    "mu3.35": "J1_mu-3.35_kT0.1",  # file name until 2026-12-07
+}
+
 
 class ModelFileError(ValueError):
     """A model file is missing, corrupted, or does not fit the run; the message names it."""
@@ -49,17 +64,21 @@ def _weights_sha256(arrays: dict[str, np.ndarray]) -> str:
 
 
 def shipped() -> list[str]:
-    """Names of the models shipped in ``distllg/model/pretrained/`` (``"default"`` first)."""
+    """Names of the models shipped in ``distllg/model/pretrained/``, the one ``"default"``
+    names first (the names of :data:`ALIASES` are not listed)."""
     names = sorted(p.stem for p in PRETRAINED.glob("*.npz"))
-    return sorted(names, key=lambda name: name != DEFAULT_NAME)
+    return sorted(names, key=lambda name: name != ALIASES[DEFAULT_NAME])
 
 
 def resolve(path_or_name) -> Path:
-    """The file behind ``path_or_name``: a path, or the name of a shipped model
-    (``"default"``, ``"mu3.35"`` or ``"ohm_kT0.05"``, see :func:`shipped`; earlier models
-    are in git history)."""
-    if str(path_or_name) in shipped():
-        return PRETRAINED / f"{path_or_name}.npz"
+    """The file behind ``path_or_name``: a path, the name of a shipped model (see
+    :func:`shipped`) or one of its other names (:data:`ALIASES`, ``"default"`` among them);
+    earlier models are in git history."""
+    name = str(path_or_name)
+    if name in ALIASES:
+        return PRETRAINED / f"{ALIASES[name]}.npz"
+    if name in shipped():
+        return PRETRAINED / f"{name}.npz"
     return Path(path_or_name)
 
 
@@ -93,7 +112,7 @@ def _read(path_or_name) -> tuple[dict, dict[str, np.ndarray]]:
     path = resolve(path_or_name)
     if not path.is_file():
         hint = " (the shipped model is missing from this install)" if str(
-            path_or_name) == DEFAULT_NAME else ""
+            path_or_name) in ALIASES else ""
         raise ModelFileError(f"model file {path} does not exist{hint}")
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -113,7 +132,8 @@ def _read(path_or_name) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def load_model(path_or_name, device="cpu", dtype=torch.float64):
-    """The model in a file (or ``"default"``), in eval mode, with a ``metadata`` dict."""
+    """The model in a file (or a shipped model's name, ``"default"`` among them), in eval
+    mode, with a ``metadata`` dict."""
     meta, arrays = _read(path_or_name)
     path = resolve(path_or_name)
     try:

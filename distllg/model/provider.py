@@ -4,7 +4,7 @@ The CNN gives no energy: ``E`` is NaN. A model that predicts torques ``T = S x H
 into the field component perpendicular to S, ``H_perp = T x S``, which is all that LLG uses
 (``S x H`` and ``S x (S x H)`` depend on ``H_perp`` only).
 
-Models predict the electronic part only (``-J <c+ sigma c>``, :mod:`distllg.model.data`);
+Models predict the electronic part only (``-J <c+ sigma c>``, :mod:`distllg.training.data`);
 the providers add the Zeeman field ``h z`` of the run exactly. The electrons do not feel
 ``h`` (it acts on the local spins), so one model serves every field.
 

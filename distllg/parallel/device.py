@@ -99,14 +99,6 @@ def cuda_aware_mpi() -> bool | None:
     return None
 
 
-def resolved_precision(name: str, preference: str = "auto") -> str:
-    """The precision ``engine.precision`` = ``name`` computes in on the device that
-    ``engine.device`` = ``preference`` takes on this machine (``auto`` resolved)."""
-    cuda = preference != "cpu" and torch.cuda.is_available()
-    where = torch.device("cuda", 0) if cuda else torch.device("cpu")
-    return dtype_name(precision(name, where))
-
-
 def halo_place(preference: str, device: torch.device) -> tuple[torch.device | None, str]:
     """Where the halo is exchanged for ``engine.halo`` on ``device``: ``(None, why)`` for
     host memory (staged), ``(device, why)`` for torch tensors on the device. ``auto`` takes

@@ -1,5 +1,5 @@
 """Crystal-stripe coexistence at fixed spin temperature (docs/physics.md "The kT = 0.1
-models: no crystal at J = 1"): CNN-driven stochastic LLG (model mu3.35, bfloat16
+models: no crystal at J = 1"): CNN-driven stochastic LLG (model J1_mu-3.35_kT0.1, bfloat16
 convolutions, one rank) on 48 x 48 at mu = -3.35, kT = 0.1, h = 0, alpha = 1, dt = 0.2,
 starting from the |Q| = 2 crystal (`spins.triple_q_cosine`, Q = -96 on the whole lattice)
 in the grid columns x < 24 and the pi/3 planar spiral along x (stripes) in x >= 24
@@ -39,7 +39,7 @@ def settings(directory: Path, spins_file: Path, T: float, steps: int) -> configl
     return configlib.from_dict({
         "lattice": {"L": L},
         "hamiltonian": {"t3": -0.85, "J": 1.0, "mu": -3.35, "h": 0.0, "kT": 0.1},
-        "engine": {"kind": "cnn", "model": "mu3.35", "precision": "bfloat16"},
+        "engine": {"kind": "cnn", "model": "J1_mu-3.35_kT0.1", "precision": "bfloat16"},
         "dynamics": {"integrator": "midpoint", "dt": 0.2, "alpha": 1.0, "steps": steps,
                      "temperature": T, "anneal_steps": 0, "noise_seed": 1},
         "initial": {"state": "file", "file": str(spins_file)},
@@ -79,7 +79,7 @@ for n in sorted({r["steps"] for r in rows}):
 ax.axhline(0.5, color="gray", lw=0.8, ls="--", label="start: half crystal, half stripes")
 ax.set_xlabel("spin temperature T (t1)")
 ax.set_ylabel("crystal area fraction (Q / -96)")
-ax.set_title("48 x 48, mu = -3.35, model mu3.35", fontsize=10)
+ax.set_title("48 x 48, mu = -3.35, model J1_mu-3.35_kT0.1", fontsize=10)
 ax.legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(OUT / "crystal_fraction.png", dpi=120)

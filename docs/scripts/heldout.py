@@ -7,9 +7,9 @@ import argparse
 import numpy as np
 import torch
 
-from distllg.model import data as datalib
 from distllg.model import io as modelio
-from distllg.model import train
+from distllg.training import data as datalib
+from distllg.training import train
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("model")
