@@ -31,7 +31,7 @@ RUN_RANKS ?= 2
 
 # --restart auto: a second `make run` finds the finished run and only redoes its plots.
 run: setup
-	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg.run $(RUN_CONFIG) --restart auto
+	$(MPIRUN) -n $(RUN_RANKS) $(PY) -m distllg run $(RUN_CONFIG) --restart auto
 
 test: setup-test lint test-serial test-mpi
 
