@@ -6,6 +6,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
     [lattice]   L (or Lx and Ly)                         sites along a1 and a2
     [hamiltonian] t1 t2 t3 J mu h kT                     s-d model (units of t1)
     [engine]    kind model device precision halo process_grid moments probe_distance probe_sets
+                committee committee_every committee_warn    the run's committee check
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
                 temperature anneal_steps noise_seed      stochastic LLG (thermal.py)
     [initial]   state seed noise file                    starting spins
@@ -14,6 +15,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
     [data]      file trajectories record_every           distllg datagen
     [training]  data model_file channels layers kernel ... distllg train
     [phases]    mu J kT h candidates periods ...           distllg phases
+    [learning]  directory start rounds label_budget ...      distllg learn
 """
 
 from __future__ import annotations
@@ -180,6 +182,36 @@ class PhasesConfig:
     directory: str = "out/phases"  # phases.jsonl (resumable), phases.md, phase_diagram.png
 
 
+#: The kinds of CNN-driven exploration of the learning loop (distllg/training/learn.py).
+EXPLORATIONS = ("anneal", "quench", "labyrinth", "domain_wall", "crystal", "field")
+
+
+@dataclasses.dataclass(frozen=True)
+class LearningConfig:
+    """``distllg learn``: the active-learning loop (distllg/training/learn.py). The labels
+    come from [engine] (kind = "exact", its twists) at [hamiltonian]; the committee is
+    trained with the [training] settings."""
+
+    directory: str = "out/learn"  # rounds, labels, committee models, rounds.md
+    start: tuple[str, ...] = ("default", "default", "default")  # one model per committee
+    #                          member (>= 3), each fine-tuned with its own seed and split
+    rounds: int = 4  # rounds at most
+    label_budget: int = 600  # ED labels at most over all rounds (validation set apart)
+    labels_per_round: int = 150  # frames labelled per round at most
+    L: int = 24  # lattice of the exploration, the labels and the validation set
+    explore: tuple[str, ...] = EXPLORATIONS  # kinds of CNN-driven exploration (learn.py)
+    trajectories: int = 2  # per kind and round
+    steps: int = 300  # LLG steps of an exploration trajectory
+    record_every: int = 10  # steps between candidate frames
+    temperatures: tuple[float, ...] = (0.0, 0.002, 0.004)  # spin temperatures (t1), cycled
+    field: float = 0.01  # the largest h of the field ramp (t1)
+    dt: float = 0.4  # LLG time step of the exploration (hbar / t1)
+    validation_members: int = 6  # states per texture family in the validation set
+    gate_r2: float = 0.99  # every family, every component
+    gate_relative_rmse: float = 0.08  # the whole validation set
+    seed: int = 0
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     lattice: LatticeConfig = LatticeConfig()
@@ -191,6 +223,7 @@ class Config:
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
     phases: PhasesConfig = PhasesConfig()
+    learning: LearningConfig = LearningConfig()
     source: str = ""  # file it was read from
 
     def as_dict(self) -> dict:
@@ -305,6 +338,7 @@ def _check(config: Config) -> None:
             raise ConfigError(f"'data.{key}' must be >= 1")
     _check_training(config.training)
     _check_phases(config.phases)
+    _check_learning(config.learning)
 
 
 def _check_training(training: TrainingConfig) -> None:
@@ -322,6 +356,23 @@ def _check_training(training: TrainingConfig) -> None:
     if training.schedule not in SCHEDULES:
         raise ConfigError(f"'training.schedule' = {training.schedule!r}; choose one of "
                           f"{SCHEDULES}")
+
+
+def _check_learning(learning: LearningConfig) -> None:
+    if len(learning.start) < 3:
+        raise ConfigError(f"'learning.start' names {len(learning.start)} model(s); a committee "
+                          f"needs at least 3 (a name may repeat: members differ by seed)")
+    unknown = sorted(set(learning.explore) - set(EXPLORATIONS))
+    if unknown:
+        raise ConfigError(f"'learning.explore': unknown kind(s) {unknown}; choose from "
+                          f"{EXPLORATIONS}")
+    for key in ("rounds", "label_budget", "labels_per_round", "trajectories", "steps",
+                "record_every", "validation_members"):
+        if getattr(learning, key) < 1:
+            raise ConfigError(f"'learning.{key}' must be >= 1, got {getattr(learning, key)}")
+    if learning.L < 6 or min(learning.temperatures, default=0.0) < 0 or learning.dt <= 0:
+        raise ConfigError("'learning.L' must be >= 6, 'learning.temperatures' >= 0 and "
+                          "'learning.dt' > 0")
 
 
 def _check_phases(phases: PhasesConfig) -> None:
@@ -368,7 +419,8 @@ TRAINING_KINDS = architecture.KINDS
 SCHEDULES = ("plateau", "cosine")
 SECTIONS = {"lattice": LatticeConfig, "hamiltonian": SDModel, "engine": EngineConfig,
             "dynamics": DynamicsConfig, "initial": InitialConfig, "output": OutputConfig,
-            "data": DataConfig, "training": TrainingConfig, "phases": PhasesConfig}
+            "data": DataConfig, "training": TrainingConfig, "phases": PhasesConfig,
+            "learning": LearningConfig}
 
 
 def from_dict(data: dict, source: str = "") -> Config:

@@ -7,6 +7,7 @@ import pathlib
 import h5py
 import numpy as np
 import pytest
+from small_configs import data_config
 
 from distllg import cli
 from distllg import config as configlib
@@ -14,15 +15,6 @@ from distllg.electrons.exact import ExactSolver
 from distllg.model import io as modelio
 from distllg.training import data as datalib
 from distllg.training import datagen
-
-
-def data_config(tmp_path, **data):
-    return configlib.from_dict({
-        "lattice": {"L": 6}, "hamiltonian": {"kT": 0.02},
-        "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 12},
-        "initial": {"seed": 7},
-        "data": {"file": str(tmp_path / "d.h5"), "trajectories": 3, "record_every": 4, **data},
-    })
 
 
 def test_datagen_writes_exact_frames_with_provenance(tmp_path):

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from small_configs import data_config
 
 from distllg import config as configlib
 from distllg.model import io as modelio
@@ -14,16 +15,6 @@ from distllg.model.cnn import build
 from distllg.training import data as datalib
 from distllg.training import datagen
 from distllg.training import train as trainlib
-
-
-def data_config(tmp_path, **data):
-    """A small exact datagen config (6 x 6, kT = 0.02) writing to tmp_path / "d.h5"."""
-    return configlib.from_dict({
-        "lattice": {"L": 6}, "hamiltonian": {"kT": 0.02},
-        "dynamics": {"integrator": "heun", "dt": 0.2, "alpha": 0.5, "steps": 12},
-        "initial": {"seed": 7},
-        "data": {"file": str(tmp_path / "d.h5"), "trajectories": 3, "record_every": 4, **data},
-    })
 
 
 def test_split_is_by_whole_trajectories():

@@ -24,6 +24,7 @@ COMMANDS = {
     "inspect": ("inspect", "summarise a run's output.h5 or a checkpoint, write its PNGs"),
     "datagen": ("datagen", "ED-labelled spin trajectories for training (spread over ranks)"),
     "train": ("train", "train the CNN torque model on datagen files"),
+    "learn": ("learn", "active learning: a committee explores, ED labels, fine-tunes, gates"),
     "textures": ("textures", "exact labels of every texture family; each model's error on each"),
     "validate": ("validate", "a model's torques against ED or KPM on a lattice of your choice"),
     "compare": ("compare", "CNN-driven LLG against exact LLG from the same start"),

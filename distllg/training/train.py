@@ -158,12 +158,13 @@ def by_trajectory(names: list[str], true: list[np.ndarray], predicted: list[np.n
                   ) -> dict:
     """Relative RMSE of each held-out trajectory against its own torque spread, whole and
     in thirds of its frames (early, middle, late: the late frames of a relaxation have the
-    smallest torques)."""
+    smallest torques; no thirds for fewer than three frames)."""
     result = {}
     for name, t, p in zip(names, true, predicted, strict=True):
         thirds = np.array_split(np.arange(len(t)), 3)
         result[name] = {"relative_rmse": metrics(t, p)["relative_rmse"],
-                        "thirds": [metrics(t[k], p[k])["relative_rmse"] for k in thirds]}
+                        "thirds": [metrics(t[k], p[k])["relative_rmse"] for k in thirds]
+                        if len(t) >= 3 else []}
     return result
 
 
@@ -421,6 +422,7 @@ def finish(config, model, best, history, val_set, data_hash, stopped, shapes, va
     print(f"done ({stopped}): best epoch {best['epoch']}{kept}, held-out {describe(result)}; "
           f"wrote {cfg.model_file} and {out}", file=stream, flush=True)
     for name, one in report["validation_by_trajectory"].items():
-        print(f"  held-out {name}: relative RMSE {one['relative_rmse']:.4f} (thirds "
-              + " / ".join(f"{x:.3f}" for x in one["thirds"]) + ")", file=stream, flush=True)
+        thirds = " / ".join(f"{x:.3f}" for x in one["thirds"])
+        print(f"  held-out {name}: relative RMSE {one['relative_rmse']:.4f}"
+              + (f" (thirds {thirds})" if thirds else ""), file=stream, flush=True)
     return report

@@ -44,17 +44,25 @@ def build(config: configlib.Config, members: int, seed0: int = 0, log=print) -> 
             start = time.perf_counter()
             spins = draw(family, Ly, Lx, seed)
             energy, fields = labels.energy_and_fields(spins)
-            group = f["trajectories"].create_group(name_of(family, seed))
-            for key, value in (("spins", spins[None]), ("fields", fields[None]),
-                               ("energy", np.array([energy])), ("step", np.zeros(1, int)),
-                               ("time", np.zeros(1))):
-                group.create_dataset(key, data=value)
-            group.attrs.update(seed=seed, alpha=0.0, dt=0.0, integrator="none",
-                               propagated_by=f"texture {family}", complete=True)
-            f.flush()
-            log(f"labelled {name_of(family, seed)} ({index + 1}/{len(todo)}, "
-                f"{time.perf_counter() - start:.1f} s)")
+            seconds = time.perf_counter() - start
+            write_frame(f, name_of(family, seed), spins, fields, energy, f"texture {family}",
+                        seconds, seed)
+            log(f"labelled {name_of(family, seed)} ({index + 1}/{len(todo)}, {seconds:.1f} s)")
     return config.data.file
+
+
+def write_frame(f, name: str, spins: np.ndarray, fields: np.ndarray, energy: float,
+                origin: str, seconds: float, seed: int = 0) -> None:
+    """One labelled frame as a complete single-frame trajectory ``name`` of the open data
+    file ``f``, flushed; ``seconds``: the label's ED wall time (kept as an attribute)."""
+    group = f["trajectories"].create_group(name)
+    for key, value in (("spins", spins[None]), ("fields", fields[None]),
+                       ("energy", np.array([energy])), ("step", np.zeros(1, int)),
+                       ("time", np.zeros(1))):
+        group.create_dataset(key, data=value)
+    group.attrs.update(seed=seed, alpha=0.0, dt=0.0, integrator="none",
+                       propagated_by=origin, label_seconds=seconds, complete=True)
+    f.flush()
 
 
 def _by_family(names: list[str]) -> dict[str, list[int]]:
@@ -68,7 +76,9 @@ def evaluate(path, models: dict, h: float = 0.0) -> dict:
     """Metrics per family and over all frames of the validation file ``path`` for each of
     ``models`` (name -> network), and with two or more the committee's: ``{"families":
     {family: {model: metrics, "committee": {...}}}, "all": {...}, "calibration": {...}}``.
-    ``h``: the Zeeman field of the labels (t1); the models predict electronic torques."""
+    ``h``: the Zeeman field of the labels (t1); the models predict electronic torques. With
+    a committee also ``"per_frame"``: each frame's disagreement (t1) and the relative RMSE of
+    the committee's mean on it (against the torque spread of the whole set)."""
     trajectories = datalib.read(path)["trajectories"]
     names = sorted(trajectories)
     spins = np.concatenate([trajectories[n]["spins"] for n in names])
@@ -83,6 +93,9 @@ def evaluate(path, models: dict, h: float = 0.0) -> dict:
         sigma = committeelib.disagreement(stack)
         error = committeelib.largest_error(true, mean)
         result["calibration"] = committeelib.calibration(sigma, error)
+        frame_rmse = np.sqrt(((mean - true) ** 2).reshape(len(true), -1).mean(axis=1))
+        result["per_frame"] = {"names": names, "sigma": sigma.tolist(),
+                               "relative_rmse": (frame_rmse / true.std()).tolist()}
     for family, rows in groups.items():
         entry = {name: trainlib.metrics(true[rows], p[rows]) for name, p in predicted.items()}
         if len(models) > 1:

@@ -1,0 +1,150 @@
+"""The active-learning loop on a small problem (6 x 6, plain ED, small networks): every
+stage writes its record, a second call redoes nothing, a killed stage continues without
+new ED labels; selection and calibration follow their definitions."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from distllg import config as configlib
+from distllg.electrons import SDModel
+from distllg.electrons.exact import ExactSolver
+from distllg.model import io as modelio
+from distllg.model.cnn import SpinCNN
+from distllg.training import data as datalib
+from distllg.training import learn
+
+
+def test_selection_takes_the_largest_disagreement_kind_by_kind():
+    sigma = np.array([5.0, 1.0, 9.0, 3.0, 7.0, 0.1, 100.0])
+    kinds = np.array(["a", "a", "a", "b", "b", "b", "b"])
+    assert learn.select(sigma, kinds, (0.5, 50.0), 3) == [0, 2, 4]  # a: 9, b: 7, a: 5
+    assert learn.select(sigma, kinds, (0.5, 50.0), 10) == [0, 1, 2, 3, 4]
+    assert learn.select(sigma, kinds, (50.0, 60.0), 10) == []
+
+
+def test_trust_window_from_the_accurate_frames():
+    evaluation = {"sigma": [1.0, 2.0, 3.0, 4.0, 10.0], "relative_rmse": [0.01] * 4 + [0.5]}
+    low, high = learn.trust_window(evaluation, 0.08)
+    assert low == pytest.approx(np.percentile([1.0, 2.0, 3.0, 4.0], 75)) and high == 200.0
+    assert learn.trust_window({"sigma": [2.0, 3.0], "relative_rmse": [1, 1]}, 0.08)[0] == 2.0
+
+
+def small_loop(tmp_path):
+    """A one-round loop on 6 x 6 with plain ED and three small random start models."""
+    starts = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = SpinCNN(channels=4, layers=2, kernel=3, predicts="torque")
+        model.output_scale.fill_(0.3)
+        path = tmp_path / f"start{seed}.npz"
+        modelio.save_model(model, path, model=SDModel(kT=0.1).as_dict(), lattice=[[6, 6]])
+        starts.append(str(path))
+    return configlib.from_dict({
+        "hamiltonian": {"kT": 0.1}, "engine": {"kind": "exact"},
+        "training": {"kind": "cnn", "channels": 4, "layers": 2, "kernel": 3, "epochs": 2,
+                     "batch": 4, "learning_rate": 1e-3},
+        "learning": {"directory": str(tmp_path / "learn"), "start": starts, "rounds": 1,
+                     "labels_per_round": 5, "label_budget": 5, "L": 6,
+                     "explore": ["quench", "field"], "trajectories": 1, "steps": 8,
+                     "record_every": 2, "dt": 0.1, "validation_members": 1}})
+
+
+@pytest.fixture
+def loop_config(tmp_path):
+    return small_loop(tmp_path)
+
+
+@pytest.mark.slow
+def test_one_round_records_and_resumes(loop_config):
+    lines = []
+    record = learn.run(loop_config, log=lines.append)
+    assert sum(line.startswith("labelled ") and "rank 0" in line for line in lines) == 5
+    directory = loop_config.learning.directory
+    folder = learn._round(__import__("pathlib").Path(directory), 1)
+    assert record["round"] == 1 and record["labelled"] == 5
+    assert record["explored"] == 4 + 4  # quench 8 steps / 2; field 4 segments x 2 / 2
+    assert record["ed_seconds"] > 0 and record["training_seconds"] > 0
+    table = (folder.parent / "rounds.md").read_text()
+    assert table.count("\n| 0 |") == 1 and table.count("\n| 1 |") == 1
+    labels = datalib.read(folder / "labels.h5")["trajectories"]
+    assert len(labels) == 5 and not (folder / "labels.parts").exists()
+    one = next(iter(labels.values()))
+    np.testing.assert_allclose(one["fields"][0],
+                               ExactSolver(SDModel(kT=0.1)).solve(one["spins"][0]).fields,
+                               atol=1e-12)
+    members = learn.members_of(loop_config, 1)
+    assert all(modelio.read_metadata(m)["initial_weights_sha256"] for m in members)
+    # a second call finds everything on disk: no exploration, no label, no training
+    lines.clear()
+    again = learn.run(loop_config, log=lines.append)
+    assert again == json.loads((folder / "report.json").read_text())
+    assert not any(": explored " in line or line.startswith("labelled ") for line in lines)
+    # a round killed during its labels: only the missing labels are computed, the members
+    # trained again
+    import h5py
+
+    (folder / "report.json").unlink()
+    for member in range(3):
+        (folder / f"member_{member}" / "model.npz").unlink()
+    with h5py.File(folder / "labels.h5", "a") as f:
+        missing = sorted(f["trajectories"])[:2]
+        for name in missing:
+            del f["trajectories"][name]
+    lines.clear()
+    resumed = learn.run(loop_config, log=lines.append)
+    assert not any(": explored " in line for line in lines)
+    assert [line.split(" (")[0] for line in lines if line.startswith("labelled ")] == \
+        ["labelled 1/2 on rank 0", "labelled 2/2 on rank 0"]
+    assert sorted(datalib.read(folder / "labels.h5")["trajectories"]) == sorted(labels)
+    assert resumed["labelled"] == 5
+
+
+def test_the_loop_refuses_labels_that_are_not_exact(loop_config):
+    import dataclasses
+
+    kpm = dataclasses.replace(loop_config, engine=configlib.EngineConfig(kind="kpm"))
+    with pytest.raises(configlib.ConfigError, match="labels with ED"):
+        learn.run(kpm)
+
+
+def test_a_committee_needs_three_members():
+    with pytest.raises(configlib.ConfigError, match="at least 3"):
+        configlib.from_dict({"learning": {"start": ["a", "b"]}})
+
+
+@pytest.mark.mpi
+def test_the_loop_on_several_ranks_equals_one_process():
+    """Labels spread over the ranks and members trained on different ranks give the frames,
+    labels and members of one process (same seeds, one thread each)."""
+    import dataclasses
+    import pathlib
+    import tempfile
+
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    root = pathlib.Path(comm.bcast(tempfile.mkdtemp() if comm.rank == 0 else None))
+    torch.set_num_threads(1)
+    config = small_loop(root) if comm.rank == 0 else None
+    config = comm.bcast(config)
+    spread = learn.run(config, comm, log=lambda text: None)
+    if comm.rank != 0:
+        return
+    alone_config = dataclasses.replace(config, learning=dataclasses.replace(
+        config.learning, directory=str(root / "alone")))
+    alone = learn.run(alone_config, MPI.COMM_SELF, log=lambda text: None)
+    many, one = (learn._round(pathlib.Path(c.learning.directory), 1)
+                 for c in (config, alone_config))
+    assert json.loads((many / "selected.json").read_text()) == \
+        json.loads((one / "selected.json").read_text())
+    labels = [datalib.read(folder / "labels.h5")["trajectories"] for folder in (many, one)]
+    assert sorted(labels[0]) == sorted(labels[1])
+    for name in labels[0]:
+        np.testing.assert_allclose(labels[0][name]["fields"], labels[1][name]["fields"],
+                                   atol=1e-12)
+    for family, entry in spread["assessment"]["families"].items():
+        assert entry["member_0"]["rmse"] == pytest.approx(
+            alone["assessment"]["families"][family]["member_0"]["rmse"], rel=1e-6)
