@@ -297,6 +297,7 @@ def write_summary(files: RunFiles, ranks: int, wall: float, say,
         "time": files.stepper.time(dyn.steps),
         **{k: described[k] for k in ("energy_per_site", "skyrmion_number", "magnetization",
                                      "structure_factor_peaks", "crystal_share",
+                                     "crystal_skyrmions_per_cell",
                                      "frames_written", "legs")},
         "wall_time_s_this_leg": wall,
         "io_time_s_this_leg": files.io_seconds,  # rank 0: frames and checkpoints
@@ -308,7 +309,8 @@ def write_summary(files: RunFiles, ranks: int, wall: float, say,
     report.write_output_plots(path, files.out, config.output.snapshots)
     peaks = [round(p["abs_q"], 4) for p in summary["structure_factor_peaks"]]
     say(f"done: {obs.energy_text(summary['energy_per_site'])}Q = "
-        f"{summary['skyrmion_number']:+.3f}, crystal share {summary['crystal_share']:.2f}, "
+        f"{summary['skyrmion_number']:+.3f}, crystal share {summary['crystal_share']:.2f} "
+        f"(n_sk = {summary['crystal_skyrmions_per_cell']}), "
         f"S(q) peaks at |q| = {peaks}; wall {wall:.1f} s; wrote {files.out}")
     return summary
 

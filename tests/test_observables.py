@@ -103,6 +103,24 @@ def test_magnetization_and_energy_per_site():
     assert ob.energy_per_site(-96.0, s) == -2.0
 
 
+def test_the_share_knows_which_crystal_it_measures(rng):
+    """The n_sk = 1 crystal (a field's) is measured as one, whole; the n_sk = 2 crystal as
+    two, also when half of the lattice holds it, and under noise; without a crystal the
+    zero-field one is assumed."""
+    q = np.pi / 3
+    one, two = spinlib.triple_q(48, 48), spinlib.triple_q_cosine(48, 48)
+    assert ob.crystal_skyrmions_per_cell(one, q) == 1
+    assert ob.crystal_share(one, q) == pytest.approx(1.0)
+    assert ob.crystal_skyrmions_per_cell(two, q) == 2
+    half = spinlib.double_q(48, 48)
+    half[:, :, :24] = two[:, :, :24]
+    assert ob.crystal_skyrmions_per_cell(half, q) == 2
+    assert ob.crystal_share(half, q) == pytest.approx(0.5, abs=0.05)
+    noisy = spinlib.normalize(one + 0.2 * rng.standard_normal(one.shape))
+    assert ob.crystal_skyrmions_per_cell(noisy, q) == 1 and ob.crystal_share(noisy, q) > 0.9
+    assert ob.crystal_skyrmions_per_cell(spinlib.spiral(48, 48, (q, 0.0)), q) == 2
+
+
 def test_crystal_share_scores_the_crystal_not_stripes_or_spirals(rng):
     """The n_sk = 2 crystal covers the whole area (both chiralities: -S too), half a
     crystal half of it, the n_sk = 1 crystal half of the n_sk = 2 density and all of its
@@ -112,7 +130,8 @@ def test_crystal_share_scores_the_crystal_not_stripes_or_spirals(rng):
     q = np.pi / 3
     assert ob.crystal_share(crystal, q) == pytest.approx(1.0)
     assert ob.crystal_share(-crystal, q) == pytest.approx(1.0)
-    assert ob.crystal_share(spinlib.triple_q(48, 48), q) == pytest.approx(0.5)
+    assert ob.crystal_share(spinlib.triple_q(48, 48), q, skyrmions_per_cell=2) == \
+        pytest.approx(0.5)
     assert ob.crystal_share(spinlib.triple_q(48, 48), q, skyrmions_per_cell=1) == pytest.approx(1.0)
     assert ob.crystal_share(spinlib.double_q(48, 48), q) == pytest.approx(0.0, abs=1e-12)
     assert ob.crystal_share(spinlib.spiral(48, 48, (q, 0.0)), q) == pytest.approx(0.0)
@@ -126,4 +145,4 @@ def test_crystal_share_scores_the_crystal_not_stripes_or_spirals(rng):
     for period in (10, 14):  # the density 3 n_sk q^2 / (16 pi^2) at other wave numbers
         other = spinlib.triple_q_cosine(3 * period, 3 * period, 4 * np.pi / period)
         assert ob.crystal_share(other, 4 * np.pi / period) == pytest.approx(1.0)
-        assert ob.crystal_share(other, 4 * np.pi / (period - 2)) < 0.9  # denser than it
+        assert ob.crystal_share(other, 4 * np.pi / (period - 2), 2) < 0.9  # denser than it

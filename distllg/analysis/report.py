@@ -55,10 +55,13 @@ def crystal_wave_number(spins: np.ndarray) -> float:
 
 def spins_summary(spins: np.ndarray) -> dict:
     """Q, magnetisation, S(q) peaks and crystal share of one frame (3, Ly, Lx)."""
+    q = crystal_wave_number(spins)
+    kind = obs.crystal_skyrmions_per_cell(spins, q)
     return {"skyrmion_number": obs.skyrmion_number(spins),
             "magnetization": obs.magnetization(spins).tolist(),
             "structure_factor_peaks": obs.structure_factor_summary(spins),
-            "crystal_share": obs.crystal_share(spins, crystal_wave_number(spins))}
+            "crystal_share": obs.crystal_share(spins, q, kind),
+            "crystal_skyrmions_per_cell": kind}
 
 
 def describe_output(path) -> dict:
@@ -154,11 +157,13 @@ def write_spin_plots(spins: np.ndarray, out: Path, tag: str, title: str) -> list
                                       title=f"skyrmion density, Q = {density.sum():+.3f}",
                                       label="solid angle / $4\\pi$ per cell"))
     q_crystal = crystal_wave_number(spins)
-    scores, y_edges, x_edges = obs.crystal_blocks(spins, q_crystal)
+    kind = obs.crystal_skyrmions_per_cell(spins, q_crystal)
+    scores, y_edges, x_edges = obs.crystal_blocks(spins, q_crystal, kind)
     by_site = np.repeat(np.repeat(scores, np.diff(y_edges), axis=0), np.diff(x_edges), axis=1)
     written.append(plots.scalar_field(
         by_site, out / f"crystal_{tag}.png",
-        title=f"crystal share {obs.crystal_share(spins, q_crystal):.2f} (n_sk = 2, "
+        title=f"crystal share {obs.crystal_share(spins, q_crystal, kind):.2f} "
+              f"(n_sk = {kind}, "
               f"|Q| = {q_crystal:.3f})", label="block charge / crystal's (clipped to +-1)"))
     _, Ly, Lx = spins.shape
     _, q = obs.structure_factor_peaks(spins, count=3)

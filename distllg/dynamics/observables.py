@@ -67,6 +67,12 @@ def crystal_blocks(spins: np.ndarray, q: float, skyrmions_per_cell: int = 2):
 
     Returns ``(scores (by, bx), y_edges (by + 1,), x_edges (bx + 1,))``.
     """
+    ratio, y_edges, x_edges = _block_charge(spins, q, skyrmions_per_cell)
+    return np.clip(ratio, -1.0, 1.0), y_edges, x_edges
+
+
+def _block_charge(spins: np.ndarray, q: float, skyrmions_per_cell: int):
+    """The unclipped block charges of :func:`crystal_blocks` and the block edges."""
     _, Ly, Lx = spins.shape
     density = chirality_density(spins)
     side = 4.0 * np.pi / q
@@ -76,12 +82,28 @@ def crystal_blocks(spins: np.ndarray, q: float, skyrmions_per_cell: int = 2):
                              axis=1)
     sites = np.outer(np.diff(y_edges), np.diff(x_edges))
     ideal = skyrmions_per_cell * 3.0 * q**2 / (16.0 * np.pi**2) * sites
-    return np.clip(charge / ideal, -1.0, 1.0), y_edges, x_edges
+    return charge / ideal, y_edges, x_edges
 
 
-def crystal_share(spins: np.ndarray, q: float, skyrmions_per_cell: int = 2) -> float:
+def crystal_skyrmions_per_cell(spins: np.ndarray, q: float) -> int:
+    """Which triple-Q crystal the texture holds: 1 or 2 skyrmions per magnetic cell (the
+    n_sk = 1 crystal of a moderate field, or the n_sk = 2 crystal of zero field). The
+    median |block charge| in units of the n_sk = 1 crystal's, over the blocks that hold
+    at least half of that (the crystal-bearing ones), rounded: below 1.5 it is 1, else 2
+    (also when no block holds a crystal)."""
+    ratio, _, _ = _block_charge(spins, q, 1)
+    bearing = np.abs(ratio[np.abs(ratio) >= 0.5])
+    return 1 if len(bearing) and np.median(bearing) < 1.5 else 2
+
+
+def crystal_share(spins: np.ndarray, q: float, skyrmions_per_cell: int | None = None
+                  ) -> float:
     """Share of the area covered by the skyrmion crystal (0..1), both chiralities: the
-    area-weighted mean of the |block scores| of :func:`crystal_blocks`."""
+    area-weighted mean of the |block scores| of :func:`crystal_blocks`, against the crystal
+    with ``skyrmions_per_cell`` (default: the one the texture holds,
+    :func:`crystal_skyrmions_per_cell`)."""
+    if skyrmions_per_cell is None:
+        skyrmions_per_cell = crystal_skyrmions_per_cell(spins, q)
     scores, y_edges, x_edges = crystal_blocks(spins, q, skyrmions_per_cell)
     sites = np.outer(np.diff(y_edges), np.diff(x_edges))
     return float((np.abs(scores) * sites).sum() / sites.sum())
