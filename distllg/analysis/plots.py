@@ -165,6 +165,20 @@ def curves(x: np.ndarray, series: dict[str, np.ndarray], path, xlabel: str, ylab
     return _save(fig, path)
 
 
+def histograms(samples: dict[str, list[float]], path, title: str = "") -> Path:
+    """One histogram panel per named sample, side by side, each value also marked below its
+    bars (few samples: every one shows)."""
+    fig, axes = plt.subplots(1, len(samples), figsize=(4.5 * len(samples), 3.6), squeeze=False)
+    for ax, (name, values) in zip(axes[0], samples.items(), strict=True):
+        values = np.asarray(values, dtype=float)
+        ax.hist(values, bins=max(5, min(20, len(values))), color="tab:blue", alpha=0.7)
+        ax.plot(values, np.zeros_like(values), "|", color="k", markersize=14)
+        ax.set_xlabel(name)
+        ax.set_ylabel("seeds")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
 def parity(true: np.ndarray, predicted: np.ndarray, path, title: str = "",
            names=("x", "y", "z"), unit: str = "t1") -> Path:
     """Predicted against true values, one panel per component of ``(3, N)`` arrays, as 2-D

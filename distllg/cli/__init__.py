@@ -21,6 +21,7 @@ import sys
 #: verb -> (module of distllg.cli, the line ``distllg --help`` shows)
 COMMANDS = {
     "run": ("run", "an LLG run: CNN on MPI tiles, ED or KPM; output, checkpoints, restarts"),
+    "ensemble": ("ensemble", "one run config over many seeds, and the outcome distribution"),
     "inspect": ("inspect", "summarise a run's output.h5 or a checkpoint, write its PNGs"),
     "datagen": ("datagen", "ED-labelled spin trajectories for training (spread over ranks)"),
     "train": ("train", "train the CNN torque model on datagen files"),

@@ -32,24 +32,25 @@ def add_arguments(parser) -> None:
                         help="FILE is a run config: exit 0 if its run is complete, else 1")
 
 
-def run_complete(config_path) -> tuple[bool, str]:
-    """Whether the newest checkpoint of the run of ``config_path`` is at its last step."""
-    from distllg import config as configlib
+def run_complete(config) -> tuple[bool, str]:
+    """Whether the newest checkpoint of the run of ``config`` (a Config) is at its last
+    step, and a line saying so."""
     from distllg.io import checkpoint as checkpointlib
 
-    config = configlib.load(config_path)
     latest, state, _ = checkpointlib.newest_verified(config.output.directory)
     step = state["step"] if latest else None
     done = step is not None and step >= config.dynamics.steps
     where = f"at step {step}" if latest else "without a checkpoint"
-    return done, (f"run of {config_path} {'complete' if done else 'incomplete'}: {where} of "
-                  f"{config.dynamics.steps} in {config.output.directory}")
+    return done, (f"run of {config.source} {'complete' if done else 'incomplete'}: {where} "
+                  f"of {config.dynamics.steps} in {config.output.directory}")
 
 
 def execute(args) -> int:
     if args.complete:
+        from distllg import config as configlib
+
         try:
-            done, text = run_complete(args.file)
+            done, text = run_complete(configlib.load(args.file))
         except ValueError as problem:
             return error(problem)
         print(text)

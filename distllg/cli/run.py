@@ -75,13 +75,26 @@ def execute(args) -> int:
     from mpi4py import MPI
 
     from distllg import config as configlib
-    from distllg.parallel.collective import collectively
-    from distllg.run import NonFiniteError, Run, SetupError
+    from distllg.parallel.collective import CollectiveError, collectively
 
     comm = MPI.COMM_WORLD
     try:
         config = collectively(comm, configlib.load, args.config)
-        run = Run(config, comm, args.restart, sys.stdout, args.overwrite)
+    except CollectiveError as error:
+        if comm.Get_rank() == 0:
+            _error_line(f"error: {error}")
+        return 2
+    return run_reporting_errors(config, comm, args.restart, args.overwrite)
+
+
+def run_reporting_errors(config, comm, restart: str | None, overwrite: bool = False) -> int:
+    """Set up and execute the run of ``config`` on ``comm``; a failure is one line (rank 0
+    for what all ranks know, the failing rank otherwise) and an exit code: 0 done or stopped
+    cleanly, 1 failed (every rank aborted), 2 bad input before any work."""
+    from distllg.run import NonFiniteError, Run, SetupError
+
+    try:
+        run = Run(config, comm, restart, sys.stdout, overwrite)
     except SetupError as error:
         if comm.Get_rank() == 0:
             _error_line(f"error: {error}")
