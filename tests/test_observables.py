@@ -146,3 +146,26 @@ def test_crystal_share_scores_the_crystal_not_stripes_or_spirals(rng):
         other = spinlib.triple_q_cosine(3 * period, 3 * period, 4 * np.pi / period)
         assert ob.crystal_share(other, 4 * np.pi / period) == pytest.approx(1.0)
         assert ob.crystal_share(other, 4 * np.pi / (period - 2), 2) < 0.9  # denser than it
+
+
+def test_domain_lengths_and_walls_of_stripes_of_opposite_chirality():
+    """Mirroring S_y flips the chirality: stripes of the two chiralities, each w sites wide
+    across x, have chirality domains w across and the lattice along them (mean (w + L) / 2),
+    walls between 1/8 (two walls, 8 blocks a row) and 1/4 of the block pairs along x
+    (halved by the y pairs); one domain spans the lattice and has none."""
+    q = np.pi / 3
+    crystal = spinlib.triple_q_cosine(96, 96)
+    assert ob.chirality_domain_length(crystal, q) == 96.0
+    assert ob.wall_density(crystal, q) == 0.0
+    assert ob.peak_width_length(crystal) == 96.0
+    for width, walls in ((48, 0.125), (24, 0.25)):
+        stripes = crystal.copy()
+        for start in range(width, 96, 2 * width):
+            stripes[1, :, start:start + width] *= -1
+        assert ob.chirality_domain_length(stripes, q) == pytest.approx((width + 96) / 2)
+        assert ob.wall_density(stripes, q) == pytest.approx(walls)
+        assert ob.peak_width_length(stripes) < 96.0  # the walls broaden the peaks
+
+
+def test_the_peak_width_length_of_disorder_is_short(rng):
+    assert ob.peak_width_length(spinlib.random(96, 96, rng)) < 20

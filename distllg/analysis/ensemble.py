@@ -18,7 +18,8 @@ import numpy as np
 from distllg import config as configlib
 
 #: The summary.json figures of every seed the ensemble tabulates.
-FIGURES = ("crystal_share", "skyrmion_number", "energy_per_site")
+FIGURES = ("crystal_share", "skyrmion_number", "energy_per_site", "chirality_domain_length",
+           "wall_density")
 
 
 def seed_config(config: configlib.Config, k: int) -> configlib.Config:

@@ -54,14 +54,19 @@ def crystal_wave_number(spins: np.ndarray) -> float:
 
 
 def spins_summary(spins: np.ndarray) -> dict:
-    """Q, magnetisation, S(q) peaks and crystal share of one frame (3, Ly, Lx)."""
+    """Q, magnetisation, S(q) peaks, crystal share and kind, and the ordering lengths of one
+    frame (3, Ly, Lx): chirality domain length, wall density and S(q)-peak width length
+    (:mod:`distllg.dynamics.observables`; lattice constants)."""
     q = crystal_wave_number(spins)
     kind = obs.crystal_skyrmions_per_cell(spins, q)
     return {"skyrmion_number": obs.skyrmion_number(spins),
             "magnetization": obs.magnetization(spins).tolist(),
             "structure_factor_peaks": obs.structure_factor_summary(spins),
             "crystal_share": obs.crystal_share(spins, q, kind),
-            "crystal_skyrmions_per_cell": kind}
+            "crystal_skyrmions_per_cell": kind,
+            "chirality_domain_length": obs.chirality_domain_length(spins, q),
+            "wall_density": obs.wall_density(spins, q),
+            "peak_width_length": obs.peak_width_length(spins)}
 
 
 def describe_output(path) -> dict:

@@ -109,6 +109,75 @@ def crystal_share(spins: np.ndarray, q: float, skyrmions_per_cell: int | None = 
     return float((np.abs(scores) * sites).sum() / sites.sum())
 
 
+def chirality_domain_length(spins: np.ndarray, q: float) -> float:
+    """Size of the chirality domains of a crystal (lattice constants): twice the first zero
+    of the correlation ``C(d) = <s(x) s(x + d)> / <s^2>`` of the signed block scores ``s``
+    of :func:`crystal_blocks` (blocks of about ``4 pi / q`` sites a side, 12 at pi/3), along
+    each grid axis, interpolated between blocks, then averaged over the two axes. Across two
+    stripes of opposite chirality, each half the lattice wide, it is half the lattice; a
+    correlation that never crosses zero (one domain) gives the lattice size, also the cap.
+    The resolution is one block: meaningful for lattices many blocks wide."""
+    scores, y_edges, x_edges = crystal_blocks(spins, q, crystal_skyrmions_per_cell(spins, q))
+    lengths = []
+    for axis, edges in ((0, y_edges), (1, x_edges)):
+        n = scores.shape[axis]
+        variance = float((scores ** 2).mean())
+        size = float(edges[-1])
+        if variance == 0.0 or n < 2:
+            lengths.append(size)
+            continue
+        correlation = [float((scores * np.roll(scores, d, axis=axis)).mean()) / variance
+                       for d in range(n // 2 + 1)]
+        block = size / n
+        crossing = next((d for d in range(1, len(correlation)) if correlation[d] <= 0), None)
+        if crossing is None:
+            lengths.append(size)
+            continue
+        before, after = correlation[crossing - 1], correlation[crossing]
+        zero = crossing - 1 + before / (before - after)
+        lengths.append(min(2.0 * zero * block, size))
+    return float(np.mean(lengths))
+
+
+def wall_density(spins: np.ndarray, q: float) -> float:
+    """Share of neighbouring block pairs (along both grid axes, periodic) whose crystal
+    scores have opposite signs, both at least 0.5 in size: the length of walls between the
+    two chiralities per area, in units of the block side (0 in one domain, 1/2 for blocks
+    of alternating chirality along one axis)."""
+    scores, _, _ = crystal_blocks(spins, q, crystal_skyrmions_per_cell(spins, q))
+    strong = np.where(np.abs(scores) >= 0.5, np.sign(scores), 0.0)
+    pairs = [strong * np.roll(strong, 1, axis=axis) for axis in (0, 1)
+             if strong.shape[axis] > 1]
+    if not pairs:
+        return 0.0
+    return float(np.mean([(p < 0).mean() for p in pairs]))
+
+
+def peak_width_length(spins: np.ndarray, count: int = 3) -> float:
+    """Correlation length of the modulation from the width of its S(q) peaks (lattice
+    constants): ``2 pi / dq``, with ``dq`` the S(q)-weighted root-mean-square distance of
+    the wave vectors from the nearest of the ``count`` strongest peaks and their opposites,
+    over the wave vectors within half a peak's |q| of one. A sharp peak (one ordered domain)
+    gives a length beyond the lattice: capped at its size."""
+    _, Ly, Lx = spins.shape
+    values = structure_factor(spins)
+    values[0, 0] = 0.0
+    _, peaks = structure_factor_peaks(spins, count)
+    if not len(peaks):
+        return 0.0
+    peaks = np.concatenate([peaks, -peaks])
+    k = lattice.k_cartesian(lattice.k_fractions(Ly, Lx)).reshape(-1, 2)
+    shifts = lattice.k_cartesian(np.array([[i, j] for i in (-1, 0, 1) for j in (-1, 0, 1)]))
+    images = (k[:, None, :] + shifts[None, :, :]).reshape(-1, 1, 2)  # every periodic image
+    distance = np.linalg.norm(images - peaks[None], axis=-1).min(axis=1).reshape(len(k), -1)
+    distance = distance.min(axis=1)
+    near = distance < 0.5 * np.linalg.norm(peaks, axis=1).min()
+    weight = values.reshape(-1)[near]
+    width = np.sqrt((weight * distance[near] ** 2).sum() / weight.sum())
+    size = float(max(Ly, Lx))
+    return size if width == 0 else float(min(2.0 * np.pi / width, size))
+
+
 def magnetization(spins: np.ndarray) -> np.ndarray:
     """Mean spin ``(3,)``."""
     return spins.reshape(3, -1).mean(axis=1)
