@@ -70,7 +70,9 @@ class EngineConfig:
     committee_every: int = 100  # steps between committee checks (3 to M evaluations each)
     committee_warn: float = 1e-3  # t1: warn when the disagreement exceeds it (0 = never);
     #                               the shipped crystal-point committee stays below 7e-4 on
-    #                               every texture family it was measured on (docs/physics.md)
+    #                               every texture family measured, also where the model is
+    #                               off (walls, quench states): it flags states beyond
+    #                               those, not every inaccurate one (docs/physics.md)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,8 +195,8 @@ class LearningConfig:
     trained with the [training] settings."""
 
     directory: str = "out/learn"  # rounds, labels, committee models, rounds.md
-    start: tuple[str, ...] = ("default", "default", "default")  # one model per committee
-    #                          member (>= 3), each fine-tuned with its own seed and split
+    start: tuple[str, ...] = ()  # the start model of each committee member: at least 3,
+    #                              different (the same weights would always agree)
     rounds: int = 4  # rounds at most
     label_budget: int = 600  # ED labels at most over all rounds (validation set apart)
     labels_per_round: int = 150  # frames labelled per round at most
@@ -359,9 +361,10 @@ def _check_training(training: TrainingConfig) -> None:
 
 
 def _check_learning(learning: LearningConfig) -> None:
-    if len(learning.start) < 3:
-        raise ConfigError(f"'learning.start' names {len(learning.start)} model(s); a committee "
-                          f"needs at least 3 (a name may repeat: members differ by seed)")
+    if learning.start and (len(learning.start) < 3
+                           or len(set(learning.start)) < len(learning.start)):
+        raise ConfigError(f"'learning.start' = {list(learning.start)}: a committee needs at "
+                          f"least 3 different start models (the same weights always agree)")
     unknown = sorted(set(learning.explore) - set(EXPLORATIONS))
     if unknown:
         raise ConfigError(f"'learning.explore': unknown kind(s) {unknown}; choose from "
@@ -370,9 +373,11 @@ def _check_learning(learning: LearningConfig) -> None:
                 "record_every", "validation_members"):
         if getattr(learning, key) < 1:
             raise ConfigError(f"'learning.{key}' must be >= 1, got {getattr(learning, key)}")
-    if learning.L < 6 or min(learning.temperatures, default=0.0) < 0 or learning.dt <= 0:
-        raise ConfigError("'learning.L' must be >= 6, 'learning.temperatures' >= 0 and "
-                          "'learning.dt' > 0")
+    if learning.L < 12 or learning.L % 12:
+        raise ConfigError(f"'learning.L' = {learning.L}: a multiple of 12 (the crystal's "
+                          f"magnetic cell fits; its starts would have a seam otherwise)")
+    if min(learning.temperatures, default=0.0) < 0 or learning.dt <= 0:
+        raise ConfigError("'learning.temperatures' must be >= 0 and 'learning.dt' > 0")
 
 
 def _check_phases(phases: PhasesConfig) -> None:

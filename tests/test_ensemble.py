@@ -107,3 +107,16 @@ def test_an_ensemble_under_mpirun_equals_the_serial_one(tmp_path, model_file):
     for k in ("0", "1"):
         assert many[k]["skyrmion_number"] == pytest.approx(one[k]["skyrmion_number"], abs=1e-9)
         assert many[k]["crystal_share"] == pytest.approx(one[k]["crystal_share"], abs=1e-9)
+
+
+def test_a_stopped_seed_stops_the_ensemble(tmp_path, model_file, capsys):
+    """``output.stop_wall_time`` reached in seed 0: the ensemble ends there (no seed 1, no
+    table)."""
+    path = _config(tmp_path, model_file)
+    path.write_text(path.read_text().replace("steps = 6", "steps = 60000") +
+                    "stop_wall_time = 2.0\n")
+    assert cli.main(["ensemble", str(path), "--seeds", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "stopped during seed 0" in printed and "seed 1" not in printed
+    assert not (tmp_path / "out" / "ensemble.json").exists()
+    assert not (tmp_path / "out" / "seed_0001").exists()

@@ -1,4 +1,4 @@
-"""The active-learning loop on a small problem (6 x 6, plain ED, small networks): every
+"""The active-learning loop on a small problem (12 x 12, plain ED, small networks): every
 stage writes its record, a second call redoes nothing, a killed stage continues without
 new ED labels; selection and calibration follow their definitions."""
 
@@ -33,21 +33,21 @@ def test_trust_window_from_the_accurate_frames():
 
 
 def small_loop(tmp_path):
-    """A one-round loop on 6 x 6 with plain ED and three small random start models."""
+    """A one-round loop on 12 x 12 with plain ED and three small random start models."""
     starts = []
     for seed in range(3):
         torch.manual_seed(seed)
         model = SpinCNN(channels=4, layers=2, kernel=3, predicts="torque")
         model.output_scale.fill_(0.3)
         path = tmp_path / f"start{seed}.npz"
-        modelio.save_model(model, path, model=SDModel(kT=0.1).as_dict(), lattice=[[6, 6]])
+        modelio.save_model(model, path, model=SDModel(kT=0.1).as_dict(), lattice=[[12, 12]])
         starts.append(str(path))
     return configlib.from_dict({
         "hamiltonian": {"kT": 0.1}, "engine": {"kind": "exact"},
         "training": {"kind": "cnn", "channels": 4, "layers": 2, "kernel": 3, "epochs": 2,
                      "batch": 4, "learning_rate": 1e-3},
         "learning": {"directory": str(tmp_path / "learn"), "start": starts, "rounds": 1,
-                     "labels_per_round": 5, "label_budget": 5, "L": 6,
+                     "labels_per_round": 5, "label_budget": 5, "L": 12,
                      "explore": ["quench", "field"], "trajectories": 1, "steps": 8,
                      "record_every": 2, "dt": 0.1, "validation_members": 1}})
 
@@ -110,9 +110,15 @@ def test_the_loop_refuses_labels_that_are_not_exact(loop_config):
         learn.run(kpm)
 
 
-def test_a_committee_needs_three_members():
-    with pytest.raises(configlib.ConfigError, match="at least 3"):
-        configlib.from_dict({"learning": {"start": ["a", "b"]}})
+@pytest.mark.parametrize("start", [["a", "b"], ["a", "a", "b"]])
+def test_a_committee_needs_three_different_members(start):
+    with pytest.raises(configlib.ConfigError, match="at least 3 different"):
+        configlib.from_dict({"learning": {"start": start}})
+
+
+def test_the_lattice_of_the_loop_fits_the_crystal():
+    with pytest.raises(configlib.ConfigError, match="'learning.L' = 18: a multiple of 12"):
+        configlib.from_dict({"learning": {"L": 18}})
 
 
 @pytest.mark.mpi
@@ -148,3 +154,29 @@ def test_the_loop_on_several_ranks_equals_one_process():
     for family, entry in spread["assessment"]["families"].items():
         assert entry["member_0"]["rmse"] == pytest.approx(
             alone["assessment"]["families"][family]["member_0"]["rmse"], rel=1e-6)
+
+
+def test_a_round_without_candidates_ends_the_loop(loop_config, monkeypatch):
+    monkeypatch.setattr(learn, "trust_window", lambda evaluation, rmse: (1e9, 2e9))
+    lines = []
+    record = learn.run(loop_config, log=lines.append)
+    assert record["round"] == 1 and record["labelled"] == 0 and "nothing to train" in \
+        record["stopped"]
+    assert not any(line.startswith("labelled ") and "rank 0" in line for line in lines)
+    assert not (learn._round(__import__("pathlib").Path(loop_config.learning.directory), 1)
+                / "member_0").exists()
+
+
+def test_a_loop_refuses_other_settings_but_takes_more_rounds(loop_config, monkeypatch):
+    import dataclasses
+
+    monkeypatch.setattr(learn, "trust_window", lambda evaluation, rmse: (1e9, 2e9))
+    learn.run(loop_config, log=lambda text: None)
+    longer = dataclasses.replace(loop_config, learning=dataclasses.replace(
+        loop_config.learning, rounds=3, label_budget=50))
+    assert learn.run(longer, log=lambda text: None)["round"] == 1  # it had stopped there
+    other = dataclasses.replace(loop_config, hamiltonian=SDModel(kT=0.2))
+    from distllg.parallel.collective import CollectiveError
+
+    with pytest.raises(CollectiveError, match="other settings .*hamiltonian.kT"):
+        learn.run(other, log=lambda text: None)

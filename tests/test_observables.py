@@ -119,6 +119,10 @@ def test_the_share_knows_which_crystal_it_measures(rng):
     noisy = spinlib.normalize(one + 0.2 * rng.standard_normal(one.shape))
     assert ob.crystal_skyrmions_per_cell(noisy, q) == 1 and ob.crystal_share(noisy, q) > 0.9
     assert ob.crystal_skyrmions_per_cell(spinlib.spiral(48, 48, (q, 0.0)), q) == 2
+    for seed in range(5):  # disorder stays measured against the zero-field crystal
+        random = spinlib.random(48, 48, np.random.default_rng(seed))
+        assert ob.crystal_skyrmions_per_cell(random, q) == 2
+        assert ob.crystal_share(random, q) < 0.5
 
 
 def test_crystal_share_scores_the_crystal_not_stripes_or_spirals(rng):

@@ -206,7 +206,7 @@ def _parameters(keys, values) -> str:
 def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
     """The winning order over a parameter scan and every order relative to the spiral.
 
-    ``rows`` as :func:`distllg.phases.summarise` gives them (``point``, ``best``,
+    ``rows`` as :func:`distllg.analysis.phase_scan.summarise` gives them (``point``, ``best``,
     ``winner``, ``margin``); ``axes`` the scanned parameters with several values: the
     first is the horizontal axis, the others label the rows. Left: one cell per point,
     coloured by the winner and labelled with its margin (1e-4 t1 per site). Right: each

@@ -53,10 +53,14 @@ def crystal_wave_number(spins: np.ndarray) -> float:
     return float(np.linalg.norm(q[0])) if len(q) else np.pi / 3
 
 
+#: The ordering lengths of :func:`spins_summary`: defined on the periodic lattice only.
+PERIODIC_ONLY = ("chirality_domain_length", "wall_density", "peak_width_length")
+
+
 def spins_summary(spins: np.ndarray) -> dict:
     """Q, magnetisation, S(q) peaks, crystal share and kind, and the ordering lengths of one
-    frame (3, Ly, Lx): chirality domain length, wall density and S(q)-peak width length
-    (:mod:`distllg.dynamics.observables`; lattice constants)."""
+    periodic frame (3, Ly, Lx): chirality domain length, wall density and S(q)-peak width
+    length (:mod:`distllg.dynamics.observables`; lattice constants)."""
     q = crystal_wave_number(spins)
     kind = obs.crystal_skyrmions_per_cell(spins, q)
     return {"skyrmion_number": obs.skyrmion_number(spins),
@@ -98,6 +102,9 @@ def _windowed_summary(spins: np.ndarray, shape) -> dict:
     summary = spins_summary(spins)
     if tuple(spins.shape[1:]) != tuple(shape):
         summary["window"] = list(spins.shape[1:])
+        # a window is not periodic: correlations and S(q) peak widths across its edges would
+        # measure the cut, not the texture
+        summary.update(dict.fromkeys(PERIODIC_ONLY))
     return summary
 
 

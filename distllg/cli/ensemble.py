@@ -6,8 +6,10 @@ Seed k (``--first`` .. ``--first + N - 1``) is the config with ``initial.seed`` 
 (:mod:`distllg.analysis.ensemble`). The seeds run one after the other on all ranks
 (``mpirun -n P distllg ensemble ...``), each like ``distllg run --restart auto``: a seed
 that is complete is skipped, an interrupted one continues from its checkpoint, so the same
-command resumes an ensemble. ``--only K`` runs seed K alone (a SLURM job array:
-``--only $SLURM_ARRAY_TASK_ID``, jobs/ensemble_array.sbatch), ``--collect`` runs nothing.
+command resumes an ensemble. A seed stopped cleanly (SIGUSR1, SIGTERM, the stop file,
+``output.stop_wall_time``) stops the ensemble there, without tabulating. ``--only K`` runs
+seed K alone (a SLURM job array: ``--only $SLURM_ARRAY_TASK_ID``,
+jobs/ensemble_array.sbatch), ``--collect`` runs nothing.
 
 At the end (and with ``--collect``) rank 0 reads every finished seed's summary.json and
 writes to ``<output.directory>``: ``ensemble.json`` (each seed's crystal share, n_sk, Q,
@@ -63,6 +65,12 @@ def execute(args) -> int:
         code = run_reporting_errors(one, comm, "auto")
         if code:
             return code
+        finished = comm.bcast(run_complete(one)[0] if comm.Get_rank() == 0 else None)
+        if not finished:  # stopped cleanly (signal, stop file, wall time): so is the ensemble
+            if comm.Get_rank() == 0:
+                print(f"distllg ensemble: stopped during seed {k}; the same command "
+                      f"continues it", flush=True)
+            return 0
     if args.only is not None or comm.Get_rank() != 0:
         return 0
     result = ensemble.collect(config, seeds)

@@ -17,6 +17,8 @@ gate holds. Stages and files: :mod:`distllg.training.learn`.
 
 from __future__ import annotations
 
+import sys
+
 from distllg.cli import error
 
 
@@ -39,9 +41,12 @@ def execute(args) -> int:
         return error(problem) if comm.Get_rank() == 0 else 2
     try:
         learn.run(config, comm, log=lambda text: print(text, flush=True))
-    except ValueError as problem:  # a bad model file or data file, on this rank
-        print(f"error: rank {comm.Get_rank()}: {problem}", flush=True)
+    except (CollectiveError, configlib.ConfigError) as problem:  # every rank knows it
+        return error(problem) if comm.Get_rank() == 0 else 2
+    except BaseException as problem:  # noqa: BLE001 - one failing rank must stop them all
+        print(f"distllg learn: rank {comm.Get_rank()} failed: {type(problem).__name__}: "
+              f"{problem}", file=sys.stderr, flush=True)
         if comm.Get_size() > 1:
-            comm.Abort(2)
-        return 2
+            comm.Abort(1)
+        return 1
     return 0

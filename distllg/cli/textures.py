@@ -42,6 +42,8 @@ def execute(args) -> int:
     from distllg.training import validation
     from distllg.training.textures import FAMILIES, draw
 
+    if args.L < 12 or args.L % 12:
+        return error(f"--L {args.L}: a multiple of 12 (the crystal families fit the lattice)")
     try:
         config = validation.config_for(configlib.load(args.config), args.L, args.file)
         models = {name: modelio.load_model(name).eval() for name in args.models}

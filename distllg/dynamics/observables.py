@@ -87,13 +87,13 @@ def _block_charge(spins: np.ndarray, q: float, skyrmions_per_cell: int):
 
 def crystal_skyrmions_per_cell(spins: np.ndarray, q: float) -> int:
     """Which triple-Q crystal the texture holds: 1 or 2 skyrmions per magnetic cell (the
-    n_sk = 1 crystal of a moderate field, or the n_sk = 2 crystal of zero field). The
-    median |block charge| in units of the n_sk = 1 crystal's, over the blocks that hold
-    at least half of that (the crystal-bearing ones), rounded: below 1.5 it is 1, else 2
-    (also when no block holds a crystal)."""
-    ratio, _, _ = _block_charge(spins, q, 1)
-    bearing = np.abs(ratio[np.abs(ratio) >= 0.5])
-    return 1 if len(bearing) and np.median(bearing) < 1.5 else 2
+    n_sk = 1 crystal of a moderate field, or the n_sk = 2 crystal of zero field). It is 1
+    when the share measured against the n_sk = 1 crystal is at least 0.85 and the one
+    against the n_sk = 2 crystal at most 0.6 (the n_sk = 1 crystal scores 1 and 1/2), else
+    2: disordered textures, whose noisy block charges score about 0.4 against n_sk = 2 and
+    0.6-0.7 against n_sk = 1, stay measured against the zero-field crystal."""
+    one, two = (_share(spins, q, n) for n in (1, 2))
+    return 1 if one >= 0.85 and two <= 0.6 else 2
 
 
 def crystal_share(spins: np.ndarray, q: float, skyrmions_per_cell: int | None = None
@@ -104,6 +104,10 @@ def crystal_share(spins: np.ndarray, q: float, skyrmions_per_cell: int | None = 
     :func:`crystal_skyrmions_per_cell`)."""
     if skyrmions_per_cell is None:
         skyrmions_per_cell = crystal_skyrmions_per_cell(spins, q)
+    return _share(spins, q, skyrmions_per_cell)
+
+
+def _share(spins: np.ndarray, q: float, skyrmions_per_cell: int) -> float:
     scores, y_edges, x_edges = crystal_blocks(spins, q, skyrmions_per_cell)
     sites = np.outer(np.diff(y_edges), np.diff(x_edges))
     return float((np.abs(scores) * sites).sum() / sites.sum())
@@ -113,10 +117,10 @@ def chirality_domain_length(spins: np.ndarray, q: float) -> float:
     """Size of the chirality domains of a crystal (lattice constants): twice the first zero
     of the correlation ``C(d) = <s(x) s(x + d)> / <s^2>`` of the signed block scores ``s``
     of :func:`crystal_blocks` (blocks of about ``4 pi / q`` sites a side, 12 at pi/3), along
-    each grid axis, interpolated between blocks, then averaged over the two axes. Across two
-    stripes of opposite chirality, each half the lattice wide, it is half the lattice; a
+    each grid axis, interpolated between blocks, then averaged over the two axes. A
     correlation that never crosses zero (one domain) gives the lattice size, also the cap.
-    The resolution is one block: meaningful for lattices many blocks wide."""
+    Across stripes w wide it is w, along them the lattice size L: (w + L) / 2 in all. The
+    resolution is one block: meaningful for periodic lattices many blocks wide."""
     scores, y_edges, x_edges = crystal_blocks(spins, q, crystal_skyrmions_per_cell(spins, q))
     lengths = []
     for axis, edges in ((0, y_edges), (1, x_edges)):
@@ -154,8 +158,8 @@ def wall_density(spins: np.ndarray, q: float) -> float:
 
 
 def peak_width_length(spins: np.ndarray, count: int = 3) -> float:
-    """Correlation length of the modulation from the width of its S(q) peaks (lattice
-    constants): ``2 pi / dq``, with ``dq`` the S(q)-weighted root-mean-square distance of
+    """Domain size of the modulation from the width of its S(q) peaks (lattice constants,
+    periodic lattices): ``2 pi / dq``, with ``dq`` the S(q)-weighted root-mean-square distance of
     the wave vectors from the nearest of the ``count`` strongest peaks and their opposites,
     over the wave vectors within half a peak's |q| of one. A sharp peak (one ordered domain)
     gives a length beyond the lattice: capped at its size."""

@@ -17,7 +17,11 @@ The loop follows DeePMD's DP-GEN. Its work directory ``learning.directory`` hold
     model.npz               member 0 of the last round, when it passes the gate
 
 Every stage writes its file last, atomically or frame by frame, and is skipped when its file
-is there: a killed loop continues where it stopped and never redoes an ED label.
+is there: a killed loop continues where it stopped and labels again only the frames that had
+not reached a readable file (a rank killed while writing its part file loses that file's
+frames). ``config.json`` records the settings the rounds were made with; a later call with
+other physics, labels, training or exploration settings is refused (``rounds``,
+``label_budget`` and ``labels_per_round`` may change: more rounds extend the loop).
 
 * **explore**: member 0 of the current committee drives LLG on ``learning.L`` x
   ``learning.L`` from the starts of ``learning.explore`` (EXPLORATIONS): ``anneal`` (random
@@ -78,6 +82,8 @@ __all__ = ["EXPLORATIONS", "run"]
 
 #: Seeds of the validation set start here (exploration seeds stay far below).
 VALIDATION_SEED = 1_000_000
+#: Labelled frames needed before a committee is trained (a tenth, at least 2, held out).
+MIN_FRAMES = 5
 
 
 def _round(directory: Path, number: int) -> Path:
@@ -135,7 +141,8 @@ def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
             if (step + 1) % learning.record_every == 0:
                 frames.append(after)
 
-        spins, _ = stepper.run(spins, 0, steps, (record,))
+        # step numbers run on over the segments: the counter-based noise never repeats
+        spins, _ = stepper.run(spins, segment * steps, (segment + 1) * steps, (record,))
     return frames
 
 
@@ -224,12 +231,12 @@ def label(config: configlib.Config, folder: Path, frames: np.ndarray, picked: li
     every P-th into its own part file (:func:`merge_labels` joins them)."""
     rank, size = comm.Get_rank(), comm.Get_size()
     todo = [i for i in picked if f"frame_{i:05d}" not in done][rank::size]
-    if not todo:
-        return
     merged = labels_config(config, folder)
     part = dataclasses.replace(merged, data=dataclasses.replace(
         merged.data, file=str(datagen.parts_folder(merged) / f"rank_{rank:04d}_of_{size:04d}.h5")))
-    engine = datagen.label_engine(part, comm)
+    engine = datagen.label_engine(part, comm)  # on every rank: the GPU choice is collective
+    if not todo:
+        return
     seconds = 0.0
     with datagen.open_file(part) as f:
         for count, i in enumerate(todo):
@@ -322,6 +329,36 @@ def _record(directory: Path, records: list[dict]) -> None:
 
 # ---------------------------------------------------------------- the loop
 
+#: [learning] keys that may change between calls of one loop.
+EXTENDABLE = ("rounds", "label_budget", "labels_per_round")
+
+
+def _settings(config: configlib.Config) -> dict:
+    kept = config.as_dict()
+    learning = {k: v for k, v in kept["learning"].items() if k not in EXTENDABLE}
+    settings = {"hamiltonian": kept["hamiltonian"],
+                "engine": {k: kept["engine"][k] for k in ("kind", "twists")},
+                "training": kept["training"], "learning": learning}
+    return json.loads(json.dumps(settings))  # as the file holds them: lists, not tuples
+
+
+def _check_settings(config: configlib.Config, path: Path) -> None:
+    """Record the loop's settings on its first call; refuse other ones later."""
+    settings = _settings(config)
+    if not path.is_file():
+        _write_json(path, settings)
+        return
+    recorded = json.loads(path.read_text())
+    changed = sorted(f"{section}.{key}" for section in settings
+                     for key in set(settings[section]) | set(recorded.get(section, {}))
+                     if settings[section].get(key) != recorded.get(section, {}).get(key))
+    if changed:
+        raise configlib.ConfigError(
+            f"'learning.directory' = {str(path.parent)!r} holds a loop made with other "
+            f"settings ({', '.join(changed)}); use another directory or the recorded "
+            f"settings ({path})")
+
+
 def run(config: configlib.Config, comm=None, log=print) -> dict:
     """Run or continue the loop on ``comm`` (default COMM_WORLD); returns the last round's
     record on every rank."""
@@ -335,12 +372,18 @@ def run(config: configlib.Config, comm=None, log=print) -> dict:
     if config.engine.kind != "exact":
         raise configlib.ConfigError("the learning loop labels with ED: [engine] kind = "
                                     f"\"exact\" (with its twists); got {config.engine.kind!r}")
-    if root:
+    if len(learning.start) < 3:
+        raise configlib.ConfigError("'learning.start' must name the committee's start models, "
+                                    "at least 3 different ones")
+
+    def prepare():
         directory.mkdir(parents=True, exist_ok=True)
+        _check_settings(config, directory / "config.json")
         validation.build(validation.config_for(config, learning.L,
                                                str(directory / "validation.h5")),
                          learning.validation_members, VALIDATION_SEED, log=say)
-    comm.Barrier()
+
+    collectively(comm, lambda: prepare() if root else None)
     records = []
     for number in range(0, learning.rounds + 1):
         folder = _round(directory, number)
@@ -353,10 +396,11 @@ def run(config: configlib.Config, comm=None, log=print) -> dict:
             _record(directory, records)
         last = records[-1]
         used = sum(r.get("labelled", 0) for r in records)
-        if last["assessment"]["gate"] or used >= learning.label_budget:
+        if last["assessment"]["gate"] or used >= learning.label_budget or last.get("stopped"):
             break
     if root and records[-1]["assessment"]["gate"]:
-        shutil.copyfile(members_of(config, records[-1]["round"])[0], directory / "model.npz")
+        shutil.copyfile(modelio.resolve(members_of(config, records[-1]["round"])[0]),
+                        directory / "model.npz")
         say(f"the gate holds after round {records[-1]['round']}: {directory / 'model.npz'}")
     elif root:
         say(f"stopped after round {records[-1]['round']} without the gate "
@@ -391,6 +435,18 @@ def _one_round(config: configlib.Config, number: int, records: list[dict], comm,
                                                     & (sigma < window[1])).sum())})
         comm.Barrier()
         selection = json.loads(chosen.read_text())
+        total = sum(r.get("labelled", 0) for r in records) + len(selection["picked"])
+        if len(selection["picked"]) == 0 or total < MIN_FRAMES:
+            record.update(explored=len(frames), candidates=selection["candidates"],
+                          labelled=0, window=selection["window"],
+                          stopped=f"{len(selection['picked'])} frame(s) above the trust "
+                                  f"window, {total} in all: nothing to train on")
+            if root:
+                record["assessment"] = records[-1]["assessment"]
+                _write_json(folder / "report.json", record)
+                say(f"round {number}: {record['stopped']}; the committee agrees on what it "
+                    f"explored")
+            return comm.bcast(record if root else None, root=0)
         done = comm.bcast(collectively(comm, lambda: merge_labels(config, folder) if root
                                        else None), root=0)
         label(config, folder, frames, selection["picked"], comm, done, say)
@@ -398,8 +454,8 @@ def _one_round(config: configlib.Config, number: int, records: list[dict], comm,
         if root:
             merge_labels(config, folder)
         comm.Barrier()
-        data = [str(_round(directory, r) / "labels.h5") for r in range(1, number + 1)]
-        total = sum(r.get("labelled", 0) for r in records) + len(selection["picked"])
+        data = [str(_round(directory, r) / "labels.h5") for r in range(1, number + 1)
+                if (_round(directory, r) / "labels.h5").is_file()]
         seconds = 0.0
         for member, start in enumerate(committee):
             if member % comm.Get_size() == comm.Get_rank():
