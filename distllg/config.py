@@ -244,6 +244,16 @@ class Config:
         return identity.physics_hash(self, resolved)
 
 
+def shifted_seeds(config: Config, shift: int) -> Config:
+    """``config`` with ``initial.seed`` and ``dynamics.noise_seed`` both moved by ``shift``:
+    another random start and another thermal noise, the same physics and protocol (one
+    datagen trajectory, one seed of an ensemble)."""
+    return dataclasses.replace(
+        config, initial=dataclasses.replace(config.initial, seed=config.initial.seed + shift),
+        dynamics=dataclasses.replace(config.dynamics,
+                                     noise_seed=config.dynamics.noise_seed + shift))
+
+
 ENGINES = ("exact", "cnn", "kpm")
 PRECISIONS = ("auto", "float64", "float32", "bfloat16")
 INITIAL_STATES = ("random", "uniform", "triple-q", "triple-q-cosine", "file")

@@ -195,11 +195,9 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
                     f"cnn ({precision} on {fields.device}, {note})", precision=precision,
                     device=fields.device.type)
     if settings.committee:
-        zeeman = np.array([0.0, 0.0, hamiltonian.h])[:, None, None]
-
         def committee_torques(spins: np.ndarray) -> np.ndarray:
-            return np.stack([spinlib.cross(spins, p.energy_and_fields(spins)[1] - zeeman)
-                             for p in providers])
+            return np.stack([spinlib.electronic_torques(spins, p.energy_and_fields(spins)[1],
+                                                        hamiltonian.h) for p in providers])
 
         engine.committee_torques, engine.committee_size = committee_torques, len(providers)
         engine.description += f", committee of {len(providers)}"

@@ -127,3 +127,18 @@ def double_q(Ly: int, Lx: int, q: float = np.pi / 3.0, modulation: float = 0.5) 
     waves = bond_waves(Ly, Lx, q)
     return normalize(np.stack([np.cos(waves[0]), np.sin(waves[0]),
                                modulation * np.cos(waves[1])]))
+
+
+def torques(spins: np.ndarray, fields: np.ndarray) -> np.ndarray:
+    """``T = S x H`` for ``(..., 3, Ly, Lx)`` arrays (component axis -3)."""
+    s = np.moveaxis(spins, -3, 0)
+    h = np.moveaxis(fields, -3, 0)
+    return np.moveaxis(cross(s, h), 0, -3)
+
+
+def electronic_torques(spins: np.ndarray, fields: np.ndarray, h: float) -> np.ndarray:
+    """``S x (H - h z)``: the torques of the electrons alone, ``(..., 3, Ly, Lx)`` arrays of
+    spins and exact fields at Zeeman field ``h`` (t1)."""
+    zeeman = np.zeros(3)
+    zeeman[2] = h
+    return torques(spins, fields - zeeman[:, None, None])

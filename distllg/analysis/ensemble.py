@@ -24,13 +24,9 @@ FIGURES = ("crystal_share", "skyrmion_number", "energy_per_site", "chirality_dom
 
 def seed_config(config: configlib.Config, k: int) -> configlib.Config:
     """Seed ``k`` of the ensemble of ``config``."""
-    return dataclasses.replace(
-        config,
-        initial=dataclasses.replace(config.initial, seed=config.initial.seed + k),
-        dynamics=dataclasses.replace(config.dynamics,
-                                     noise_seed=config.dynamics.noise_seed + k),
-        output=dataclasses.replace(config.output,
-                                   directory=str(Path(config.output.directory) / f"seed_{k:04d}")))
+    shifted = configlib.shifted_seeds(config, k)
+    return dataclasses.replace(shifted, output=dataclasses.replace(
+        config.output, directory=str(Path(config.output.directory) / f"seed_{k:04d}")))
 
 
 def collect(config: configlib.Config, seeds: range) -> dict:

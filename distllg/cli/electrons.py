@@ -21,7 +21,7 @@ from distllg.analysis import plots
 from distllg.cli import error
 from distllg.electrons import SDModel
 from distllg.electrons import hamiltonian as ham
-from distllg.electrons.exact import ExactSolver, torques
+from distllg.electrons.exact import ExactSolver
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +67,7 @@ def run_fields(args) -> int:
     result = solver.solve(spins)
     elapsed = time.perf_counter() - start
     n = Ly * Lx
-    torque = torques(spins, result.fields)
+    torque = spinlib.torques(spins, result.fields)
     print(f"lattice {Ly} x {Lx} ({n} sites), {model}")
     print(f"E = {result.energy:.12f}   E/N = {result.energy / n:.12f}")
     print(f"electrons per site = {result.electrons / n:.6f}   "

@@ -188,12 +188,7 @@ class ExactSolver:
     def torques(self, spins) -> np.ndarray:
         """Torques ``T_i = S_i x H_i``, ``(3, Ly, Lx)``, units of t1."""
         spins = spinlib.validate(spins)
-        return torques(spins, self.solve(spins).fields)
-
-
-def torques(spins: np.ndarray, fields: np.ndarray) -> np.ndarray:
-    """``T_i = S_i x H_i`` for arrays ``(3, ...)``."""
-    return spinlib.cross(spins, fields)
+        return spinlib.torques(spins, self.solve(spins).fields)
 
 
 def field_response(solver: ExactSolver, spins, centre: tuple[int, int]) -> np.ndarray:

@@ -41,7 +41,7 @@ import json
 import numpy as np
 
 from distllg.model.point_group import ELEMENTS
-from distllg.spins import cross
+from distllg.spins import electronic_torques, torques  # noqa: F401 - the data's torques
 
 FORMAT = "distllg-data-1"
 
@@ -77,21 +77,6 @@ def random_rotation(rng: np.random.Generator, about_z_only: bool = False) -> np.
 def rotate_spins(rotation: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Apply a 3x3 rotation to the component axis of ``(..., 3, Ly, Lx)`` vector fields."""
     return np.einsum("ij,...jyx->...iyx", rotation, vectors)
-
-
-def torques(spins: np.ndarray, fields: np.ndarray) -> np.ndarray:
-    """``T = S x H`` for ``(..., 3, Ly, Lx)`` arrays (component axis -3)."""
-    s = np.moveaxis(spins, -3, 0)
-    h = np.moveaxis(fields, -3, 0)
-    return np.moveaxis(cross(s, h), 0, -3)
-
-
-def electronic_torques(spins: np.ndarray, fields: np.ndarray, h: float) -> np.ndarray:
-    """``S x (H - h z)``: the torques of the electrons alone, ``(..., 3, Ly, Lx)`` arrays of
-    spins and exact fields at Zeeman field ``h`` (t1)."""
-    zeeman = np.zeros(3)
-    zeeman[2] = h
-    return torques(spins, fields - zeeman[:, None, None])
 
 
 def read(path) -> dict:

@@ -331,11 +331,7 @@ def _todo(config: configlib.Config, f) -> list[int]:
 def _one(config: configlib.Config, seed: int) -> configlib.Config:
     """``config`` for the one trajectory of ``seed``: its initial state and its noise key
     (``noise_seed`` moves with the seed)."""
-    shift = seed - config.initial.seed
-    return dataclasses.replace(
-        config, initial=dataclasses.replace(config.initial, seed=seed),
-        dynamics=dataclasses.replace(config.dynamics,
-                                     noise_seed=config.dynamics.noise_seed + shift))
+    return configlib.shifted_seeds(config, seed - config.initial.seed)
 
 
 def _trajectory(one: configlib.Config, labels, f, progress: Progress, index: int,
