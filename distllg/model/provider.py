@@ -17,8 +17,8 @@ On the CPU both evaluate the padded array in blocks of ``CPU_BLOCK`` x ``CPU_BLO
 (each with its own halo of width r, :func:`evaluate_blocked`): the convolutions' working set
 then stays in cache. Measured (2026-11, 2-core development machine) at L = 512 (float64,
 r = 5): 6.6 s for one pass over the whole lattice, 2.2 s in 32-site blocks, 2.6 s in 64-site
-blocks, despite the recomputed halos. The result is the same to round-off (3.8e-17). On a GPU the whole tile
-goes in one call.
+blocks, despite the recomputed halos. The result is the same to round-off (3.8e-17). On a
+GPU the whole tile goes in one call.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@
   rotations are exact symmetries of the equivariant kinds, the point group of the symmetric
   kind: augmenting by them changes only round-off there.)
 * Adam with the gradient norm clipped at ``gradient_clip`` (a single outlier batch can
-  otherwise throw a training far off its minimum), the learning rate halved after 3 epochs without
-  improvement or decayed along a cosine (``schedule``), early stopping after ``patience``
-  epochs without improvement; the best model (lowest validation loss) is the result.
+  otherwise throw a training far off its minimum), the learning rate halved after 3 epochs
+  without improvement or decayed along a cosine (``schedule``), early stopping after
+  ``patience`` epochs without improvement; the best model (lowest validation loss) is the
+  result.
   ``initial_model`` starts from a trained model's weights instead of random ones; they
   count as epoch 0 (a training that only worsens them returns them unchanged).
 * Resumable: ``<directory>/checkpoint.pt`` is written atomically after every epoch (weights,
