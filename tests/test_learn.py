@@ -180,3 +180,12 @@ def test_a_loop_refuses_other_settings_but_takes_more_rounds(loop_config, monkey
 
     with pytest.raises(CollectiveError, match="other settings .*hamiltonian.kT"):
         learn.run(other, log=lambda text: None)
+
+
+@pytest.mark.parametrize("kind", configlib.EXPLORATIONS)
+def test_every_exploration_kind_records_unit_spin_frames(loop_config, kind):
+    frames = learn.trajectory(loop_config, loop_config.learning.start[0], kind, seed=3,
+                              temperature=0.01)
+    assert len(frames) == 4  # 8 steps, a frame every 2 (the field: 4 segments of 2)
+    np.testing.assert_allclose(np.linalg.norm(np.stack(frames), axis=1), 1.0, atol=1e-12)
+    assert np.abs(frames[-1] - frames[0]).max() > 0  # the spins moved

@@ -26,8 +26,8 @@ other physics, labels, training or exploration settings is refused (``rounds``,
 * **explore**: member 0 of the current committee drives LLG on ``learning.L`` x
   ``learning.L`` from the starts of ``learning.explore`` (EXPLORATIONS): ``anneal`` (random
   spins, the spin temperature ramped to zero), ``quench`` (random spins at constant
-  temperature), ``labyrinth``, ``domain_wall``, ``crystal`` (the texture families as
-  starts), ``field`` (the n_sk = 2 crystal under a field raised in four equal steps to
+  temperature), ``labyrinth``, ``spiral``, ``domain_wall``, ``crystal`` (the texture
+  families as starts), ``field`` (the n_sk = 2 crystal under a field raised in four equal steps to
   ``learning.field``), ``learning.trajectories`` each, at the spin temperatures of
   ``learning.temperatures`` in turn, a candidate frame every ``learning.record_every``
   steps;
