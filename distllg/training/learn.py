@@ -27,7 +27,8 @@ other physics, labels, training or exploration settings is refused (``rounds``,
   ``learning.L`` from the starts of ``learning.explore`` (EXPLORATIONS): ``anneal`` (random
   spins, the spin temperature ramped to zero), ``quench`` (random spins at constant
   temperature), ``labyrinth``, ``spiral``, ``domain_wall``, ``crystal`` (the texture
-  families as starts), ``field`` (the n_sk = 2 crystal under a field raised in four equal steps to
+  families as starts), ``field`` (the n_sk = 2 crystal, or for odd seeds isolated
+  skyrmions in a polarised background, under a field raised in four equal steps to
   ``learning.field``), ``learning.trajectories`` each, at the spin temperatures of
   ``learning.temperatures`` in turn, a candidate frame every ``learning.record_every``
   steps;
@@ -112,8 +113,8 @@ def load_committee(paths: list[str]) -> list:
 def _start(kind: str, L: int, seed: int) -> np.ndarray:
     if kind in ("anneal", "quench"):
         return draw("random", L, L, seed)
-    if kind == "field":
-        return spinlib.triple_q_cosine(L, L)
+    if kind == "field":  # the crystal for even seeds, isolated skyrmions for odd ones
+        return spinlib.triple_q_cosine(L, L) if seed % 2 == 0 else draw("field", L, L, seed)
     return draw(kind, L, L, seed)
 
 
