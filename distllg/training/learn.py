@@ -305,9 +305,7 @@ def table(records: list[dict]) -> str:
                  "" if sigma is None else f"{1e4 * sigma[0]:.1f} / {1e4 * sigma[1]:.1f}",
                  f"{r.get('ed_seconds', 0):.0f}", f"{r.get('training_seconds', 0):.0f}",
                  "yes" if r["assessment"]["gate"] else "no"]
-        for f in families:
-            m = r["assessment"]["families"][f]["member_0"]
-            cells.append(f"{m['relative_rmse']:.3f} / {min(m['r2'].values()):.4f}")
+        cells += [validation.cell(r["assessment"]["families"][f]["member_0"]) for f in families]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -113,13 +113,17 @@ def gate(metrics: dict, r2: float = 0.99) -> bool:
     return min(metrics["r2"].values()) >= r2
 
 
+def cell(metrics: dict) -> str:
+    """``"relative RMSE / smallest R^2 component"`` of one model on one family (tables)."""
+    return f"{metrics['relative_rmse']:.3f} / {min(metrics['r2'].values()):.4f}"
+
+
 def table(result: dict, models: list[str]) -> str:
     """Markdown: per family, each model's relative RMSE and smallest R^2 component."""
     head = ["family"] + [f"{m}: rel. RMSE / min R^2" for m in models]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for family, entry in result["families"].items():
-        cells = [family] + [f"{entry[m]['relative_rmse']:.3f} / {min(entry[m]['r2'].values()):.4f}"
-                            for m in models]
+        cells = [family] + [cell(entry[m]) for m in models]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
