@@ -1,8 +1,11 @@
 """The engine factory: what computes the local fields, built the same way by every command.
 
 ``make(settings, hamiltonian, shape, comm)`` returns an :class:`Engine` whose
-``energy_and_fields(spins) -> (E, H)`` works on this rank's tile of the engine's ``domain``
-(spins ``(3, ny, nx)``, fields in units of t1, ``E`` the total energy or NaN):
+``fields(spins) -> (E, H)`` works on this rank's tile of the engine's ``domain`` (spins
+``(3, ny, nx)``, float64 torch tensors on ``spins_device``, fields in units of t1, ``E`` the
+total energy or NaN); ``energy_and_fields`` is the same on numpy arrays. ED and KPM compute
+on the host (numpy) behind the one adapter :func:`distllg.dynamics.llg.on_tensors`, the
+CNN on its device (:func:`distllg.dynamics.llg.on_arrays` serves numpy callers):
 
 * ``exact``: ED of the whole lattice on one rank, twist-averaged for ``twists`` > 1
   (:mod:`distllg.electrons.bloch`), diagonalised on this rank's GPU when ``device`` picks
@@ -36,11 +39,13 @@ from distllg.parallel.domain import Domain
 
 @dataclasses.dataclass
 class Engine:
-    """A field provider on a domain. ``network``: the loaded CNN (kind ``cnn``), else None;
-    ``description``: the kind with its arithmetic, e.g. ``cnn (bfloat16 on cpu, halo in host
-    memory)``; ``precision`` and ``device``: what it resolved, the arithmetic it computes in
-    (``float64``, ``float32`` or ``bfloat16``, never ``auto``) and its device type (``cpu``
-    or ``cuda``)."""
+    """A field provider on a domain. ``energy_and_fields``: on numpy arrays; ``fields``: on
+    torch tensors on ``spins_device`` (default: the numpy one behind
+    :func:`distllg.dynamics.llg.on_tensors`, on the CPU); ``network``: the loaded CNN (kind
+    ``cnn``), else None; ``description``: the kind with its arithmetic, e.g. ``cnn (bfloat16
+    on cpu, halo in host memory)``; ``precision`` and ``device``: what it resolved, the
+    arithmetic it computes in (``float64``, ``float32`` or ``bfloat16``, never ``auto``) and
+    its device type (``cpu`` or ``cuda``)."""
 
     kind: str
     energy_and_fields: Callable
@@ -49,10 +54,19 @@ class Engine:
     description: str = ""
     precision: str = "float64"
     device: str = "cpu"
+    fields: Callable | None = None
+    #: where the spins live during a run (a torch device string, e.g. ``cuda:0``)
+    spins_device: str = "cpu"
     #: ``engine.committee``: the electronic torques ``(M, 3, ny, nx)`` of every member
     #: (the engine's own network first) on this rank's tile (collective: halo exchanges)
     committee_torques: Callable | None = None
     committee_size: int = 0
+
+    def __post_init__(self):
+        if self.fields is None:
+            from distllg.dynamics.llg import on_tensors
+
+            self.fields = on_tensors(self.energy_and_fields)
 
     @property
     def weights_sha256(self) -> str:
@@ -184,19 +198,23 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
     network = members[0]
     domain = _domain(comm, shape, max(m.receptive_radius for m in members), settings, source)
     device = _device(domain.cart, settings)
-    place, note = devicelib.halo_place(settings.halo, device)
+    place, staged, note = devicelib.halo_place(settings.halo, device)
     dtype = devicelib.precision(settings.precision, device)
     providers = [TiledCNNFields(member, domain.decomposition.halo_exchange(
-        member.receptive_radius, device=place), device=device, dtype=dtype, h=hamiltonian.h)
-        for member in members]
-    fields = providers[0]
-    precision = devicelib.dtype_name(fields.convolutions)
-    engine = Engine("cnn", fields.energy_and_fields, domain, network,
-                    f"cnn ({precision} on {fields.device}, {note})", precision=precision,
-                    device=fields.device.type)
+        member.receptive_radius, device=place, staged=staged), device=device, dtype=dtype,
+        h=hamiltonian.h) for member in members]
+    first = providers[0]
+    precision = devicelib.dtype_name(first.convolutions)
+    engine = Engine("cnn", first.energy_and_fields, domain, network,
+                    f"cnn ({precision} on {first.device}, {note})", precision=precision,
+                    device=first.device.type, fields=first.fields,
+                    spins_device=str(first.device))
     if settings.committee:
-        def committee_torques(spins: np.ndarray) -> np.ndarray:
-            return np.stack([spinlib.electronic_torques(spins, p.energy_and_fields(spins)[1],
+        def committee_torques(spins) -> np.ndarray:
+            """Spins: a tensor on the engine's device; the torques come to the host."""
+            from distllg.dynamics.llg import host
+
+            return np.stack([spinlib.electronic_torques(host(spins), host(p.fields(spins)[1]),
                                                         hamiltonian.h) for p in providers])
 
         engine.committee_torques, engine.committee_size = committee_torques, len(providers)

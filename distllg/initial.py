@@ -29,7 +29,7 @@ def spins(config: Config, region: tuple[slice, slice] | None = None) -> np.ndarr
     shape = config.lattice.shape
     Ly, Lx = shape
     if init.state == "random":
-        s = spinlib.normalize(site_normals(init.seed, RANDOM_STREAM, shape, region))
+        s = spinlib.normalize(site_normals(init.seed, RANDOM_STREAM, shape, region).numpy())
     elif init.state == "file":
         s = _from_file(init.file, shape, region)
     elif init.state == "uniform":
@@ -40,8 +40,8 @@ def spins(config: Config, region: tuple[slice, slice] | None = None) -> np.ndarr
     else:
         s = spinlib.triple_q(Ly, Lx, region=region)
     if init.noise > 0:
-        s = spinlib.normalize(s + init.noise * site_normals(init.seed, NOISE_STREAM, shape,
-                                                            region))
+        noise = site_normals(init.seed, NOISE_STREAM, shape, region).numpy()
+        s = spinlib.normalize(s + init.noise * noise)
     return s
 
 

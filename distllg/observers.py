@@ -8,6 +8,10 @@ the step's starting spins every ``output.every`` steps), :class:`CommitteeCheck`
 :class:`ProgressLine`, then
 :meth:`RunFiles.checkpoint_observer` (a checkpoint every ``output.checkpoint_every`` steps,
 on time, or on a stop, which ends the loop).
+
+The spins they see are the run's torch tensors, on the engine's device: the per-step check
+reduces there and copies one flag back; frames, checkpoints and the committee check copy
+the spins to the host only at their own intervals.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from distllg.config import Config
 from distllg.dynamics import observables as obs
+from distllg.dynamics.llg import host
 from distllg.io import checkpoint as ckpt
 from distllg.io import preflight
 from distllg.io.output import OutputFile
@@ -64,12 +70,12 @@ class StopFlags:
     def _on_signal(self, signum, frame) -> None:  # noqa: ARG002 - signal handler signature
         self.signal_received = signum
 
-    def __call__(self, step: int, before, energy, after: np.ndarray) -> None:
+    def __call__(self, step: int, before, energy, after: torch.Tensor) -> None:
         from mpi4py import MPI
 
         out, now = self.output, time.perf_counter()
         mine = np.zeros(4, dtype=np.int8)
-        mine[0] = not np.isfinite(after).all()
+        mine[0] = not bool(torch.isfinite(after).all())
         mine[1] = self.signal_received
         mine[2] = out.stop_wall_time > 0 and now - self.wall0 >= out.stop_wall_time
         mine[3] = (self.root and out.checkpoint_minutes > 0
@@ -147,8 +153,9 @@ class RunFiles:
         self.output.reserve(self.start + config.output.checkpoint_every)
         self.output.flush()
 
-    def frame(self, step: int, spins: np.ndarray, energy: float) -> None:
+    def frame(self, step: int, spins: torch.Tensor, energy: float) -> None:
         """Write the frame of ``step`` (collective)."""
+        spins = host(spins)
         values = obs.tiled(self.domain, spins, energy)
         start = time.perf_counter()
         try:
@@ -158,11 +165,11 @@ class RunFiles:
         self.io_seconds += time.perf_counter() - start
         self.latest = values
 
-    def frame_observer(self, step: int, before: np.ndarray, energy: float, after) -> None:
+    def frame_observer(self, step: int, before: torch.Tensor, energy: float, after) -> None:
         if step % self.config.output.every == 0:
             self.frame(step, before, energy)
 
-    def checkpoint(self, done: int, spins: np.ndarray) -> Path:
+    def checkpoint(self, done: int, spins: torch.Tensor) -> Path:
         """Flush the output (its frames before ``done`` are then on disk), then write the
         checkpoint of step ``done`` (collective)."""
         dyn, start = self.config.dynamics, time.perf_counter()
@@ -176,7 +183,7 @@ class RunFiles:
                  "config": json.dumps(self.config.as_dict()),
                  "run_hash": self.plan.run_hash, "model_hash": self.weights_sha256}
         try:
-            path = ckpt.write(self.out, self.domain.cart, self.domain.tile, spins,
+            path = ckpt.write(self.out, self.domain.cart, self.domain.tile, host(spins),
                               self.domain.shape, self.domain.chunk, state,
                               self.config.output.checkpoint_keep)
         except OSError as error:
@@ -188,7 +195,7 @@ class RunFiles:
     def checkpoint_observer(self, flags: StopFlags, say):
         """The observer that writes checkpoints (every ``output.checkpoint_every`` steps, on
         time, on a stop) and ends the loop on a stop."""
-        def observe(step: int, before, energy, after: np.ndarray) -> bool:
+        def observe(step: int, before, energy, after: torch.Tensor) -> bool:
             done = step + 1
             if done == self.config.dynamics.steps:
                 return False
@@ -223,7 +230,7 @@ class CommitteeCheck:
         self.latest = self.largest = None
         self.at_step, self.steps_above, self.next_warning = None, 0, self.warn
 
-    def __call__(self, step: int, before: np.ndarray, energy, after) -> None:
+    def __call__(self, step: int, before: torch.Tensor, energy, after) -> None:
         if step % self.every:
             return
         from mpi4py import MPI

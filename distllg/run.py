@@ -10,6 +10,9 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
+import torch
+
 from distllg import config as configlib
 from distllg import engines, initial
 from distllg.dynamics.stepper import Stepper
@@ -47,13 +50,16 @@ class Run:
                             if self.root else None)
         self.plan: restartlib.RestartPlan = comm.bcast(plan, root=0)
         domain = self.engine.domain
-        self.stepper = Stepper.for_dynamics(config.dynamics, self.engine.energy_and_fields,
+        self.stepper = Stepper.for_dynamics(config.dynamics, self.engine.fields,
                                             config.lattice.shape, domain.tile.slices)
         if self.plan.checkpoint is not None:
-            self.spins = collectively(comm, ckpt.read_tile, self.plan.checkpoint, domain.cart,
-                                      domain.tile, self.plan.state)
+            tile = collectively(comm, ckpt.read_tile, self.plan.checkpoint, domain.cart,
+                                domain.tile, self.plan.state)
         else:
-            self.spins = collectively(comm, initial.spins, config, domain.tile.slices)
+            tile = collectively(comm, initial.spins, config, domain.tile.slices)
+        # from here to the end of the run the spins live on the engine's device
+        self.spins = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float64)).to(
+            self.engine.spins_device)
         self.step = self.plan.step
         self.files = RunFiles(config, domain, self.stepper, self.plan, weights)
 
@@ -98,7 +104,7 @@ class Run:
             if reached < dyn.steps:
                 return None
             self.step = dyn.steps
-            energy, _ = self.engine.energy_and_fields(self.spins)
+            energy, _ = self.engine.fields(self.spins)
             files.frame(dyn.steps, self.spins, energy)
             files.checkpoint(dyn.steps, self.spins)
             files.output.close()

@@ -40,20 +40,29 @@ def validate(spins, name: str = "spins") -> np.ndarray:
     return arr
 
 
-def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cross product of vector fields ``(3, ...)`` (faster than ``np.cross(axis=0)``)."""
-    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
-                     a[0] * b[1] - a[1] * b[0]])
+def cross(a, b):
+    """Cross product of vector fields ``(3, ...)``: numpy arrays, or torch tensors on any
+    device (faster than ``np.cross(axis=0)``)."""
+    stack = np.stack if isinstance(a, np.ndarray) else _torch_stack
+    return stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                  a[0] * b[1] - a[1] * b[0]])
 
 
-def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Site-wise scalar product of vector fields ``(3, ...)``, shape ``(...)``."""
-    return np.einsum("i...,i...->...", a, b)
+def _torch_stack(parts):
+    import torch
+
+    return torch.stack(parts)
 
 
-def normalize(vectors: np.ndarray) -> np.ndarray:
-    """Vectors ``(3, ...)`` scaled to unit length."""
-    return vectors / np.sqrt(dot(vectors, vectors))
+def dot(a, b):
+    """Site-wise scalar product of vector fields ``(3, ...)``, shape ``(...)`` (numpy or
+    torch)."""
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def normalize(vectors):
+    """Vectors ``(3, ...)`` scaled to unit length (numpy or torch)."""
+    return vectors / dot(vectors, vectors) ** 0.5
 
 
 def random(Ly: int, Lx: int, rng: np.random.Generator) -> np.ndarray:

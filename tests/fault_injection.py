@@ -21,8 +21,6 @@ import signal
 import sys
 from pathlib import Path
 
-import numpy as np
-
 FAULTS = ("nan", "raise", "kill", "kill-in-checkpoint")
 VARIABLE = "DISTLLG_INJECT_FAULT"
 
@@ -45,14 +43,14 @@ def kill_self() -> None:
 
 def faulty(field_fn, kind: str):
     """``field_fn`` that fails as ``kind`` (``nan``, ``raise``, ``kill``) when called."""
-    def fields(spins: np.ndarray):
+    def fields(spins):
         if kind == "raise":
             raise RuntimeError(f"fault injected by {VARIABLE}")
         if kind == "kill":
             kill_self()
         energy, values = field_fn(spins)
-        values = values.copy()
-        values[:, 0, 0] = np.nan
+        values = 1.0 * values  # a copy, numpy array or torch tensor
+        values[:, 0, 0] = float("nan")
         return energy, values
 
     return fields

@@ -43,10 +43,12 @@ def test_provider_adds_the_zeeman_field_of_the_run(predicts, rng):
 @pytest.mark.mpi
 @pytest.mark.parametrize("shape, dims, halo_on", [((16, 16), None, None), ((13, 17), None, None),
                                                   ((15, 12), (0, 1), None),
-                                                  ((13, 17), None, "cpu")])
+                                                  ((13, 17), None, "cpu"),
+                                                  ((13, 17), None, "cpu staged")])
 def test_distributed_cnn_llg_equals_serial(shape, dims, halo_on):
     """Tiles with their halo in host memory, or (``halo_on``) in torch tensors on a device,
-    moved by MPI through DLPack: 200 RK4 steps equal the serial run to 1e-10."""
+    moved by MPI through DLPack or (staged) through host buffers: 200 RK4 steps equal the
+    serial run to 1e-10."""
     import torch
     from mpi4py import MPI
 
@@ -61,8 +63,9 @@ def test_distributed_cnn_llg_equals_serial(shape, dims, halo_on):
     deco = Decomposition(comm, shape, halo=r, dims=dims)
     start = spinlib.random(*shape, np.random.default_rng(9))  # same on every rank
     tile = np.ascontiguousarray(start[(slice(None),) + deco.tile.slices])
-    tiled = TiledCNNFields(model, HaloExchange(deco.cart, deco.tile.shape, r, device=None
-                                               if halo_on is None else torch.device(halo_on)))
+    device = None if halo_on is None else torch.device(halo_on.split()[0])
+    tiled = TiledCNNFields(model, HaloExchange(deco.cart, deco.tile.shape, r, device=device,
+                                               staged=halo_on == "cpu staged"))
     steps, dt, alpha = 200, 0.05, 0.1
     tile = stepper.integrate(tile, tiled.energy_and_fields, dt, alpha, steps, "rk4")
     result = deco.gather(tile)

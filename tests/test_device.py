@@ -25,24 +25,25 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it_natively(
 
 def test_halo_place_on_the_cpu():
     cpu = torch.device("cpu")
-    assert devicelib.halo_place("auto", cpu) == (None, "halo in host memory")
+    assert devicelib.halo_place("auto", cpu) == (None, False, "halo in host memory")
     assert devicelib.halo_place("host", cpu)[0] is None
-    assert devicelib.halo_place("device", cpu)[0] == cpu
+    assert devicelib.halo_place("device", cpu)[:2] == (cpu, False)
     with pytest.raises(ValueError, match="halo place 'gpu'"):
         devicelib.halo_place("gpu", cpu)
 
 
-def test_a_gpu_halo_falls_back_to_host_memory_unless_mpi_is_cuda_aware(monkeypatch):
-    """The CUDA-aware check decides; its answer is named (no GPU needed: the device object
-    is only compared)."""
+def test_a_gpu_halo_stages_its_strips_unless_mpi_is_cuda_aware(monkeypatch):
+    """The padded tile stays on the GPU; the CUDA-aware check decides whether the strips go
+    to MPI there or through host memory, and its answer is named (no GPU needed: the device
+    object is only compared)."""
     gpu = torch.device("cuda", 0)
-    for aware, place, text in ((True, gpu, "GPU to GPU"), (False, None, "is not CUDA-aware"),
-                               (None, None, "does not say whether")):
+    for aware, staged, text in ((True, False, "GPU to GPU"), (False, True, "is not CUDA-aware"),
+                                (None, True, "does not say whether")):
         monkeypatch.setattr(devicelib, "cuda_aware_mpi", lambda aware=aware: aware)
         for preference in ("auto", "device"):
-            got, note = devicelib.halo_place(preference, gpu)
-            assert got == place and text in note
-    assert devicelib.halo_place("host", gpu)[0] is None
+            place, got, note = devicelib.halo_place(preference, gpu)
+            assert place == gpu and got == staged and text in note
+    assert devicelib.halo_place("host", gpu)[:2] == (gpu, True)
 
 
 def test_open_mpi_answers_the_cuda_aware_question():

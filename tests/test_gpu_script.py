@@ -22,9 +22,12 @@ def test_gpu_check_runs_on_the_cpu(tmp_path):
     assert "(CPU fallback)" in done.stdout
     check = json.loads((tmp_path / "gpu_check.json").read_text())
     assert check["pass"] and check["device"] == "cpu"
-    speed = json.loads((tmp_path / "gpu_speed.json").read_text())
-    errors = {row["precision"]: row["error"] for row in speed["rows"]}
+    step = json.loads((tmp_path / "gpu_step.json").read_text())
+    errors = {row["precision"]: row["field_error_vs_float64"] for row in step["rows"]}
     assert errors["float32"] < 1e-5 < errors["bfloat16"] < 2e-2
+    assert all(row["step_ns_per_spin"] > row["evaluation_ns_per_spin"] > 0
+               and row["host_path_step_ns_per_spin"] > 0 for row in step["rows"])
+    assert "3 steps" in (tmp_path / "gpu_profile.txt").read_text()
     for place in ("host", "device"):
         halo = json.loads((tmp_path / f"gpu_halo_{place}.json").read_text())
         assert halo["pass"] and halo["ranks"] == 2

@@ -4,12 +4,52 @@ equipartition for a ferromagnetic chain near its ground state)."""
 
 import numpy as np
 import pytest
+import torch
 
 from distllg import config as configlib
 from distllg import spins as spinlib
+from distllg.counter_rng import philox_words
 from distllg.dynamics import stepper
-from distllg.dynamics.thermal import Thermostat, site_normals
+from distllg.dynamics.thermal import Thermostat
+from distllg.dynamics.thermal import site_normals as tensor_normals
 from distllg.parallel.decomposition import Decomposition
+
+
+def site_normals(*args) -> np.ndarray:
+    return tensor_normals(*args).numpy()
+
+
+def numpy_normals(seed: int, stream: int, shape: tuple[int, int]) -> np.ndarray:
+    """The same numbers from numpy's own Philox-4x64 (an independent implementation):
+    the block of site (y, x) is the first that ``Philox(counter=y Lx + x)`` draws."""
+    Ly, Lx = shape
+    key = np.array([seed, stream], dtype=np.uint64)
+    raw = np.stack([np.random.Philox(counter=[y * Lx, 0, 0, 0], key=key).random_raw(4 * Lx)
+                    .reshape(Lx, 4) for y in range(Ly)])
+    uniform = 1.0 - (raw >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    radius = np.sqrt(-2.0 * np.log(uniform[..., 0::2]))
+    angle = 2.0 * np.pi * uniform[..., 1::2]
+    return np.stack([radius[..., 0] * np.cos(angle[..., 0]),
+                     radius[..., 0] * np.sin(angle[..., 0]),
+                     radius[..., 1] * np.cos(angle[..., 1])])
+
+
+@pytest.mark.parametrize("seed, stream", [(0, 0), (5, 3), (2**64 - 1, 2**64 - 2),
+                                          (12345678901234567890, 2**63 + 17)])
+def test_the_torch_philox_words_equal_numpys_bit_for_bit(seed, stream):
+    counters = torch.arange(1, 2001, dtype=torch.int64) * 7919  # up to 1.6e7
+    key = np.array([seed, stream], dtype=np.uint64)
+    expected = np.stack([np.random.Philox(counter=[int(c) - 1, 0, 0, 0], key=key)
+                         .random_raw(4) for c in counters]) >> np.uint64(11)
+    words = torch.stack(philox_words((seed, stream), counters), dim=-1).numpy()
+    np.testing.assert_array_equal(words, expected.astype(np.int64))
+
+
+def test_the_normals_are_numpys_up_to_the_math_library():
+    # torch's log, sqrt, cos and sin may differ from numpy's in the last bit
+    shape = (9, 13)
+    np.testing.assert_allclose(site_normals(7, 11, shape), numpy_normals(7, 11, shape),
+                               rtol=1e-14, atol=1e-14)
 
 
 def test_a_region_draws_the_noise_of_its_own_sites():
@@ -142,6 +182,6 @@ def test_tiles_together_draw_the_serial_noise(shape):
 
     deco = Decomposition(MPI.COMM_WORLD, shape, halo=1)
     thermostat = Thermostat(shape, 0.2, seed=11)
-    gathered = deco.gather(thermostat.field(4, 0.1, 0.5, deco.tile.slices))
+    gathered = deco.gather(thermostat.field(4, 0.1, 0.5, deco.tile.slices).numpy())
     if deco.cart.Get_rank() == 0:
-        np.testing.assert_array_equal(gathered, thermostat.field(4, 0.1, 0.5))
+        np.testing.assert_array_equal(gathered, thermostat.field(4, 0.1, 0.5).numpy())

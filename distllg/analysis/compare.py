@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from distllg import config as configlib
 from distllg import engines, initial
 from distllg.analysis import plots, report
 from distllg.dynamics import observables as obs
+from distllg.dynamics.llg import host
 from distllg.dynamics.stepper import Stepper
 from distllg.electrons.exact import ExactSolver
 from distllg.io import output as outputlib
@@ -21,7 +23,8 @@ from distllg.io import output as outputlib
 
 def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=sys.stdout,
                start: np.ndarray | None = None):
-    """Integrate from ``start`` (default: the config's initial state) with the config's
+    """Integrate on ``field_fn`` (of tensors: an engine's ``fields``) from ``start``
+    (default: the config's initial state) with the config's
     thermal noise, if any (both trajectories then feel the same kicks); returns
     (observables dict, final spins). ``solver`` measures the exact energy of the frames."""
     every, log_every = config.output.every, config.output.log_every
@@ -38,11 +41,11 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
             print(f"step {step}: Q = {rows['skyrmion_number'][-1]:+.3f}, E/N = "
                   f"{rows['energy_per_site'][-1]:.6f}", file=stream, flush=True)
 
-    spins = initial.spins(config) if start is None else start
+    spins = torch.from_numpy(initial.spins(config) if start is None else start)
     spins, last = stepper.run(spins, 0, config.dynamics.steps,
-                              [lambda step, before, energy, after: record(step, before)])
-    record(last, spins)
-    return {k: np.array(v) for k, v in rows.items()}, spins
+                              [lambda step, before, energy, after: record(step, host(before))])
+    record(last, host(spins))
+    return {k: np.array(v) for k, v in rows.items()}, host(spins)
 
 
 def _crystal_share(spins: np.ndarray) -> float:
@@ -120,11 +123,11 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
         start = initial.spins(config)
         exact_engine = engines.make(engines.serial(config.engine, kind="exact", twists=1),
                                     config.hamiltonian, config.lattice.shape)
-        exact, exact_spins = trajectory(config, exact_engine.energy_and_fields, solver, stream,
+        exact, exact_spins = trajectory(config, exact_engine.fields, solver, stream,
                                         start)
     print("CNN trajectory (from the exact run's first frame):" if reference is None else
           "CNN trajectory (from the config's initial state):", file=stream)
-    cnn, cnn_spins = trajectory(config, cnn_engine.energy_and_fields, solver, stream, start)
+    cnn, cnn_spins = trajectory(config, cnn_engine.fields, solver, stream, start)
     out.mkdir(parents=True, exist_ok=True)
     Ly, Lx = config.lattice.shape
     title = f"L = {Ly}x{Lx}, seed {config.initial.seed}, alpha = {config.dynamics.alpha}"

@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from distllg import engines
 from distllg import spins as spinlib
 from distllg.config import DynamicsConfig, EngineConfig
+from distllg.dynamics.llg import host
 from distllg.dynamics.stepper import Stepper
 from distllg.electrons import SDModel
 from distllg.model import io as modelio
@@ -23,14 +25,14 @@ from distllg.training.train import describe, metrics, parity_plot
 def states(network: engines.Engine, count: int, steps: int, seed: int) -> list[np.ndarray]:
     """``count`` snapshots of an LLG relaxation from random spins driven by the ``network``
     engine (its lattice, its field ``h``), with the default ``[dynamics]``."""
-    stepper = Stepper.for_dynamics(DynamicsConfig(), network.energy_and_fields,
-                                   network.domain.shape)
-    spins = spinlib.random(*network.domain.shape, np.random.default_rng(seed))
-    out = [spins]
+    stepper = Stepper.for_dynamics(DynamicsConfig(), network.fields, network.domain.shape)
+    spins = torch.from_numpy(spinlib.random(*network.domain.shape,
+                                            np.random.default_rng(seed)))
+    out = [host(spins)]
     every = max(steps // max(count - 1, 1), 1)
     while len(out) < count:
         spins, _ = stepper.run(spins, 0, every)
-        out.append(spins)
+        out.append(host(spins))
     return out
 
 

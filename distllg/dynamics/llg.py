@@ -6,9 +6,13 @@ Landau-Lifshitz form (gamma = 1, time in units of hbar / t1):
     B = -1/(1 + alpha^2) [ H + alpha S x H ].
 
 A field function ``field_fn(spins) -> (energy, fields)`` supplies the local fields ``H``
-``(3, ...)`` (and the total energy, or NaN when it has none). ED, KPM and the CNN all have
-this shape, serial or tiled: an integrator only adds arrays site by site, so it runs
-unchanged on a tile whose ``field_fn`` does the halo exchange.
+``(3, ...)`` (and the total energy, or NaN when it has none). Spins and fields are float64
+torch tensors on the device that holds the spins (the CNN's GPU, or the CPU): the
+integrators are written once, against torch, and never copy the spins to the host. ED and
+KPM are host engines (numpy arrays in and out): :func:`on_tensors` adapts them, and
+:func:`on_arrays` serves a tensor field function to callers with numpy arrays. Serial or
+tiled, an integrator only adds tensors site by site, so it runs unchanged on a tile whose
+``field_fn`` does the halo exchange.
 
 Each ``*_step(spins, field_fn, dt, alpha) -> (new_spins, energy)`` returns the spins after
 one step and the energy of the spins it started from (the first stage evaluates there, so
@@ -21,23 +25,52 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import torch
 
 from distllg.spins import cross, dot, normalize
 
-FieldFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
+#: ``field_fn(spins) -> (energy, fields)`` on torch tensors ``(3, ...)``.
+FieldFn = Callable[[torch.Tensor], tuple[float, torch.Tensor]]
+#: The same on numpy arrays: the host engines (ED, KPM) and host callers.
+HostFieldFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
-def precession_axis(spins: np.ndarray, fields: np.ndarray, alpha: float) -> np.ndarray:
+def host(tensor: torch.Tensor) -> np.ndarray:
+    """A float64 numpy copy (or view, on the CPU) of ``tensor`` in host memory."""
+    return tensor.detach().to("cpu", torch.float64).numpy()
+
+
+def on_tensors(field_fn: HostFieldFn) -> FieldFn:
+    """The host engine ``field_fn`` (numpy in and out) as a field function of tensors: the
+    spins go to the host, the fields come back to the spins' device."""
+    def fields(spins: torch.Tensor) -> tuple[float, torch.Tensor]:
+        energy, values = field_fn(host(spins))
+        return energy, torch.as_tensor(values, dtype=torch.float64, device=spins.device)
+
+    return fields
+
+
+def on_arrays(field_fn: FieldFn, device: torch.device | str = "cpu") -> HostFieldFn:
+    """The tensor field function ``field_fn`` (spins on ``device``) for numpy callers."""
+    def fields(spins: np.ndarray) -> tuple[float, np.ndarray]:
+        tensor = torch.as_tensor(np.asarray(spins, dtype=np.float64), device=device)
+        energy, values = field_fn(tensor)
+        return energy, host(values)
+
+    return fields
+
+
+def precession_axis(spins: torch.Tensor, fields: torch.Tensor, alpha: float) -> torch.Tensor:
     """``B`` with ``dS/dt = S x B``: ``-(H + alpha S x H) / (1 + alpha^2)``, ``(3, ...)``."""
     return -(fields + alpha * cross(spins, fields)) / (1.0 + alpha**2)
 
 
-def rhs(spins: np.ndarray, fields: np.ndarray, alpha: float) -> np.ndarray:
+def rhs(spins: torch.Tensor, fields: torch.Tensor, alpha: float) -> torch.Tensor:
     """Right-hand side ``dS/dt`` of the LLG equation, ``(3, ...)``."""
     return cross(spins, precession_axis(spins, fields, alpha))
 
 
-def rk4_step(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float):
+def rk4_step(spins: torch.Tensor, field_fn: FieldFn, dt: float, alpha: float):
     """Classical fourth-order Runge-Kutta step (4 field evaluations), then renormalise.
 
     Intermediate stages are renormalised before their field evaluation, so a field provider
@@ -54,7 +87,7 @@ def rk4_step(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float):
     return normalize(spins + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)), energy
 
 
-def heun_step(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float):
+def heun_step(spins: torch.Tensor, field_fn: FieldFn, dt: float, alpha: float):
     """Heun (explicit trapezoid) step, second order (2 field evaluations), then renormalise."""
     energy, h1 = field_fn(spins)
     k1 = rhs(spins, h1, alpha)
@@ -63,7 +96,7 @@ def heun_step(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float):
     return normalize(spins + 0.5 * dt * (k1 + k2)), energy
 
 
-def cayley_rotate(spins: np.ndarray, axis: np.ndarray, dt: float) -> np.ndarray:
+def cayley_rotate(spins: torch.Tensor, axis: torch.Tensor, dt: float) -> torch.Tensor:
     """Solve ``S' = S + dt (S + S')/2 x B`` for ``S'`` site by site (exactly norm-preserving).
 
     With ``b = dt B / 2`` this is ``(1 + [b]x) S' = S + S x b``, whose solution is
@@ -74,7 +107,7 @@ def cayley_rotate(spins: np.ndarray, axis: np.ndarray, dt: float) -> np.ndarray:
     return (v - cross(b, v) + dot(b, v) * b) / (1.0 + dot(b, b))
 
 
-def midpoint_step(spins: np.ndarray, field_fn: FieldFn, dt: float, alpha: float):
+def midpoint_step(spins: torch.Tensor, field_fn: FieldFn, dt: float, alpha: float):
     """Semi-implicit midpoint step (Mentink et al., J. Phys. Cond. Mat. 22, 176001 (2010)).
 
     Predictor: rotate with ``B(S_n)``. Corrector: rotate ``S_n`` with ``B`` at the normalised

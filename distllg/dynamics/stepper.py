@@ -4,7 +4,8 @@ A :class:`Stepper` holds what a step needs (``dt`` enters here only), advances s
 step at a time (:meth:`Stepper.step`) or over a range of steps while observers watch
 (:meth:`Stepper.run`). The thermal step wraps the deterministic one: the thermostat adds its
 random field to the field function, the integrator is unchanged. run, datagen, compare and
-validate all step through here.
+validate all step through here. Spins are float64 torch tensors on the device of the field
+function (:mod:`distllg.dynamics.llg`); the noise is drawn there too.
 
 Observers are callables ``observer(step, before, energy, after)`` called after every step:
 ``step`` is the number of the step taken (from ``before`` at step ``step`` to ``after`` at
@@ -17,11 +18,12 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 import numpy as np
+import torch
 
 from distllg.dynamics import llg
 from distllg.dynamics.thermal import Thermostat
 
-Observer = Callable[[int, np.ndarray, float, np.ndarray], object]
+Observer = Callable[[int, torch.Tensor, float, torch.Tensor], object]
 
 
 class Stepper:
@@ -53,15 +55,16 @@ class Stepper:
         """The spin temperature during step ``step``; None for deterministic LLG."""
         return None if self.thermostat is None else self.thermostat.temperature_at(step)
 
-    def step(self, spins: np.ndarray, step: int) -> tuple[np.ndarray, float]:
+    def step(self, spins: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
         """``(spins after, energy before)`` of step number ``step`` from ``spins``."""
         fields = self.field_fn
         if self.thermostat is not None:
-            fields = self.thermostat.fields_fn(fields, step, self.dt, self.alpha, self.region)
+            fields = self.thermostat.fields_fn(fields, step, self.dt, self.alpha, self.region,
+                                               spins.device)
         return self.integrator(spins, fields, self.dt, self.alpha)
 
-    def run(self, spins: np.ndarray, start: int, stop: int,
-            observers: Iterable[Observer] = ()) -> tuple[np.ndarray, int]:
+    def run(self, spins: torch.Tensor, start: int, stop: int,
+            observers: Iterable[Observer] = ()) -> tuple[torch.Tensor, int]:
         """Steps ``start`` .. ``stop - 1`` from ``spins`` (at step ``start``); returns the
         spins and their step number: ``stop``, or earlier when an observer stopped it."""
         observers = tuple(observers)
@@ -74,11 +77,15 @@ class Stepper:
         return spins, stop
 
 
-def integrate(spins: np.ndarray, field_fn: llg.FieldFn, dt: float, alpha: float, steps: int,
-              method: str = "rk4", callback=None,
+def integrate(spins: np.ndarray, field_fn: llg.HostFieldFn, dt: float, alpha: float,
+              steps: int, method: str = "rk4", callback=None,
               thermostat: Thermostat | None = None) -> np.ndarray:
-    """``steps`` steps from ``spins`` (step numbers from 0); ``callback(step, spins, energy)``
-    after each, with ``step`` counted from 1, ``spins`` after it and ``energy`` before it."""
+    """For host callers: ``steps`` steps from the numpy spins ``spins`` (step numbers from 0)
+    on the numpy field function ``field_fn`` (:func:`llg.on_tensors`), on the CPU;
+    ``callback(step, spins, energy)`` after each, with ``step`` counted from 1, ``spins``
+    (numpy) after it and ``energy`` before it."""
     observers = () if callback is None else (
-        lambda step, before, energy, after: callback(step + 1, after, energy),)
-    return Stepper(method, dt, alpha, field_fn, thermostat).run(spins, 0, steps, observers)[0]
+        lambda step, before, energy, after: callback(step + 1, llg.host(after), energy),)
+    stepper = Stepper(method, dt, alpha, llg.on_tensors(field_fn), thermostat)
+    start = torch.from_numpy(np.array(spins, dtype=np.float64))
+    return llg.host(stepper.run(start, 0, steps, observers)[0])

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import torch
 
 from distllg.counter_rng import site_normals
 from distllg.dynamics.llg import FieldFn
@@ -69,25 +70,28 @@ class Thermostat:
         return self.temperature * max(0.0, 1.0 - step / self.anneal_steps)
 
     def field(self, step: int, dt: float, alpha: float,
-              region: tuple[slice, slice] | None = None) -> np.ndarray | None:
-        """The random field ``b`` ``(3, ny, nx)`` held during step ``step`` of size ``dt`` at
-        damping ``alpha`` on ``region`` (default: the whole lattice); None at zero
-        temperature."""
+              region: tuple[slice, slice] | None = None,
+              device: torch.device | str = "cpu") -> torch.Tensor | None:
+        """The random field ``b`` ``(3, ny, nx)`` (float64 on ``device``) held during step
+        ``step`` of size ``dt`` at damping ``alpha`` on ``region`` (default: the whole
+        lattice); None at zero temperature."""
         temperature = self.temperature_at(step)
         if temperature <= 0:
             return None
-        amplitude = np.sqrt(2.0 * alpha * temperature / dt)
-        return amplitude * site_normals(self.seed, step, self.shape, region)
+        amplitude = float(np.sqrt(2.0 * alpha * temperature / dt))
+        return amplitude * site_normals(self.seed, step, self.shape, region, device)
 
     def fields_fn(self, field_fn: FieldFn, step: int, dt: float, alpha: float,
-                  region: tuple[slice, slice] | None = None) -> FieldFn:
-        """``field_fn`` with the random field of step ``step`` added to its local fields (the
-        energy stays that of the spins alone); ``field_fn`` itself at zero temperature."""
-        noise = self.field(step, dt, alpha, region)
+                  region: tuple[slice, slice] | None = None,
+                  device: torch.device | str = "cpu") -> FieldFn:
+        """``field_fn`` with the random field of step ``step`` (drawn on ``device``, where
+        the spins are) added to its local fields (the energy stays that of the spins alone);
+        ``field_fn`` itself at zero temperature."""
+        noise = self.field(step, dt, alpha, region, device)
         if noise is None:
             return field_fn
 
-        def noisy(spins: np.ndarray) -> tuple[float, np.ndarray]:
+        def noisy(spins: torch.Tensor) -> tuple[float, torch.Tensor]:
             energy, fields = field_fn(spins)
             return energy, fields + noise
 

@@ -13,6 +13,10 @@ the providers add the Zeeman field ``h z`` of the run exactly. The electrons do 
   preallocated padded array, lets a halo exchanger fill the halo of width ``r`` (the model's
   receptive radius) and evaluates the CNN without padding. The same integrator drives both.
 
+``fields(spins)`` takes and returns float64 torch tensors on the network's device (the
+integrators' field function: spins never leave the device); ``energy_and_fields`` serves
+numpy callers.
+
 On the CPU both evaluate the padded array in blocks of ``CPU_BLOCK`` x ``CPU_BLOCK`` sites
 (each with its own halo of width r, :func:`evaluate_blocked`): the convolutions' working set
 then stays in cache. Measured (2026-11, 2-core development machine) at L = 512 (float64,
@@ -27,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from distllg.dynamics.llg import on_arrays
 from distllg.spins import cross
 
 #: Block edge (sites) of the blocked CPU evaluation.
@@ -65,24 +70,29 @@ class _CNNFields:
         self.predicts = model.architecture["predicts"]
         self.block = CPU_BLOCK if self.device.type == "cpu" else None
 
-    def _to_fields(self, spins: np.ndarray, output: torch.Tensor) -> np.ndarray:
-        out = output[0].detach().to("cpu", torch.float64).numpy()
-        fields = cross(out, spins) if self.predicts == "torque" else out
+    def _to_fields(self, spins: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        """The local fields (float64, on the device) from the network's output."""
+        out = output[0].detach().to(torch.float64)
+        fields = cross(out, spins) if self.predicts == "torque" else out.clone()
         fields[2] += self.h
         return fields
+
+    def energy_and_fields(self, spins: np.ndarray) -> tuple[float, np.ndarray]:
+        """:meth:`fields` for numpy spins (host callers: datagen, compare, tests)."""
+        return on_arrays(self.fields, self.device)(spins)
 
 
 class PeriodicCNNFields(_CNNFields):
     """Fields of the whole periodic lattice, spins ``(3, Ly, Lx)``."""
 
-    def energy_and_fields(self, spins: np.ndarray) -> tuple[float, np.ndarray]:
+    def fields(self, spins: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """``(NaN, H)``: the local fields (t1) of float64 spins on the network's device."""
         r = self.model.receptive_radius
-        x = torch.from_numpy(np.ascontiguousarray(spins)[None]).to(self.device, self.dtype)
         if min(spins.shape[-2:]) < r:
-            raise ValueError(f"lattice {spins.shape[-2:]} is smaller than the receptive "
-                             f"radius {r}")
+            raise ValueError(f"lattice {tuple(spins.shape[-2:])} is smaller than the "
+                             f"receptive radius {r}")
         with torch.no_grad():
-            padded = F.pad(x, (r, r, r, r), mode="circular")
+            padded = F.pad(spins[None].to(self.dtype), (r, r, r, r), mode="circular")
             return float("nan"), self._to_fields(spins, evaluate_blocked(self.model, padded,
                                                                          self.block))
 
@@ -91,7 +101,10 @@ class TiledCNNFields(_CNNFields):
     """Fields of this rank's tile, spins ``(3, ny, nx)``; ``halo`` fills a padded array.
 
     ``halo`` has ``padded_shape``, ``interior(padded)`` and ``exchange(padded)``
-    (:class:`distllg.parallel.halo.HaloExchange`), with width = the receptive radius.
+    (:class:`distllg.parallel.halo.HaloExchange`), with width = the receptive radius. The
+    padded tile (float64) lives on the network's device: a numpy halo (CPU networks) shares
+    its memory, a torch halo exchanges it on the device (its strips staged through host
+    memory unless the MPI library reads GPU memory).
     """
 
     def __init__(self, model, halo, device="cpu", dtype=torch.float64, h: float = 0.0):
@@ -99,22 +112,18 @@ class TiledCNNFields(_CNNFields):
         if halo.width != model.receptive_radius:
             raise ValueError(f"halo width {halo.width} differs from the model's receptive "
                              f"radius {model.receptive_radius}")
+        if halo.device is None and self.device.type != "cpu":
+            raise ValueError(f"a network on {self.device} needs its halo exchange on the "
+                             f"device (HaloExchange(device=...))")
         self.halo = halo
-        self.padded = halo.empty()
-        if halo.device is None and self.device.type == "cuda":  # stage through pinned memory
-            self.padded = torch.empty(halo.padded_shape, dtype=torch.float64,
-                                      pin_memory=True).numpy()
+        self.padded = torch.from_numpy(halo.empty()) if halo.device is None else halo.empty()
 
-    def energy_and_fields(self, spins: np.ndarray) -> tuple[float, np.ndarray]:
-        """Staged halo: exchanged in host memory, then the padded tile goes to the device;
-        device halo: the tile goes to the device, the halo is exchanged there."""
-        if self.halo.device is None:
-            self.halo.interior(self.padded)[...] = spins
-            self.halo.exchange(self.padded)
-            x = torch.from_numpy(self.padded[None]).to(self.device, self.dtype)
-        else:
-            self.halo.interior(self.padded)[...] = torch.from_numpy(spins)
-            x = self.halo.exchange(self.padded)[None].to(self.dtype)
+    def fields(self, spins: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """``(NaN, H)``: the local fields (t1) of this rank's tile (collective: the halo
+        exchange)."""
+        self.halo.interior(self.padded)[...] = spins
+        self.halo.exchange(self.padded.numpy() if self.halo.device is None else self.padded)
         with torch.no_grad():
+            x = self.padded[None].to(self.dtype)
             return float("nan"), self._to_fields(spins, evaluate_blocked(self.model, x,
                                                                          self.block))

@@ -108,16 +108,18 @@ class Decomposition:
         return Tile(rank=rank, coords=(py, px), y0=y0, y1=y1, x0=x0, x1=x1)
 
     def halo_exchange(self, width: int | None = None, components: int = 3, dtype=np.float64,
-                      device=None):
+                      device=None, staged: bool = False):
         """A :class:`distllg.parallel.halo.HaloExchange` of this rank's tile, ``width`` sites
-        wide (default: the decomposition's halo, which bounds it)."""
+        wide (default: the decomposition's halo, which bounds it), on ``device`` (None: numpy
+        in host memory), its buffers ``staged`` through host memory."""
         from distllg.parallel.halo import HaloExchange
 
         width = self.halo if width is None else int(width)
         if not 0 <= width <= self.halo:
             raise ValueError(f"halo width {width} outside 0..{self.halo}, the width the tiles "
                              f"were checked for")
-        return HaloExchange(self.cart, self.tile.shape, width, components, dtype, device)
+        return HaloExchange(self.cart, self.tile.shape, width, components, dtype, device,
+                            staged)
 
     @property
     def tiles(self) -> list[Tile]:

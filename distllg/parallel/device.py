@@ -99,19 +99,24 @@ def cuda_aware_mpi() -> bool | None:
     return None
 
 
-def halo_place(preference: str, device: torch.device) -> tuple[torch.device | None, str]:
-    """Where the halo is exchanged for ``engine.halo`` on ``device``: ``(None, why)`` for
-    host memory (staged), ``(device, why)`` for torch tensors on the device. ``auto`` takes
-    the device for a GPU when the MPI library is CUDA-aware; ``device`` on a GPU with an MPI
-    that is not (or cannot tell) falls back to host memory and says so."""
+def halo_place(preference: str, device: torch.device
+               ) -> tuple[torch.device | None, bool, str]:
+    """Where the halo of ``engine.halo`` is exchanged on ``device``: ``(place, staged,
+    why)``. ``place`` None: numpy arrays in host memory (CPU engines); a device: the padded
+    tile in torch tensors there, with the strips that travel ``staged`` through pinned host
+    memory or (not staged) handed to MPI on the device. On a GPU, ``auto`` and ``device``
+    hand them over when the MPI library is CUDA-aware, else (or with ``host``) stage them,
+    saying why."""
     if preference not in HALO_PLACES:
         raise ValueError(f"halo place {preference!r}; choose one of {HALO_PLACES}")
-    if preference == "host" or (preference == "auto" and device.type != "cuda"):
-        return None, "halo in host memory"
     if device.type != "cuda":
-        return device, "halo in torch tensors on the cpu"
+        if preference == "device":
+            return device, False, "halo in torch tensors on the cpu"
+        return None, False, "halo in host memory"
+    if preference == "host":
+        return device, True, "halo strips staged through pinned host memory"
     aware = cuda_aware_mpi()
     if aware:
-        return device, "halo exchanged GPU to GPU (CUDA-aware MPI)"
+        return device, False, "halo exchanged GPU to GPU (CUDA-aware MPI)"
     why = "is not CUDA-aware" if aware is False else "does not say whether it is CUDA-aware"
-    return None, f"halo staged through host memory: the MPI library {why}"
+    return device, True, f"halo strips staged through pinned host memory: the MPI library {why}"

@@ -6,10 +6,12 @@ tiles: first along x (the interior rows), then along y over the full padded widt
 corners arrive with the second pass. Buffers are preallocated and contiguous, and the
 uppercase (buffer) mpi4py calls move them, with no pickling.
 
-Where the halo lives: numpy arrays in host memory (``device=None``: the staged path, a GPU
-engine copies the padded tile to the GPU after the exchange), or torch tensors on a torch
-device (``device=...``: mpi4py hands them to MPI through DLPack, so with a CUDA-aware MPI the
-halo moves from GPU to GPU without passing through the host).
+Where the halo lives: numpy arrays in host memory (``device=None``: CPU engines), or torch
+tensors on a torch device (``device=...``). On a device the padded tile stays there; the
+four strips that travel go to MPI either directly (mpi4py hands device tensors to MPI
+through DLPack, so with a CUDA-aware MPI the halo moves from GPU to GPU) or, with
+``staged=True``, through send and receive buffers in pinned host memory: only the strips,
+never the whole tile, cross to the host.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ class HaloExchange:
     components : leading array dimension ``C`` (3 for spins)
     dtype : array dtype (float64 by default)
     device : None for numpy arrays in host memory, or the torch device of torch tensors
+    staged : with a device: the send and receive buffers in host memory (pinned for a GPU),
+        for an MPI library that does not read device memory
     """
 
     def __init__(self, cart, tile_shape: tuple[int, int], width: int, components: int = 3,
-                 dtype=np.float64, device=None):
+                 dtype=np.float64, device=None, staged: bool = False):
         ny, nx = tile_shape
         r = int(width)
         self.cart = cart
@@ -45,22 +49,30 @@ class HaloExchange:
         self.y_down, self.y_up = cart.Shift(0, 1)
         self.x_left, self.x_right = cart.Shift(1, 1)
         self.device = device
+        self.staged = bool(staged and device is not None)
         self.dtype = np.dtype(dtype)
-        self._send_x, self._recv_x = (self._buffer((2, components, ny, r)) for _ in range(2))
-        self._send_y, self._recv_y = (self._buffer((2, components, r, nx + 2 * r))
+        self._send_x, self._recv_x = (self._buffer((2, components, ny, r), self.staged)
+                                      for _ in range(2))
+        self._send_y, self._recv_y = (self._buffer((2, components, r, nx + 2 * r), self.staged)
                                       for _ in range(2))
 
-    def _buffer(self, shape):
+    def _buffer(self, shape, host: bool = False):
+        """An array for the padded tile or a buffer: numpy without a device; a torch tensor
+        on the device, or in (pinned, for a GPU) host memory when ``host``."""
         if self.device is None:
             return np.empty(shape, dtype=self.dtype)
         import torch
 
-        return torch.empty(shape, dtype=getattr(torch, self.dtype.name), device=self.device)
+        dtype = getattr(torch, self.dtype.name)
+        if host:
+            return torch.empty(shape, dtype=dtype, pin_memory=self.device.type == "cuda")
+        return torch.empty(shape, dtype=dtype, device=self.device)
 
     def _ready(self) -> None:
-        """Wait for the GPU copies into the send buffers: MPI reads GPU memory outside the
-        CUDA stream that filled it."""
-        if self.device is not None and self.device.type == "cuda":
+        """Wait for the GPU copies into device send buffers (the CUDA stream that filled
+        them, not the whole device): MPI reads GPU memory outside that stream. Copies into
+        host buffers are synchronous."""
+        if self.device is not None and self.device.type == "cuda" and not self.staged:
             import torch
 
             torch.cuda.current_stream(self.device).synchronize()

@@ -16,11 +16,13 @@ import sys
 import time
 
 import numpy as np
+import torch
 
 import distllg
 from distllg import config as configlib
 from distllg import engines, initial
 from distllg import spins as spinlib
+from distllg.dynamics.llg import host
 from distllg.dynamics.stepper import Stepper
 from distllg.parallel.collective import collectively
 from distllg.training import data as datalib
@@ -112,14 +114,15 @@ class Progress:
 
 
 def propagator(config: configlib.Config, labels: engines.Engine):
-    """``(energy_and_fields, name)`` that drives the trajectories: the ``labels`` engine
+    """``(fields, name)`` that drives the trajectories (a field function of tensors,
+    :mod:`distllg.dynamics.llg`): the ``labels`` engine
     itself (name ``"exact"``), plain ED for ``[data] propagate = "exact"`` (name ``"exact
     twists=1"`` when the labels are twist-averaged), or the CNN of ``[data] propagate`` in
     float64 on the CPU (:func:`distllg.engines.serial`; checked against the config's
     parameters and lattice)."""
     propagate = config.data.propagate
     if not propagate or (propagate == "exact" and engine_name(config) == "exact"):
-        return labels.energy_and_fields, "exact"
+        return labels.fields, "exact"
     if propagate == "exact":
         settings = engines.serial(config.engine, kind="exact", twists=1)
     else:
@@ -130,8 +133,8 @@ def propagator(config: configlib.Config, labels: engines.Engine):
     except ValueError as error:
         raise configlib.ConfigError(str(error)) from None
     if engine.kind == "exact":
-        return engine.energy_and_fields, "exact twists=1"
-    return engine.energy_and_fields, f"cnn {engine.weights_sha256}"
+        return engine.fields, "exact twists=1"
+    return engine.fields, f"cnn {engine.weights_sha256}"
 
 
 class KnownFirst:
@@ -142,10 +145,10 @@ class KnownFirst:
     def __init__(self, field_fn):
         self.field_fn, self.spins, self.result = field_fn, None, None
 
-    def remember(self, spins: np.ndarray, result: tuple) -> None:
+    def remember(self, spins: torch.Tensor, result: tuple) -> None:
         self.spins, self.result = spins, result
 
-    def __call__(self, spins: np.ndarray):
+    def __call__(self, spins: torch.Tensor):
         return self.result if spins is self.spins else self.field_fn(spins)
 
 
@@ -153,7 +156,7 @@ def generate_trajectory(config: configlib.Config, labels, group,
                         progress: Progress, counted: int, propagate) -> None:
     """Integrate one trajectory, writing frames into the HDF5 ``group``, then mark it complete.
 
-    ``propagate`` is ``(energy_and_fields, name)`` of what drives it (:func:`propagator`);
+    ``propagate`` is ``(fields, name)`` of what drives it (:func:`propagator`);
     the recorded frames always get the ``labels`` engine's fields."""
     dyn = config.dynamics
     every = config.data.record_every
@@ -172,12 +175,12 @@ def generate_trajectory(config: configlib.Config, labels, group,
     known = KnownFirst(drive)
     stepper = Stepper.for_dynamics(dyn, known if driver == "exact" else drive,
                                    config.lattice.shape)
-    spins = initial.spins(config)
+    spins = torch.from_numpy(initial.spins(config))
     for frame in range(frames):
         step = frame * every
-        energy, fields = labels.energy_and_fields(spins)
-        known.remember(spins, (energy, fields))
-        spins_ds[frame], fields_ds[frame] = spins, fields
+        energy, fields = labels.energy_and_fields(host(spins))
+        known.remember(spins, (energy, torch.from_numpy(fields)))
+        spins_ds[frame], fields_ds[frame] = host(spins), fields
         energy_ds[frame], step_ds[frame], time_ds[frame] = energy, step, stepper.time(step)
         progress.update(counted + step, f"trajectory seed {config.initial.seed}, step {step}")
         if frame < frames - 1:

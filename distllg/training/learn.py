@@ -65,11 +65,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from distllg import config as configlib
 from distllg import engines
 from distllg import spins as spinlib
 from distllg.config import EXPLORATIONS
+from distllg.dynamics.llg import host
 from distllg.dynamics.stepper import Stepper
 from distllg.io.atomic import write_atomic
 from distllg.model import io as modelio
@@ -123,7 +125,7 @@ def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
     """The candidate frames ``(3, L, L)`` of one exploration trajectory driven by the model
     file ``driver``."""
     learning = config.learning
-    L, spins = learning.L, _start(kind, learning.L, seed)
+    L, spins = learning.L, torch.from_numpy(_start(kind, learning.L, seed))
     segments = 4 if kind == "field" else 1
     frames = []
     for segment in range(segments):
@@ -136,11 +138,11 @@ def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
             integrator="midpoint", dt=learning.dt, alpha=1.0, steps=steps,
             temperature=temperature, anneal_steps=steps if kind == "anneal" else 0,
             noise_seed=seed)
-        stepper = Stepper.for_dynamics(dynamics, engine.energy_and_fields, (L, L))
+        stepper = Stepper.for_dynamics(dynamics, engine.fields, (L, L))
 
         def record(step, before, energy, after):
             if (step + 1) % learning.record_every == 0:
-                frames.append(after)
+                frames.append(host(after))
 
         # step numbers run on over the segments: the counter-based noise never repeats
         spins, _ = stepper.run(spins, segment * steps, (segment + 1) * steps, (record,))
