@@ -112,11 +112,11 @@ def step(sizes: list[int]) -> dict:
             provider = fields(where, getattr(torch, name), STEP_MODEL)
             thermostat = Thermostat((L, L), STEP_TEMPERATURE, seed=1)
             stepper = Stepper("midpoint", DT, ALPHA, provider.fields, thermostat)
-            resident = best_of(lambda stepper=stepper: stepper.step(spins, 7))
-            bare = best_of(lambda provider=provider: provider.fields(spins))
-            noise = best_of(lambda: thermostat.field(7, DT, ALPHA, device=where))
-            host_path = best_of(lambda provider=provider: llg.midpoint_step(
-                host_spins, provider.energy_and_fields, DT, ALPHA), repeats=1)
+            resident = best_of(lambda stepper=stepper, s=spins: stepper.step(s, 7))
+            bare = best_of(lambda provider=provider, s=spins: provider.fields(s))
+            noise = best_of(lambda t=thermostat: t.field(7, DT, ALPHA, device=where))
+            host_path = best_of(lambda provider=provider, s=host_spins: llg.midpoint_step(
+                s, provider.energy_and_fields, DT, ALPHA), repeats=1)
             error = (provider.fields(spins)[1] - truth).norm() / truth.norm()
             rows.append({"L": L, "precision": name,
                          "step_ns_per_spin": 1e9 * resident / L**2,

@@ -52,9 +52,10 @@ def main(argv=None) -> None:
         t_cnn = best_time(lambda s=s: provider(s), args.repeats)
         row = {"L": L, "spins": L * L, "cnn_pass_ns_per_spin": 1e9 * t_cnn / L**2}
         for name, step in llg.INTEGRATORS.items():
-            t_int = best_time(lambda step=step: step(s_tensor, tensor_field_fn, 0.1, 0.1),
-                              args.repeats)
-            t_numpy = best_time(lambda step=step: step(s, field_fn, 0.1, 0.1), args.repeats)
+            t_int = best_time(lambda step=step, x=s_tensor, f=tensor_field_fn: step(
+                x, f, 0.1, 0.1), args.repeats)
+            t_numpy = best_time(lambda step=step, x=s, f=field_fn: step(x, f, 0.1, 0.1),
+                                args.repeats)
             stages = llg.EVALUATIONS[name]
             row[f"{name}_ns_per_spin"] = 1e9 * t_int / L**2
             row[f"{name}_numpy_ns_per_spin"] = 1e9 * t_numpy / L**2
