@@ -46,17 +46,25 @@ class Run:
         self.engine = collectively(comm, engines.make, config.engine, config.hamiltonian,
                                    config.lattice.shape, comm)
         weights, identity = self.engine.weights_sha256, self.engine.identity
-        plan = collectively(comm, lambda: restartlib.plan(config, restart, overwrite, identity)
-                            if self.root else None)
-        self.plan: restartlib.RestartPlan = comm.bcast(plan, root=0)
         domain = self.engine.domain
+        rejected = []  # checkpoints whose spins failed to verify as the ranks read them
+        while True:
+            plan = collectively(comm, lambda: restartlib.plan(
+                config, restart, overwrite, identity, rejected) if self.root else None)
+            self.plan: restartlib.RestartPlan = comm.bcast(plan, root=0)
+            if self.plan.checkpoint is None:
+                tile = collectively(comm, initial.spins, config, domain.tile.slices)
+                break
+            try:  # raises on every rank alike
+                tile = ckpt.read_tile(self.plan.checkpoint, domain.cart, domain.tile,
+                                      self.plan.state)
+                break
+            except ckpt.CheckpointError as error:
+                if restart not in ("latest", "auto"):
+                    raise SetupError(str(error)) from None
+                rejected.append((self.plan.checkpoint, str(error)))
         self.stepper = Stepper.for_dynamics(config.dynamics, self.engine.fields,
                                             config.lattice.shape, domain.tile.slices)
-        if self.plan.checkpoint is not None:
-            tile = collectively(comm, ckpt.read_tile, self.plan.checkpoint, domain.cart,
-                                domain.tile, self.plan.state)
-        else:
-            tile = collectively(comm, initial.spins, config, domain.tile.slices)
         # from here to the end of the run the spins live on the engine's device
         self.spins = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float64)).to(
             self.engine.spins_device)

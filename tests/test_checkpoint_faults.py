@@ -85,6 +85,28 @@ def test_restart_walks_back_past_a_damaged_checkpoint(tmp_path, straight, damage
                                   straight[1])
 
 
+def test_the_plan_reads_attributes_and_the_ranks_verify_the_spins_as_they_read_them(
+        tmp_path):
+    """A restart does not stream the spins through one process first: the plan takes the
+    newest checkpoint whose attributes verify, spins unread; the ranks' collective read
+    finds the flipped bit, and ``latest`` walks back while a named path is refused."""
+    from distllg.io import restart as restartlib
+
+    run(tmp_path, 20)
+    newest = ckpt.latest(tmp_path / "run")
+    flip_lowest_spin_bit(newest)
+    config = configlib.from_dict(small_config(tmp_path, steps=30))
+    assert restartlib.plan(config, "latest", False, "").checkpoint == newest
+    assert ckpt.newest_verified(tmp_path / "run")[0] == newest  # a job chain's check
+    assert ckpt.newest_verified(tmp_path / "run", verify_spins=True)[0] != newest
+    older = restartlib.plan(config, "latest", False, "", rejected=[(newest, "bad spins")])
+    assert older.checkpoint != newest and older.skipped == ((newest, "bad spins"),)
+    with pytest.raises(runlib.SetupError, match="spins read by the ranks do not match"):
+        run(tmp_path, 30, restart=str(newest))
+    summary, text = run(tmp_path, 30, restart="latest")
+    assert f"warning: skipped checkpoint {newest} is damaged" in text and "steps 10..30" in text
+
+
 def test_every_checkpoint_damaged_is_refused_and_nothing_changes(tmp_path):
     run(tmp_path, 20)
     for path in ckpt.complete(tmp_path / "run"):

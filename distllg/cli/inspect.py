@@ -34,7 +34,7 @@ def add_arguments(parser) -> None:
 
 def run_complete(config) -> tuple[bool, str]:
     """Whether the newest checkpoint of the run of ``config`` (a Config) is at its last
-    step, and a line saying so."""
+    step, and a line saying so (its attributes are read and verified, not its spins)."""
     from distllg.io import checkpoint as checkpointlib
 
     latest, state, _ = checkpointlib.newest_verified(config.output.directory)

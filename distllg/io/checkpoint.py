@@ -17,11 +17,14 @@ leaves every complete checkpoint intact and at most a stale ``.tmp``, which is i
 replaced by the next write). The LLG integrators are one-step methods, so the spins, step
 and time are the whole integrator state.
 
-Reading: :func:`read_state` reads the attributes and verifies both checksums (streaming
-through the spins in row blocks) in a child process, so that a damaged file that crashes
-HDF5 costs a message, not the run; :func:`read_tile` reads each rank's tile and verifies the
-checksum again on every rank before the spins are used. A single flipped bit anywhere in the
-spins or the attributes fails verification. Files of format ``distllg-checkpoint-1`` (no
+Reading: :func:`read_state` reads the attributes and verifies their checksum (and, unless
+``verify_spins=False``, the spins' checksum, streaming through them in row blocks) in a
+child process, so that a damaged file that crashes HDF5 costs a message, not the run. A
+restart and the completeness check of a job chain read the attributes only
+(:func:`newest_verified`): the spins of the chosen checkpoint are verified once, by all
+ranks together, as :func:`read_tile` reads them, so that a lattice of 10^8 spins is not
+streamed through one process first. A single flipped bit anywhere in the spins or the
+attributes fails verification. Files of format ``distllg-checkpoint-1`` (no
 checksums) are still read, with the older checks only (unit spins, spin sums).
 """
 
@@ -292,14 +295,21 @@ def read_state(path, verify_spins: bool = True) -> dict:
     return state
 
 
-def newest_verified(output_directory) -> tuple[Path | None, dict | None, list]:
-    """The newest checkpoint of a run that verifies: ``(path, state, skipped)``, where
-    ``skipped`` lists ``(path, reason)`` of the newer ones that do not, newest first;
-    ``(None, None, skipped)`` when none verifies."""
+def newest_verified(output_directory, rejected=(), verify_spins: bool = False
+                    ) -> tuple[Path | None, dict | None, list]:
+    """The newest checkpoint of a run whose attributes verify (and its spins, with
+    ``verify_spins``), leaving out the ``(path, reason)`` pairs of ``rejected`` (checkpoints
+    whose spins failed :func:`read_tile`): ``(path, state, skipped)``, where ``skipped``
+    lists ``(path, reason)`` of the newer ones that do not verify or were rejected, newest
+    first; ``(None, None, skipped)`` when none is left."""
+    reasons = {Path(path): reason for path, reason in rejected}
     skipped = []
     for path in reversed(complete(output_directory)):
+        if path in reasons:
+            skipped.append((path, reasons[path]))
+            continue
         try:
-            return path, read_state(path), skipped
+            return path, read_state(path, verify_spins), skipped
         except CheckpointError as error:
             skipped.append((path, str(error)))
     return None, None, skipped
@@ -321,32 +331,39 @@ def read_tile(path, comm, tile, state: dict) -> np.ndarray:
     failure is raised on all of them."""
     from mpi4py import MPI
 
-    problem = ""
+    problem, invalid = "", ""
     Lx = state["lattice"][1]
     try:
         with open_file(path, "r", comm) as f:
             spins = f["spins"][:, tile.y0:tile.y1, tile.x0:tile.x1]
-        spinlib.validate(spins, name=f"spins of tile y {tile.y0}:{tile.y1}, "
-                                     f"x {tile.x0}:{tile.x1}")
         local = spins.reshape(3, -1).sum(axis=1)
         checksum = spins_checksum(spins, tile.y0, tile.x0, Lx)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         problem, local, checksum = f"{type(error).__name__}: {error}", np.zeros(3), 0
-    flags = comm.allgather(problem)
+    if not problem:
+        try:
+            spinlib.validate(spins, name=f"spins of tile y {tile.y0}:{tile.y1}, "
+                                         f"x {tile.x0}:{tile.x1}")
+        except ValueError as error:
+            invalid = str(error)
+    flags = comm.allgather((problem, invalid))
     sums = np.empty(3)
     comm.Allreduce(local, sums, op=MPI.SUM)
     total = _hex64(sum(comm.allgather(checksum)))
-    bad = [(rank, p) for rank, p in enumerate(flags) if p]
-    if bad:
-        rank, problem = bad[0]
-        raise CheckpointError(f"checkpoint {path} is corrupted (rank {rank}: {problem})")
-    if "spins_checksum" in state and total != state["spins_checksum"]:
-        raise CheckpointError(f"checkpoint {path} is corrupted: the spins read by the ranks "
-                              f"do not match their checksum ({total} != "
-                              f"{state['spins_checksum']})")
+
+    def first(kind: int) -> str:
+        bad = [(rank, flag[kind]) for rank, flag in enumerate(flags) if flag[kind]]
+        return f"checkpoint {path} is damaged (rank {bad[0][0]}: {bad[0][1]})" if bad else ""
+
+    mismatch = "" if "spins_checksum" not in state or total == state["spins_checksum"] else (
+        f"checkpoint {path} is damaged: the spins read by the ranks do not match their "
+        f"checksum ({total} != {state['spins_checksum']})")
+    failure = first(0) or mismatch or first(1)  # reading, then the checksum, then |S| = 1
+    if failure:
+        raise CheckpointError(failure)
     stored = np.asarray(state["spin_sums"], dtype=float)
     n_sites = state["lattice"][0] * state["lattice"][1]
     if np.abs(sums - stored).max() > 1e-9 * n_sites:
-        raise CheckpointError(f"checkpoint {path} is corrupted: the spins sum to {sums}, "
+        raise CheckpointError(f"checkpoint {path} is damaged: the spins sum to {sums}, "
                               f"the file recorded {stored}")
     return np.ascontiguousarray(spins)

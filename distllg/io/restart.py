@@ -2,7 +2,11 @@
 to continue from, and whether the output directory can take the run.
 
 :func:`plan` is called on one rank (rank 0) and changes nothing on disk; its result, a
-:class:`RestartPlan`, is broadcast and acted on by :class:`distllg.observers.RunFiles`.
+:class:`RestartPlan`, is broadcast and acted on by :class:`distllg.observers.RunFiles`. The
+plan verifies the attributes of the checkpoint it chooses; its spins are verified by all
+ranks together as they read their tiles (:func:`distllg.io.checkpoint.read_tile`). When
+that fails, ``--restart latest`` and ``auto`` plan again with the checkpoint rejected
+(:meth:`distllg.run.Run`), walking back to the newest one that verifies.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ class RestartPlan:
     run_hash: str
     #: The checkpoint to continue from; None: a fresh start from ``[initial]``.
     checkpoint: Path | None = None
-    #: Its attributes, verified (:func:`distllg.io.checkpoint.read_state`); None when fresh.
+    #: Its attributes, verified (:func:`distllg.io.checkpoint.read_state`, without streaming
+    #: the spins); None when fresh.
     state: dict | None = None
     #: A fresh start replaces an old run's ``output.h5`` and checkpoints (``--overwrite``).
     clear: bool = False
-    #: ``(path, reason)`` of the newer checkpoints that do not verify, newest first; they
-    #: are set aside as ``<name>.damaged`` before the run starts.
+    #: ``(path, reason)`` of the newer checkpoints that do not verify (or whose spins were
+    #: rejected), newest first; they are set aside as ``<name>.damaged`` before the run
+    #: starts.
     skipped: tuple[tuple[Path, str], ...] = ()
 
     @property
@@ -45,18 +51,19 @@ class RestartPlan:
 
 
 def plan(config: Config, restart: str | None, overwrite: bool,
-         engine: EngineIdentity | str) -> RestartPlan:
+         engine: EngineIdentity | str, rejected=()) -> RestartPlan:
     """The :class:`RestartPlan` of a run. ``restart``: None, ``"latest"``, ``"auto"`` or a
     checkpoint path; ``overwrite``: a fresh start may replace an old run; ``engine``: what
     the run's engine resolved (:attr:`distllg.engines.Engine.identity`; or its weights
-    checksum, :func:`distllg.io.identity.resolved`). Raises with a message that names the
-    file and what to do."""
+    checksum, :func:`distllg.io.identity.resolved`); ``rejected``: ``(path, reason)`` of
+    checkpoints whose spins failed to verify (``latest`` and ``auto`` walk past them).
+    Raises with a message that names the file and what to do."""
     engine = resolved(config, engine)
     digest, weights_sha256 = run_hash(config, engine), engine.weights_sha256
     out = Path(config.output.directory)
     path, state, skipped, clear = None, None, [], False
     if restart in ("latest", "auto"):
-        path, state, skipped = ckpt.newest_verified(out)
+        path, state, skipped = ckpt.newest_verified(out, rejected)
         if path is None and skipped:
             reasons = "; ".join(reason for _, reason in skipped)
             raise ckpt.CheckpointError(
@@ -67,7 +74,7 @@ def plan(config: Config, restart: str | None, overwrite: bool,
             raise ConfigError(f"--restart latest: no checkpoint in {ckpt.directory(out)}")
     elif restart is not None:
         path = Path(restart)
-        state = ckpt.read_state(path)
+        state = ckpt.read_state(path, verify_spins=False)
     if path is not None:
         _check_checkpoint(state, path, config, digest, weights_sha256)
         _check_output_file(out / "output.h5", config, digest)
