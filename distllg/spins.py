@@ -62,7 +62,9 @@ def dot(a, b):
 
 def normalize(vectors):
     """Vectors ``(3, ...)`` scaled to unit length (numpy or torch)."""
-    return vectors / dot(vectors, vectors) ** 0.5
+    length = dot(vectors, vectors)
+    length **= 0.5
+    return vectors / length
 
 
 def random(Ly: int, Lx: int, rng: np.random.Generator) -> np.ndarray:

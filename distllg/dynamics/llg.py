@@ -18,6 +18,8 @@ Each ``*_step(spins, field_fn, dt, alpha) -> (new_spins, energy)`` returns the s
 one step and the energy of the spins it started from (the first stage evaluates there, so
 the energy costs nothing). All keep ``|S_i| = 1`` to round-off: RK4 and Heun renormalise
 after the step (a projection that keeps their order), the semi-implicit midpoint rotates.
+Intermediates are updated in place where they are fresh: on the CPU a step's cost is
+mostly allocating and touching memory (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -62,7 +64,11 @@ def on_arrays(field_fn: FieldFn, device: torch.device | str = "cpu") -> HostFiel
 
 def precession_axis(spins: torch.Tensor, fields: torch.Tensor, alpha: float) -> torch.Tensor:
     """``B`` with ``dS/dt = S x B``: ``-(H + alpha S x H) / (1 + alpha^2)``, ``(3, ...)``."""
-    return -(fields + alpha * cross(spins, fields)) / (1.0 + alpha**2)
+    axis = cross(spins, fields)  # a fresh array: the updates below are in place
+    axis *= alpha
+    axis += fields
+    axis *= -1.0 / (1.0 + alpha**2)
+    return axis
 
 
 def rhs(spins: torch.Tensor, fields: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -102,9 +108,16 @@ def cayley_rotate(spins: torch.Tensor, axis: torch.Tensor, dt: float) -> torch.T
     With ``b = dt B / 2`` this is ``(1 + [b]x) S' = S + S x b``, whose solution is
     ``S' = (v - b x v + (b.v) b) / (1 + |b|^2)``, ``v = S + S x b``: a rotation of ``S``.
     """
-    b = 0.5 * dt * axis
-    v = spins + cross(spins, b)
-    return (v - cross(b, v) + dot(b, v) * b) / (1.0 + dot(b, b))
+    b = (0.5 * dt) * axis
+    v = cross(spins, b)  # fresh arrays, updated in place: a step allocates less
+    v += spins
+    rotated = b * dot(b, v)
+    rotated += v
+    rotated -= cross(b, v)
+    denominator = dot(b, b)
+    denominator += 1.0
+    rotated /= denominator
+    return rotated
 
 
 def midpoint_step(spins: torch.Tensor, field_fn: FieldFn, dt: float, alpha: float):
@@ -115,8 +128,9 @@ def midpoint_step(spins: torch.Tensor, field_fn: FieldFn, dt: float, alpha: floa
     exactly up to round-off since both stages are rotations.
     """
     energy, h1 = field_fn(spins)
-    predicted = cayley_rotate(spins, precession_axis(spins, h1, alpha), dt)
-    middle = normalize(spins + predicted)
+    middle = cayley_rotate(spins, precession_axis(spins, h1, alpha), dt)  # the prediction
+    middle += spins
+    middle = normalize(middle)
     axis = precession_axis(middle, field_fn(middle)[1], alpha)
     return cayley_rotate(spins, axis, dt), energy
 
