@@ -189,3 +189,36 @@ def test_every_exploration_kind_records_unit_spin_frames(loop_config, kind):
     assert len(frames) == 4  # 8 steps, a frame every 2 (the field: 4 segments of 2)
     np.testing.assert_allclose(np.linalg.norm(np.stack(frames), axis=1), 1.0, atol=1e-12)
     assert np.abs(frames[-1] - frames[0]).max() > 0  # the spins moved
+
+
+def test_the_held_out_frames_are_whole_exploration_trajectories(tmp_path):
+    """No member trains on a frame whose trajectory lends held-out frames (frames 10 steps
+    apart are nearly the same state); rounds explored before the seeds were recorded give
+    the same trajectories from their kinds."""
+    import h5py
+
+    rng = np.random.default_rng(0)
+    kinds = np.repeat(["quench", "labyrinth", "field"], [20, 20, 14])  # 2 trajectories each
+    seeds = np.repeat(np.arange(6) * 100 + 7, [10, 10, 10, 10, 7, 7])
+    for number in (1, 2):
+        folder = learn._round(tmp_path, number)
+        folder.mkdir(parents=True)
+        np.savez(folder / "explore.npz", kinds=kinds, trajectories=seeds + number)
+        with h5py.File(folder / "labels.h5", "w") as f:
+            for i in sorted(rng.choice(len(kinds), 30, replace=False)):
+                f.create_group(f"trajectories/frame_{i:05d}")
+    held = learn.held_out(tmp_path, [1, 2], 2)
+    assert held
+    for index, number in enumerate((1, 2)):
+        folder = learn._round(tmp_path, number)
+        labelled = [int(n.split("_")[1]) for n in learn._frame_names(folder / "labels.h5")]
+        out = {int(n.split("_")[1]) for n in held if n.startswith(f"{index}/")}
+        for seed in set(seeds[labelled].tolist()):
+            frames = {i for i in labelled if seeds[i] == seed}
+            assert frames <= out or not frames & out  # a trajectory is in or out, whole
+    taken = {(n.split("/")[0], seeds[int(n.split("_")[1])]) for n in held}
+    assert 2 <= len(taken) < 12
+    with np.load(learn._round(tmp_path, 1) / "explore.npz") as found:
+        recorded = learn.trajectory_of_frames(found, 2)
+    derived = learn.trajectory_of_frames({"kinds": kinds}, 2)
+    assert len(set(zip(recorded.tolist(), derived.tolist()))) == 6  # the same partition

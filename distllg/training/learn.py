@@ -5,8 +5,9 @@ The loop follows DeePMD's DP-GEN. Its work directory ``learning.directory`` hold
 
     validation.h5           the validation set by texture family (validation.py), never trained on
     round_000/report.json   the start committee on the validation set (the baseline)
-    round_NNN/explore.npz   candidate frames of the CNN-driven exploration, their kinds and
-                            the committee's disagreement sigma (t1)
+    round_NNN/explore.npz   candidate frames of the CNN-driven exploration, their kinds, the
+                            seeds of their trajectories and the committee's disagreement
+                            sigma (t1)
     round_NNN/selected.json the calibrated trust window and the frames picked for labels
     round_NNN/labels.h5     their exact labels (a datagen file, a frame each; the ranks write
                             part files in labels.parts/ that rank 0 merges)
@@ -43,7 +44,8 @@ other physics, labels, training or exploration settings is refused (``rounds``,
   spread over the mpirun ranks (each rank its own file; ED on the rank's GPU where
   ``engine.device`` picks one);
 * **train**: member K starts from its previous weights and trains with ``[training]``
-  (seed ``training.seed + K``, its own held-out tenth of the frames) on all labels so far;
+  (seed ``training.seed + K``) on all labels so far but those of the held-out exploration
+  trajectories (about a tenth, whole trajectories: :func:`held_out`);
   the members are spread over the ranks. A wider ``[training] channels`` than the start
   models' with ``grow = true`` widens the network;
 * **gate**: member 0 on the validation set: R^2 >= ``gate_r2`` in every component on every
@@ -152,7 +154,7 @@ def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
 def explore(config: configlib.Config, number: int, committee: list[str], log) -> dict:
     """Stage 1 (rank 0): the candidate frames of round ``number`` and their disagreement."""
     learning = config.learning
-    frames, kinds = [], []
+    frames, kinds, seeds = [], [], []
     for index, kind in enumerate(learning.explore):
         for t in range(learning.trajectories):
             seed = learning.seed * 100_000 + number * 1000 + index * 100 + t
@@ -162,12 +164,69 @@ def explore(config: configlib.Config, number: int, committee: list[str], log) ->
             got = trajectory(config, committee[0], kind, seed, temperature)
             frames += got
             kinds += [kind] * len(got)
+            seeds += [seed] * len(got)
             log(f"round {number}: explored {kind} seed {seed} at T = {temperature:g}: "
                 f"{len(got)} frames")
     frames = np.stack(frames)
     predictions = np.stack([trainlib.predict(m, frames) for m in load_committee(committee)])
-    return {"frames": frames, "kinds": np.array(kinds), "sigma":
-            committeelib.disagreement(predictions)}
+    return {"frames": frames, "kinds": np.array(kinds), "trajectories": np.array(seeds),
+            "sigma": committeelib.disagreement(predictions)}
+
+
+def trajectory_of_frames(found, trajectories: int) -> np.ndarray:
+    """The exploration trajectory (its seed, or for rounds explored before the seeds were
+    recorded, its position) of every frame of a round's ``explore.npz`` contents
+    ``found``: frames were appended trajectory by trajectory, ``trajectories`` of equal
+    length per kind."""
+    if "trajectories" in found:
+        return np.asarray(found["trajectories"])
+    kinds = np.asarray(found["kinds"])
+    ids, start, run = np.empty(len(kinds), dtype=np.int64), 0, 0
+    while start < len(kinds):
+        stop = start
+        while stop < len(kinds) and kinds[stop] == kinds[start]:
+            stop += 1
+        length = (stop - start) // trajectories
+        for t in range(trajectories):
+            ids[start + t * length:start + (t + 1) * length] = run * trajectories + t
+        run, start = run + 1, stop
+    return ids
+
+
+#: Share of the exploration trajectories whose labelled frames train no member.
+HELD_OUT_SHARE = 0.1
+
+
+def held_out(directory: Path, rounds: list[int], trajectories: int) -> tuple[str, ...]:
+    """The labelled frames (names ``<data index>/frame_NNNNN`` in the order of ``rounds``'
+    labels files) of the held-out exploration trajectories: whole trajectories, so that no
+    frame is held out while its neighbours 10 steps away train the members. A trajectory is
+    held out when a uniform number drawn from its round and identity falls below
+    ``HELD_OUT_SHARE``; at least two are, the two smallest draws when fewer pass."""
+    draws = {}  # (round, trajectory) -> (draw, [names])
+    for index, number in enumerate(rounds):
+        folder = _round(directory, number)
+        with np.load(folder / "explore.npz") as found:
+            of_frame = trajectory_of_frames(found, trajectories)
+        for name in _frame_names(folder / "labels.h5"):
+            key = (number, int(of_frame[int(name.split("_")[1])]))
+            if key not in draws:
+                draws[key] = (float(np.random.default_rng(key).random()), [])
+            draws[key][1].append(f"{index}/{name}")
+    order = sorted(draws.values())
+    chosen = [names for draw, names in order if draw < HELD_OUT_SHARE]
+    if len(chosen) < 2:
+        chosen = [names for _, names in order[:2]]
+    if len(chosen) >= len(order):
+        return ()  # too few trajectories to hold any out whole: the frames are split
+    return tuple(sorted(n for names in chosen for n in names))
+
+
+def _frame_names(path: Path) -> list[str]:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return sorted(f["trajectories"])
 
 
 # ---------------------------------------------------------------- select
@@ -256,9 +315,11 @@ def label(config: configlib.Config, folder: Path, frames: np.ndarray, picked: li
 # ---------------------------------------------------------------- train
 
 def train_member(config: configlib.Config, number: int, member: int, start: str,
-                 data: list[str], frames: int) -> float:
-    """Stage 4: member ``member`` of round ``number`` from ``start`` on ``data``; returns its
-    training seconds (also when it was trained before: kept in ``seconds.json``)."""
+                 data: list[str], frames: int, validation: tuple[str, ...] = ()) -> float:
+    """Stage 4: member ``member`` of round ``number`` from ``start`` on ``data``, holding out
+    the frames named in ``validation`` (:func:`held_out`; none: a tenth of the frames, by
+    the member's seed); returns its training seconds (also when it was trained before: kept
+    in ``seconds.json``)."""
     folder = _round(Path(config.learning.directory), number) / f"member_{member}"
     done = folder / "seconds.json"
     if done.is_file() and (folder / "model.npz").is_file():
@@ -267,7 +328,7 @@ def train_member(config: configlib.Config, number: int, member: int, start: str,
     training = dataclasses.replace(
         config.training, data=tuple(data), model_file=str(folder / "model.npz"),
         directory=str(folder), initial_model=start, seed=config.training.seed + member,
-        validation_trajectories=max(2, frames // 10), validation=())
+        validation_trajectories=max(2, frames // 10), validation=tuple(validation))
     begin = time.perf_counter()
     with open(folder / "train.log", "a") as stream:
         trainlib.train(dataclasses.replace(config, training=training), stream=stream)
@@ -455,12 +516,15 @@ def _one_round(config: configlib.Config, number: int, records: list[dict], comm,
         if root:
             merge_labels(config, folder)
         comm.Barrier()
-        data = [str(_round(directory, r) / "labels.h5") for r in range(1, number + 1)
-                if (_round(directory, r) / "labels.h5").is_file()]
+        rounds = [r for r in range(1, number + 1)
+                  if (_round(directory, r) / "labels.h5").is_file()]
+        data = [str(_round(directory, r) / "labels.h5") for r in rounds]
+        validation = held_out(directory, rounds, learning.trajectories)
         seconds = 0.0
         for member, start in enumerate(committee):
             if member % comm.Get_size() == comm.Get_rank():
-                seconds += train_member(config, number, member, start, data, total)
+                seconds += train_member(config, number, member, start, data, total,
+                                        validation)
         seconds = comm.allreduce(seconds)
         record.update(explored=len(frames), candidates=selection["candidates"],
                       labelled=len(selection["picked"]), window=selection["window"],
