@@ -9,6 +9,7 @@ shown here. Unknown sections or keys, and values of the wrong type, are errors.
                 committee committee_every committee_warn    the run's committee check
     [dynamics]  integrator dt alpha steps                LLG (time in hbar / t1)
                 temperature anneal_steps noise_seed      stochastic LLG (thermal.py)
+                field_steps field_values                 a Zeeman field ramp (stepper.py)
     [initial]   state seed noise file                    starting spins
     [output]    directory every log_every checkpoint_every checkpoint_minutes
                 checkpoint_keep stop_wall_time snapshots
@@ -86,6 +87,11 @@ class DynamicsConfig:
     temperature: float = 0.0
     anneal_steps: int = 0
     noise_seed: int = 0
+    # A Zeeman field ramp (distllg/dynamics/stepper.py): h(n) in t1 along +z, added to
+    # [hamiltonian] h, piecewise linear through (field_steps[k], field_values[k]) and
+    # constant beyond the ends; () = none.
+    field_steps: tuple[int, ...] = ()
+    field_values: tuple[float, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -334,6 +340,7 @@ def _check(config: Config) -> None:
     if config.dynamics.steps < 0:
         raise ConfigError(f"'dynamics.steps' must be >= 0, got {config.dynamics.steps}")
     _check_thermal(config.dynamics)
+    _check_field_ramp(config.dynamics)
     if config.initial.state not in INITIAL_STATES:
         raise ConfigError(f"'initial.state' = {config.initial.state!r}; choose one of "
                           f"{INITIAL_STATES}")
@@ -406,6 +413,16 @@ def _check_phases(phases: PhasesConfig) -> None:
                           "'phases.tolerance' > 0")
     if any(t < 0 for t in phases.kT):
         raise ConfigError(f"'phases.kT' must be >= 0, got {list(phases.kT)}")
+
+
+def _check_field_ramp(dynamics: DynamicsConfig) -> None:
+    steps, values = dynamics.field_steps, dynamics.field_values
+    if len(steps) != len(values):
+        raise ConfigError(f"'dynamics.field_steps' ({len(steps)} steps) and "
+                          f"'dynamics.field_values' ({len(values)} fields) must pair up")
+    if any(b <= a for a, b in zip(steps[:-1], steps[1:], strict=True)) or min(steps, default=0) < 0:
+        raise ConfigError(f"'dynamics.field_steps' must rise strictly from >= 0, got "
+                          f"{list(steps)}")
 
 
 def _check_thermal(dynamics: DynamicsConfig) -> None:

@@ -261,8 +261,9 @@ class CommitteeCheck:
 
 class ProgressLine:
     """Rank 0's progress line every ``output.log_every`` steps and at the last: step, time,
-    spin temperature (stochastic runs), the newest frame's observables, the committee's
-    newest disagreement (with ``engine.committee``), speed and ETA."""
+    spin temperature (stochastic runs), the ramp's Zeeman field, the newest frame's
+    observables, the committee's newest disagreement (with ``engine.committee``), speed and
+    ETA."""
 
     def __init__(self, files: RunFiles, say, committee: CommitteeCheck | None = None):
         self.files, self.say, self.committee = files, say, committee
@@ -278,6 +279,8 @@ class ProgressLine:
         m = np.linalg.norm(values["magnetization"])
         energy_text = obs.energy_text(values["energy_per_site"], end="  ")
         spin_temperature = "" if temperature is None else f"T = {temperature:.4f}  "
+        if stepper.ramp is not None:
+            spin_temperature += f"h = {stepper.field(done):.4f}  "
         latest = self.committee.latest if self.committee is not None else None
         disagreement = "" if latest is None else f"dev {latest:.1e}  "
         self.say(f"step {done:7d}  t = {stepper.time(done):9.2f}  {spin_temperature}"

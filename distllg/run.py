@@ -97,6 +97,11 @@ class Run:
             ramp = f", ramped to 0 over {dyn.anneal_steps} steps" if dyn.anneal_steps else ""
             self.say(f"stochastic LLG: spin temperature T = {dyn.temperature:g}{ramp}, noise "
                      f"seed {dyn.noise_seed}")
+        if dyn.field_steps:
+            points = ", ".join(f"{h:g} at step {n}"
+                               for n, h in zip(dyn.field_steps, dyn.field_values, strict=True))
+            self.say(f"Zeeman field ramp (added to h = {config.hamiltonian.h:g}): {points}, "
+                     f"linear between")
         if files.start == dyn.steps:
             self.say(f"the run is complete at step {dyn.steps}; rewriting its last frame, "
                      f"summary and plots")

@@ -221,4 +221,4 @@ def test_the_held_out_frames_are_whole_exploration_trajectories(tmp_path):
     with np.load(learn._round(tmp_path, 1) / "explore.npz") as found:
         recorded = learn.trajectory_of_frames(found, 2)
     derived = learn.trajectory_of_frames({"kinds": kinds}, 2)
-    assert len(set(zip(recorded.tolist(), derived.tolist()))) == 6  # the same partition
+    assert len(set(zip(recorded.tolist(), derived.tolist(), strict=True))) == 6  # a partition

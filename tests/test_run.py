@@ -357,3 +357,19 @@ def test_summaries_of_a_wide_lattice_read_a_window_only(tmp_path, monkeypatch):
         obs.crystal_share(spins[:, :4, :4], report.crystal_wave_number(spins[:, :4, :4])))
     written = report.write_output_plots(path, tmp_path / "plots", snapshots=2)
     assert all(p.stat().st_size > 5000 for p in written)
+
+
+def test_a_constant_field_ramp_is_the_zeeman_field_of_the_hamiltonian(tmp_path):
+    """The ramp adds h z to the local fields of any engine: held at h, the exact run follows
+    the run whose [hamiltonian] has h (the ED fields carry its Zeeman term) to round-off."""
+    finals = []
+    for name, hamiltonian, dynamics in (
+            ("static", {"h": 0.05}, {}),
+            ("ramp", {}, {"field_steps": [0], "field_values": [0.05]})):
+        data = small_config(tmp_path / name, steps=12, **dynamics)
+        data["hamiltonian"].update(hamiltonian)
+        runlib.run(configlib.from_dict(data), stream=io.StringIO())
+        finals.append(outputlib.read_frame(tmp_path / name / "run" / "output.h5")[1])
+    start = initial.spins(configlib.from_dict(small_config(tmp_path)))
+    assert np.abs(finals[0] - start).max() > 1e-3  # the spins moved
+    np.testing.assert_allclose(finals[1], finals[0], rtol=0, atol=1e-12)

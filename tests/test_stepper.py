@@ -72,3 +72,51 @@ def test_host_engines_and_host_callers_meet_the_tensor_loop_through_one_adapter(
     energy, fields = llg.on_arrays(field_fn)(s.numpy())
     assert isinstance(fields, np.ndarray)
     np.testing.assert_array_equal(fields, host_field_fn(s.numpy())[1])
+
+
+def test_a_field_ramp_adds_the_interpolated_zeeman_field(rng):
+    """Piecewise linear through its points, constant beyond them; a ramp held at h is the
+    static Zeeman field h z added to the local fields; the reported energy is the field
+    function's."""
+    from distllg.dynamics.stepper import FieldRamp
+
+    ramp = FieldRamp((10, 30), (0.0, 0.02))
+    assert [ramp.at(n) for n in (0, 10, 20, 30, 99)] == [0.0, 0.0, 0.01, 0.02, 0.02]
+    s = random_spins(rng)
+
+    def zeeman(h):
+        along_z = torch.tensor([0.0, 0.0, h], dtype=torch.float64)[:, None, None]
+        return lambda x: (field_fn(x)[0], field_fn(x)[1] + along_z)
+
+    ramped = Stepper("midpoint", 0.1, 0.5, field_fn, ramp=ramp)
+    for step in (5, 20, 40):
+        expected = llg.midpoint_step(s, zeeman(ramp.at(step)), 0.1, 0.5)
+        got = ramped.step(s, step)
+        torch.testing.assert_close(got[0], expected[0], rtol=0, atol=1e-15)
+        assert got[1] == field_fn(s)[0]
+    assert ramped.field(20) == 0.01 and Stepper("heun", 0.1, 0.5, field_fn).field(20) == 0.0
+
+
+def test_a_field_ramp_is_read_from_the_dynamics_and_checked():
+    import pytest
+
+    from distllg import config as configlib
+    from distllg.io.identity import physics_hash
+
+    ramp = DynamicsConfig(field_steps=(0, 100), field_values=(0.0, 0.01))
+    assert Stepper.for_dynamics(ramp, field_fn, (4, 5)).field(50) == 0.005
+    for dynamics, message in (({"field_steps": [0, 10], "field_values": [0.1]}, "pair up"),
+                              ({"field_steps": [10, 10], "field_values": [0, 1]}, "rise"),
+                              ({"field_steps": [-1], "field_values": [0.1]}, "rise")):
+        with pytest.raises(configlib.ConfigError, match=message):
+            configlib.from_dict({"dynamics": dynamics})
+    plain = configlib.from_dict({})
+    ramped = configlib.from_dict({"dynamics": {"field_steps": [0, 9],
+                                               "field_values": [0.0, 0.01]}})
+    assert physics_hash(plain, plain_identity()) != physics_hash(ramped, plain_identity())
+
+
+def plain_identity():
+    from distllg.io.identity import EngineIdentity
+
+    return EngineIdentity(precision="float64")

@@ -26,26 +26,50 @@ from distllg.dynamics.thermal import Thermostat
 Observer = Callable[[int, torch.Tensor, float, torch.Tensor], object]
 
 
+class FieldRamp:
+    """A Zeeman field ``h(n)`` (t1, along +z) during step ``n``: piecewise linear through the
+    points ``(steps[k], values[k])``, constant beyond the first and the last. The electrons
+    do not feel ``h`` (it acts on the local spins), so it is added to the local fields of
+    any engine: the field-driven transitions of the crystal with one model."""
+
+    def __init__(self, steps: tuple[int, ...], values: tuple[float, ...]):
+        self.steps = np.asarray(steps, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+
+    def at(self, step: int) -> float:
+        """``h`` during step ``step`` (t1)."""
+        return float(np.interp(step, self.steps, self.values))
+
+
 class Stepper:
     """LLG steps of size ``dt`` (hbar / t1) with damping ``alpha`` by the integrator
     ``method`` on the fields of ``field_fn``; ``thermostat`` (or None) adds the noise of
-    stochastic LLG on the sites of ``region`` (this rank's tile; default all)."""
+    stochastic LLG on the sites of ``region`` (this rank's tile; default all), ``ramp`` (or
+    None) a Zeeman field that changes with the step (its energy is not in the reported
+    energy, which stays that of ``field_fn``)."""
 
     def __init__(self, method: str, dt: float, alpha: float, field_fn: llg.FieldFn,
                  thermostat: Thermostat | None = None,
-                 region: tuple[slice, slice] | None = None):
+                 region: tuple[slice, slice] | None = None, ramp: FieldRamp | None = None):
         self.integrator = llg.integrator(method)
         self.dt, self.alpha = float(dt), float(alpha)
         self.field_fn = field_fn
         self.thermostat = thermostat if thermostat and thermostat.temperature > 0 else None
         self.region = region
+        self.ramp = ramp
 
     @classmethod
     def for_dynamics(cls, dynamics, field_fn: llg.FieldFn, shape: tuple[int, int],
                      region: tuple[slice, slice] | None = None) -> Stepper:
         """The stepper of a ``[dynamics]`` section on a ``shape`` lattice."""
+        ramp = FieldRamp(dynamics.field_steps, dynamics.field_values) \
+            if dynamics.field_steps else None
         return cls(dynamics.integrator, dynamics.dt, dynamics.alpha, field_fn,
-                   Thermostat.for_dynamics(shape, dynamics), region)
+                   Thermostat.for_dynamics(shape, dynamics), region, ramp)
+
+    def field(self, step: int) -> float:
+        """The ramp's Zeeman field during step ``step`` (t1; 0 without a ramp)."""
+        return 0.0 if self.ramp is None else self.ramp.at(step)
 
     def time(self, step: int) -> float:
         """The time (hbar / t1) at step ``step``."""
@@ -58,6 +82,8 @@ class Stepper:
     def step(self, spins: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
         """``(spins after, energy before)`` of step number ``step`` from ``spins``."""
         fields = self.field_fn
+        if self.ramp is not None:
+            fields = _with_zeeman(fields, self.ramp.at(step))
         if self.thermostat is not None:
             fields = self.thermostat.fields_fn(fields, step, self.dt, self.alpha, self.region,
                                                spins.device)
@@ -75,6 +101,16 @@ class Stepper:
             if any(stopped):
                 return spins, step + 1
         return spins, stop
+
+
+def _with_zeeman(field_fn: llg.FieldFn, h: float) -> llg.FieldFn:
+    def fields(spins: torch.Tensor) -> tuple[float, torch.Tensor]:
+        energy, values = field_fn(spins)
+        values = values.clone()
+        values[2] += h
+        return energy, values
+
+    return fields
 
 
 def integrate(spins: np.ndarray, field_fn: llg.HostFieldFn, dt: float, alpha: float,

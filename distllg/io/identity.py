@@ -99,6 +99,9 @@ def physics_hash(config: Config, engine: EngineIdentity) -> str:
     if config.dynamics.temperature == 0:
         for key in ("temperature", "anneal_steps", "noise_seed"):
             physics["dynamics"].pop(key)
+    if not config.dynamics.field_steps:  # hashes of runs without a ramp stay as they were
+        for key in ("field_steps", "field_values"):
+            physics["dynamics"].pop(key)
     text = json.dumps(physics, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
