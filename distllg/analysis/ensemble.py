@@ -17,9 +17,12 @@ import numpy as np
 
 from distllg import config as configlib
 
-#: The summary.json figures of every seed the ensemble tabulates.
+#: The summary.json figures of every seed the ensemble tabulates, and with them the
+#: committee's largest disagreement (from the summary's committee section, where the run
+#: had a committee).
 FIGURES = ("crystal_share", "skyrmion_number", "energy_per_site", "chirality_domain_length",
            "wall_density")
+TABULATED = (*FIGURES, "largest_disagreement")
 
 
 def seed_config(config: configlib.Config, k: int) -> configlib.Config:
@@ -42,9 +45,12 @@ def collect(config: configlib.Config, seeds: range) -> dict:
         summary = json.loads(path.read_text())
         found[k] = {key: summary.get(key) for key in (*FIGURES, "crystal_skyrmions_per_cell",
                                                       "steps", "wall_time_s_total")}
+        found[k]["largest_disagreement"] = (summary.get("committee") or {}).get(
+            "largest_disagreement")
     statistics = {}
-    for key in FIGURES:
+    for key in TABULATED:
         values = np.array([v[key] for v in found.values() if v[key] is not None], float)
+        values = values[np.isfinite(values)]  # a network gives no energy
         if len(values):
             statistics[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1))
                                if len(values) > 1 else 0.0, "min": float(values.min()),
@@ -55,19 +61,29 @@ def collect(config: configlib.Config, seeds: range) -> dict:
             "formed": float(np.mean([s >= 0.7 for s in shares])) if shares else None}
 
 
+#: The table's columns: (figure, heading, format).
+COLUMNS = (("crystal_share", "crystal share", ".3f"), ("skyrmion_number", "Q", "+.0f"),
+           ("energy_per_site", "E/N (t1)", ".6f"),
+           ("chirality_domain_length", "chirality domains (sites)", ".1f"),
+           ("wall_density", "wall density", ".3f"),
+           ("largest_disagreement", "committee: largest disagreement (t1)", ".1e"))
+
+
 def table(result: dict) -> str:
     """Markdown: one row per seed, then mean +- standard deviation."""
-    lines = ["| seed | crystal share | n_sk | Q | E/N (t1) |", "|---|---|---|---|---|"]
+    def cell(value, form):
+        return "" if value is None or not np.isfinite(value) else format(value, form)
+
+    head = ["seed", "n_sk"] + [heading for _, heading, _ in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for k, v in result["seeds"].items():
-        energy = "" if v["energy_per_site"] is None else f"{v['energy_per_site']:.6f}"
-        lines.append(f"| {k} | {v['crystal_share']:.3f} | {v['crystal_skyrmions_per_cell']} | "
-                     f"{v['skyrmion_number']:+.0f} | {energy} |")
+        lines.append(f"| {k} | {v['crystal_skyrmions_per_cell']} | " + " | ".join(
+            cell(v.get(key), form) for key, _, form in COLUMNS) + " |")
     stats = result["statistics"]
     if "crystal_share" in stats:
-        lines.append(f"| mean +- std | {stats['crystal_share']['mean']:.3f} +- "
-                     f"{stats['crystal_share']['std']:.3f} | | "
-                     f"{stats['skyrmion_number']['mean']:+.1f} +- "
-                     f"{stats['skyrmion_number']['std']:.1f} | |")
+        lines.append("| mean +- std | | " + " | ".join(
+            f"{cell(stats[key]['mean'], form)} +- {cell(stats[key]['std'], form.lstrip('+'))}"
+            if key in stats else "" for key, _, form in COLUMNS) + " |")
     return "\n".join(lines) + "\n"
 
 
