@@ -386,6 +386,8 @@ def _check_learning(learning: LearningConfig) -> None:
     if unknown:
         raise ConfigError(f"'learning.explore': unknown kind(s) {unknown}; choose from "
                           f"{EXPLORATIONS}")
+    if len(set(learning.explore)) < len(learning.explore):
+        raise ConfigError(f"'learning.explore' = {list(learning.explore)} names a kind twice")
     for key in ("rounds", "label_budget", "labels_per_round", "trajectories", "steps",
                 "record_every", "validation_members"):
         if getattr(learning, key) < 1:
@@ -423,6 +425,8 @@ def _check_field_ramp(dynamics: DynamicsConfig) -> None:
     if any(b <= a for a, b in zip(steps[:-1], steps[1:], strict=True)) or min(steps, default=0) < 0:
         raise ConfigError(f"'dynamics.field_steps' must rise strictly from >= 0, got "
                           f"{list(steps)}")
+    if not all(abs(h) < float("inf") for h in values):
+        raise ConfigError(f"'dynamics.field_values' must be finite, got {list(values)}")
 
 
 def _check_thermal(dynamics: DynamicsConfig) -> None:

@@ -59,7 +59,11 @@ class Run:
                 tile = ckpt.read_tile(self.plan.checkpoint, domain.cart, domain.tile,
                                       self.plan.state)
                 break
-            except ckpt.CheckpointError as error:
+            except ckpt.CheckpointReadError as error:  # I/O: never set a checkpoint aside
+                raise SetupError(f"{error}; nothing was changed: run again once the file "
+                                 f"system is healthy, or continue from another checkpoint "
+                                 f"with --restart PATH") from None
+            except ckpt.CheckpointError as error:  # damaged: walk back past it
                 if restart not in ("latest", "auto"):
                     raise SetupError(str(error)) from None
                 rejected.append((self.plan.checkpoint, str(error)))

@@ -70,9 +70,7 @@ def dot(a, b):
 
 def normalize(vectors):
     """Vectors ``(3, ...)`` scaled to unit length (numpy or torch)."""
-    length = dot(vectors, vectors)
-    length **= 0.5
-    return vectors / length
+    return vectors / dot(vectors, vectors) ** 0.5
 
 
 def random(Ly: int, Lx: int, rng: np.random.Generator) -> np.ndarray:

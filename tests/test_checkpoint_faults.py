@@ -107,6 +107,29 @@ def test_the_plan_reads_attributes_and_the_ranks_verify_the_spins_as_they_read_t
     assert f"warning: skipped checkpoint {newest} is damaged" in text and "steps 10..30" in text
 
 
+def test_a_rank_that_cannot_read_the_spins_sets_nothing_aside(tmp_path, monkeypatch):
+    """An I/O failure while the ranks read a sound checkpoint (a file lock, a flaky file
+    system) stops the restart and renames nothing: only verification walks back."""
+    run(tmp_path, 20)
+    before = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+
+    def unavailable(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(ckpt, "open_file", unavailable)
+    with pytest.raises(runlib.SetupError, match="could not be read .*nothing was changed"):
+        run(tmp_path, 30, restart="latest")
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == before
+
+
+def test_a_truncated_checkpoint_is_found_without_reading_its_spins(tmp_path):
+    run(tmp_path, 10)
+    newest = ckpt.latest(tmp_path / "run")
+    truncate(newest)
+    with pytest.raises(ckpt.CheckpointError, match="is damaged"):
+        ckpt.read_state(newest, verify_spins=False)
+
+
 def test_every_checkpoint_damaged_is_refused_and_nothing_changes(tmp_path):
     run(tmp_path, 20)
     for path in ckpt.complete(tmp_path / "run"):

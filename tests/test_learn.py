@@ -200,6 +200,7 @@ def test_the_held_out_frames_are_whole_exploration_trajectories(tmp_path):
     rng = np.random.default_rng(0)
     kinds = np.repeat(["quench", "labyrinth", "field"], [20, 20, 14])  # 2 trajectories each
     seeds = np.repeat(np.arange(6) * 100 + 7, [10, 10, 10, 10, 7, 7])
+    assert learn.held_out(tmp_path, [], 2) == ()  # no labels yet: nothing to hold out
     for number in (1, 2):
         folder = learn._round(tmp_path, number)
         folder.mkdir(parents=True)
@@ -208,7 +209,7 @@ def test_the_held_out_frames_are_whole_exploration_trajectories(tmp_path):
             for i in sorted(rng.choice(len(kinds), 30, replace=False)):
                 f.create_group(f"trajectories/frame_{i:05d}")
     held = learn.held_out(tmp_path, [1, 2], 2)
-    assert held
+    assert held and held != learn.held_out(tmp_path, [1, 2], 2, member=1)  # its own draw
     for index, number in enumerate((1, 2)):
         folder = learn._round(tmp_path, number)
         labelled = [int(n.split("_")[1]) for n in learn._frame_names(folder / "labels.h5")]
@@ -222,3 +223,6 @@ def test_the_held_out_frames_are_whole_exploration_trajectories(tmp_path):
         recorded = learn.trajectory_of_frames(found, 2)
     derived = learn.trajectory_of_frames({"kinds": kinds}, 2)
     assert len(set(zip(recorded.tolist(), derived.tolist(), strict=True))) == 6  # a partition
+    with pytest.raises(ValueError, match="do not split into 2 trajectories"):
+        learn.trajectory_of_frames({"kinds": kinds[:-1]}, 2)
+    assert learn.held_out(tmp_path, [1], 2) == ()  # 6 trajectories: frames are split instead

@@ -90,7 +90,7 @@ def test_a_field_ramp_adds_the_interpolated_zeeman_field(rng):
 
     ramped = Stepper("midpoint", 0.1, 0.5, field_fn, ramp=ramp)
     for step in (5, 20, 40):
-        expected = llg.midpoint_step(s, zeeman(ramp.at(step)), 0.1, 0.5)
+        expected = llg.midpoint_step(s, zeeman(ramp.at(step + 0.5)), 0.1, 0.5)
         got = ramped.step(s, step)
         torch.testing.assert_close(got[0], expected[0], rtol=0, atol=1e-15)
         assert got[1] == field_fn(s)[0]
@@ -107,7 +107,8 @@ def test_a_field_ramp_is_read_from_the_dynamics_and_checked():
     assert Stepper.for_dynamics(ramp, field_fn, (4, 5)).field(50) == 0.005
     for dynamics, message in (({"field_steps": [0, 10], "field_values": [0.1]}, "pair up"),
                               ({"field_steps": [10, 10], "field_values": [0, 1]}, "rise"),
-                              ({"field_steps": [-1], "field_values": [0.1]}, "rise")):
+                              ({"field_steps": [-1], "field_values": [0.1]}, "rise"),
+                              ({"field_steps": [0], "field_values": [float("nan")]}, "finite")):
         with pytest.raises(configlib.ConfigError, match=message):
             configlib.from_dict({"dynamics": dynamics})
     plain = configlib.from_dict({})

@@ -61,12 +61,13 @@ def collect(config: configlib.Config, seeds: range) -> dict:
             "formed": float(np.mean([s >= 0.7 for s in shares])) if shares else None}
 
 
-#: The table's columns: (figure, heading, format).
-COLUMNS = (("crystal_share", "crystal share", ".3f"), ("skyrmion_number", "Q", "+.0f"),
-           ("energy_per_site", "E/N (t1)", ".6f"),
-           ("chirality_domain_length", "chirality domains (sites)", ".1f"),
-           ("wall_density", "wall density", ".3f"),
-           ("largest_disagreement", "committee: largest disagreement (t1)", ".1e"))
+#: The table's columns: (figure, heading, format of a seed, format of the mean and spread).
+COLUMNS = (("crystal_share", "crystal share", ".3f", ".3f"),
+           ("skyrmion_number", "Q", "+.0f", ".1f"),
+           ("energy_per_site", "E/N (t1)", ".6f", ".6f"),
+           ("chirality_domain_length", "chirality domains (sites)", ".1f", ".1f"),
+           ("wall_density", "wall density", ".3f", ".3f"),
+           ("largest_disagreement", "committee: largest disagreement (t1)", ".1e", ".1e"))
 
 
 def table(result: dict) -> str:
@@ -74,16 +75,16 @@ def table(result: dict) -> str:
     def cell(value, form):
         return "" if value is None or not np.isfinite(value) else format(value, form)
 
-    head = ["seed", "n_sk"] + [heading for _, heading, _ in COLUMNS]
+    head = ["seed", "n_sk"] + [heading for _, heading, _, _ in COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for k, v in result["seeds"].items():
         lines.append(f"| {k} | {v['crystal_skyrmions_per_cell']} | " + " | ".join(
-            cell(v.get(key), form) for key, _, form in COLUMNS) + " |")
+            cell(v.get(key), form) for key, _, form, _ in COLUMNS) + " |")
     stats = result["statistics"]
     if "crystal_share" in stats:
         lines.append("| mean +- std | | " + " | ".join(
-            f"{cell(stats[key]['mean'], form)} +- {cell(stats[key]['std'], form.lstrip('+'))}"
-            if key in stats else "" for key, _, form in COLUMNS) + " |")
+            f"{cell(stats[key]['mean'], form)} +- {cell(stats[key]['std'], form)}"
+            if key in stats else "" for key, _, _, form in COLUMNS) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,7 @@ def states(network: engines.Engine, count: int, steps: int, seed: int) -> list[n
     engine (its lattice, its field ``h``), with the default ``[dynamics]``."""
     stepper = Stepper.for_dynamics(DynamicsConfig(), network.fields, network.domain.shape)
     spins = torch.from_numpy(spinlib.random(*network.domain.shape,
-                                            np.random.default_rng(seed)))
+                                            np.random.default_rng(seed))).to(network.spins_device)
     out = [host(spins)]
     every = max(steps // max(count - 1, 1), 1)
     while len(out) < count:

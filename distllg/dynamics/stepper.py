@@ -36,8 +36,9 @@ class FieldRamp:
         self.steps = np.asarray(steps, dtype=float)
         self.values = np.asarray(values, dtype=float)
 
-    def at(self, step: int) -> float:
-        """``h`` during step ``step`` (t1)."""
+    def at(self, step: float) -> float:
+        """``h`` at step ``step`` (t1; a step is held at ``h`` of its middle, ``step +
+        0.5``)."""
         return float(np.interp(step, self.steps, self.values))
 
 
@@ -68,7 +69,7 @@ class Stepper:
                    Thermostat.for_dynamics(shape, dynamics), region, ramp)
 
     def field(self, step: int) -> float:
-        """The ramp's Zeeman field during step ``step`` (t1; 0 without a ramp)."""
+        """The ramp's Zeeman field at step ``step`` (t1; 0 without a ramp)."""
         return 0.0 if self.ramp is None else self.ramp.at(step)
 
     def time(self, step: int) -> float:
@@ -82,8 +83,8 @@ class Stepper:
     def step(self, spins: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
         """``(spins after, energy before)`` of step number ``step`` from ``spins``."""
         fields = self.field_fn
-        if self.ramp is not None:
-            fields = _with_zeeman(fields, self.ramp.at(step))
+        if self.ramp is not None:  # held at the step's middle: second order in the drive
+            fields = _with_zeeman(fields, self.ramp.at(step + 0.5))
         if self.thermostat is not None:
             fields = self.thermostat.fields_fn(fields, step, self.dt, self.alpha, self.region,
                                                spins.device)

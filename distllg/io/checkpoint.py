@@ -17,7 +17,8 @@ leaves every complete checkpoint intact and at most a stale ``.tmp``, which is i
 replaced by the next write). The LLG integrators are one-step methods, so the spins, step
 and time are the whole integrator state.
 
-Reading: :func:`read_state` reads the attributes and verifies their checksum (and, unless
+Reading: :func:`read_state` reads the attributes and verifies their checksum, walks the
+index of the spins' chunks and checks they lie inside the file (and, unless
 ``verify_spins=False``, the spins' checksum, streaming through them in row blocks) in a
 child process, so that a damaged file that crashes HDF5 costs a message, not the run. A
 restart and the completeness check of a job chain read the attributes only
@@ -60,6 +61,11 @@ BLOCK_SITES = 1 << 20
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable, corrupted or from another run; names the file."""
+
+
+class CheckpointReadError(OSError):
+    """The ranks could not read a checkpoint's spins (an I/O failure, not a damage found by
+    verification): nothing is set aside; names the file and the rank."""
 
 
 def directory(output_directory) -> Path:
@@ -240,6 +246,7 @@ def read_header(path, verify_spins: bool = True) -> dict:
             raise damaged(f"the spins cannot be read ({error})") from None
         if shape != (3,) + state["lattice"]:
             raise damaged(f"spins {shape} but lattice {state['lattice']}")
+        _check_storage(dataset, damaged)
         if verify_spins and form == FORMAT:
             found = _hex64(_stream_checksum(dataset, damaged))
             if found != state["spins_checksum"]:
@@ -263,6 +270,30 @@ def _typed(raw: dict, damaged) -> dict:
     if len(state["lattice"]) != 2 or len(state["spin_sums"]) != 3:
         raise damaged(f"lattice {state['lattice']} or spin_sums {state['spin_sums']} malformed")
     return state
+
+
+def _check_storage(dataset, damaged) -> None:
+    """The index of the spins' chunks read (where a damaged file crashes HDF5, in the child
+    process) and every chunk inside the file (a truncated file), without reading the
+    spins."""
+    size = os.path.getsize(dataset.file.filename)
+    try:
+        if dataset.chunks is None:
+            offset = dataset.id.get_offset()
+            extents = [] if offset is None else [(offset, dataset.id.get_storage_size())]
+            expected = 1
+        else:
+            count = dataset.id.get_num_chunks()
+            extents = [(info.byte_offset, info.size) for info in
+                       (dataset.id.get_chunk_info(i) for i in range(count))]
+            expected = int(np.prod([-(-n // c) for n, c in
+                                    zip(dataset.shape, dataset.chunks, strict=True)]))
+    except (OSError, RuntimeError, ValueError, KeyError) as error:
+        raise damaged(f"the index of the spins cannot be read ({error})") from None
+    if len(extents) < expected:
+        raise damaged(f"{expected - len(extents)} of the spins' {expected} chunks are missing")
+    if any(offset + length > size for offset, length in extents):
+        raise damaged("the spins reach beyond the end of the file (truncated)")
 
 
 def _stream_checksum(dataset, damaged) -> int:
@@ -328,7 +359,8 @@ def set_aside(path) -> Path:
 def read_tile(path, comm, tile, state: dict) -> np.ndarray:
     """This rank's tile (3, ny, nx) of checkpoint ``path``; collective. The checksum of the
     spins (the spin sums for format 1) and unit norms are checked on every rank and a
-    failure is raised on all of them."""
+    failure is raised on all of them: :class:`CheckpointError` when the spins are damaged,
+    :class:`CheckpointReadError` when a rank could not read them."""
     from mpi4py import MPI
 
     problem, invalid = "", ""
@@ -338,7 +370,7 @@ def read_tile(path, comm, tile, state: dict) -> np.ndarray:
             spins = f["spins"][:, tile.y0:tile.y1, tile.x0:tile.x1]
         local = spins.reshape(3, -1).sum(axis=1)
         checksum = spins_checksum(spins, tile.y0, tile.x0, Lx)
-    except (OSError, ValueError, KeyError, RuntimeError) as error:
+    except Exception as error:  # noqa: BLE001 - every rank must reach the gather below
         problem, local, checksum = f"{type(error).__name__}: {error}", np.zeros(3), 0
     if not problem:
         try:
@@ -358,7 +390,9 @@ def read_tile(path, comm, tile, state: dict) -> np.ndarray:
     mismatch = "" if "spins_checksum" not in state or total == state["spins_checksum"] else (
         f"checkpoint {path} is damaged: the spins read by the ranks do not match their "
         f"checksum ({total} != {state['spins_checksum']})")
-    failure = first(0) or mismatch or first(1)  # reading, then the checksum, then |S| = 1
+    if first(0):
+        raise CheckpointReadError(first(0).replace(" is damaged (", " could not be read ("))
+    failure = mismatch or first(1)  # the checksum, then |S| = 1
     if failure:
         raise CheckpointError(failure)
     stored = np.asarray(state["spin_sums"], dtype=float)

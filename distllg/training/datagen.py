@@ -172,6 +172,9 @@ def generate_trajectory(config: configlib.Config, labels, group,
                        integrator=dyn.integrator, propagated_by=driver, complete=False,
                        temperature=dyn.temperature, anneal_steps=dyn.anneal_steps,
                        noise_seed=dyn.noise_seed)
+    if dyn.field_steps:  # a Zeeman ramp drove the trajectory (the labels are at [hamiltonian])
+        group.attrs.update(field_steps=list(dyn.field_steps),
+                           field_values=list(dyn.field_values))
     known = KnownFirst(drive)
     stepper = Stepper.for_dynamics(dyn, known if driver == "exact" else drive,
                                    config.lattice.shape)

@@ -44,8 +44,8 @@ other physics, labels, training or exploration settings is refused (``rounds``,
   spread over the mpirun ranks (each rank its own file; ED on the rank's GPU where
   ``engine.device`` picks one);
 * **train**: member K starts from its previous weights and trains with ``[training]``
-  (seed ``training.seed + K``) on all labels so far but those of the held-out exploration
-  trajectories (about a tenth, whole trajectories: :func:`held_out`);
+  (seed ``training.seed + K``) on all labels so far but those of its held-out exploration
+  trajectories (about a tenth, whole trajectories, each member its own: :func:`held_out`);
   the members are spread over the ranks. A wider ``[training] channels`` than the start
   models' with ``grow = true`` widens the network;
 * **gate**: member 0 on the validation set: R^2 >= ``gate_r2`` in every component on every
@@ -127,7 +127,7 @@ def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
     """The candidate frames ``(3, L, L)`` of one exploration trajectory driven by the model
     file ``driver``."""
     learning = config.learning
-    L, spins = learning.L, torch.from_numpy(_start(kind, learning.L, seed))
+    L, spins = learning.L, _start(kind, learning.L, seed)
     segments = 4 if kind == "field" else 1
     frames = []
     for segment in range(segments):
@@ -141,6 +141,8 @@ def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
             temperature=temperature, anneal_steps=steps if kind == "anneal" else 0,
             noise_seed=seed)
         stepper = Stepper.for_dynamics(dynamics, engine.fields, (L, L))
+        if not isinstance(spins, torch.Tensor):
+            spins = torch.from_numpy(spins).to(engine.spins_device)
 
         def record(step, before, energy, after):
             if (step + 1) % learning.record_every == 0:
@@ -181,12 +183,15 @@ def trajectory_of_frames(found, trajectories: int) -> np.ndarray:
     if "trajectories" in found:
         return np.asarray(found["trajectories"])
     kinds = np.asarray(found["kinds"])
-    ids, start, run = np.empty(len(kinds), dtype=np.int64), 0, 0
+    ids, start, run = np.full(len(kinds), -1, dtype=np.int64), 0, 0
     while start < len(kinds):
         stop = start
         while stop < len(kinds) and kinds[stop] == kinds[start]:
             stop += 1
-        length = (stop - start) // trajectories
+        length, left = divmod(stop - start, trajectories)
+        if left:
+            raise ValueError(f"explore.npz: {stop - start} frames of kind {kinds[start]!r} "
+                             f"do not split into {trajectories} trajectories")
         for t in range(trajectories):
             ids[start + t * length:start + (t + 1) * length] = run * trajectories + t
         run, start = run + 1, stop
@@ -197,12 +202,15 @@ def trajectory_of_frames(found, trajectories: int) -> np.ndarray:
 HELD_OUT_SHARE = 0.1
 
 
-def held_out(directory: Path, rounds: list[int], trajectories: int) -> tuple[str, ...]:
+def held_out(directory: Path, rounds: list[int], trajectories: int,
+             member: int = 0) -> tuple[str, ...]:
     """The labelled frames (names ``<data index>/frame_NNNNN`` in the order of ``rounds``'
-    labels files) of the held-out exploration trajectories: whole trajectories, so that no
-    frame is held out while its neighbours 10 steps away train the members. A trajectory is
-    held out when a uniform number drawn from its round and identity falls below
-    ``HELD_OUT_SHARE``; at least two are, the two smallest draws when fewer pass."""
+    labels files) that member ``member`` holds out: whole exploration trajectories, so that
+    no frame is held out while its neighbours 10 steps away train the member. A trajectory
+    is held out when a uniform number drawn from its round, its identity and the member
+    falls below ``HELD_OUT_SHARE`` (each member its own, as each trains on its own seed); at
+    least two are, the two smallest draws, when there are ten or more; with fewer the
+    frames are split instead (an empty result)."""
     draws = {}  # (round, trajectory) -> (draw, [names])
     for index, number in enumerate(rounds):
         folder = _round(directory, number)
@@ -211,14 +219,14 @@ def held_out(directory: Path, rounds: list[int], trajectories: int) -> tuple[str
         for name in _frame_names(folder / "labels.h5"):
             key = (number, int(of_frame[int(name.split("_")[1])]))
             if key not in draws:
-                draws[key] = (float(np.random.default_rng(key).random()), [])
+                draws[key] = (float(np.random.default_rng((*key, member)).random()), [])
             draws[key][1].append(f"{index}/{name}")
+    if len(draws) < 10:
+        return ()
     order = sorted(draws.values())
     chosen = [names for draw, names in order if draw < HELD_OUT_SHARE]
     if len(chosen) < 2:
         chosen = [names for _, names in order[:2]]
-    if len(chosen) >= len(order):
-        return ()  # too few trajectories to hold any out whole: the frames are split
     return tuple(sorted(n for names in chosen for n in names))
 
 
@@ -519,12 +527,11 @@ def _one_round(config: configlib.Config, number: int, records: list[dict], comm,
         rounds = [r for r in range(1, number + 1)
                   if (_round(directory, r) / "labels.h5").is_file()]
         data = [str(_round(directory, r) / "labels.h5") for r in rounds]
-        validation = held_out(directory, rounds, learning.trajectories)
         seconds = 0.0
         for member, start in enumerate(committee):
             if member % comm.Get_size() == comm.Get_rank():
-                seconds += train_member(config, number, member, start, data, total,
-                                        validation)
+                seconds += train_member(config, number, member, start, data, total, held_out(
+                    directory, rounds, learning.trajectories, member))
         seconds = comm.allreduce(seconds)
         record.update(explored=len(frames), candidates=selection["candidates"],
                       labelled=len(selection["picked"]), window=selection["window"],
