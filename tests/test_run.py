@@ -373,3 +373,14 @@ def test_a_constant_field_ramp_is_the_zeeman_field_of_the_hamiltonian(tmp_path):
     start = initial.spins(configlib.from_dict(small_config(tmp_path)))
     assert np.abs(finals[0] - start).max() > 1e-3  # the spins moved
     np.testing.assert_allclose(finals[1], finals[0], rtol=0, atol=1e-12)
+
+
+def test_plots_of_a_ramped_run_name_the_field_of_their_step():
+    from distllg.analysis.report import title_of
+
+    config = {"dynamics": {"alpha": 1.0, "field_steps": [0, 10], "field_values": [0.0, 0.01]},
+              "hamiltonian": {"h": 0.001}}
+    assert title_of(config, (48, 48), 5).endswith("h = 0.006")
+    assert title_of(config, (48, 48)).endswith("h ramped")
+    assert title_of({"dynamics": {"alpha": 0.5}, "hamiltonian": {"h": 0.0}}, (6, 6)) == \
+        "L = 6x6, alpha = 0.5, h = 0"

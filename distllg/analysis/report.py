@@ -120,9 +120,18 @@ def describe_checkpoint(path) -> dict:
                if k in keep}, **_windowed_summary(spins, state["lattice"])}
 
 
-def title_of(config: dict, shape) -> str:
-    return (f"L = {shape[0]}x{shape[1]}, alpha = {config['dynamics']['alpha']}, "
-            f"h = {config.get('hamiltonian', config.get('model'))['h']}")  # ([model] until 2026-12)
+def title_of(config: dict, shape, step: int | None = None) -> str:
+    """The plots' title: lattice, damping and the Zeeman field, at ``step`` under a field
+    ramp (``h ramped`` without a step)."""
+    h = config.get("hamiltonian", config.get("model"))["h"]  # ([model] until 2026-12)
+    dynamics = config["dynamics"]
+    if dynamics.get("field_steps"):
+        if step is None:
+            return f"L = {shape[0]}x{shape[1]}, alpha = {dynamics['alpha']}, h ramped"
+        from distllg.dynamics.stepper import FieldRamp
+
+        h += FieldRamp(dynamics["field_steps"], dynamics["field_values"]).at(step)
+    return f"L = {shape[0]}x{shape[1]}, alpha = {dynamics['alpha']}, h = {h:.4g}"
 
 
 def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:
@@ -138,9 +147,9 @@ def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:
         rows, cols = window_of(shape)
         frames = [(int(f["scales/iteration"][k]), float(f["scales/sim_time"][k]),
                    f["tasks/spins"][k, :, rows, cols]) for k in sorted(set(chosen))]
-    title = title_of(config, shape)
-    if (rows.stop, cols.stop) != tuple(shape):
-        title += f" (sites {rows.stop} x {cols.stop} shown)"
+    shown = f" (sites {rows.stop} x {cols.stop} shown)" \
+        if (rows.stop, cols.stop) != tuple(shape) else ""
+    title = title_of(config, shape) + shown
     data = outputlib.read_series(path)
     written = []
     t = data["time"]
@@ -152,10 +161,12 @@ def write_output_plots(path, out, snapshots: int = 4) -> list[Path]:
             "|m| x 10": 10 * np.linalg.norm(data["magnetization"], axis=1)},
         out / "skyrmion_number.png", "time (hbar/t1)", "skyrmion number Q", title))
     for step, time_, spins in frames:
-        written.append(plots.vector_texture(spins, out / f"spins_{step:07d}.png",
-                                            title=f"t = {time_:.1f}, {title}", label="$S^z$"))
+        written.append(plots.vector_texture(
+            spins, out / f"spins_{step:07d}.png", label="$S^z$",
+            title=f"t = {time_:.1f}, {title_of(config, shape, step)}{shown}"))
     _, spins = outputlib.read_frame(path, region=(rows, cols))
-    written += write_spin_plots(spins, out, "final", title)
+    last = int(data["step"][-1]) if len(data["step"]) else None
+    written += write_spin_plots(spins, out, "final", title_of(config, shape, last) + shown)
     return written
 
 

@@ -38,8 +38,8 @@ cells = Ly * Lx * 3 * (np.pi / 3) ** 2 / (16 * np.pi**2)  # magnetic cells of th
 h = np.array([ramp.at(int(n)) for n in series["step"]]) + config.hamiltonian.h
 per_cell = np.abs(series["skyrmion_number"]) / cells
 m = series["magnetization"]
-peak = int(np.argmax(h))
-rising, falling = slice(0, peak + 1), slice(peak, None)
+top = np.flatnonzero(h == h.max())  # the hold at the largest field
+rising, falling = slice(0, top[0] + 1), slice(top[-1], None)
 
 
 def crossing(branch: slice, level: float, downward: bool):
