@@ -214,7 +214,8 @@ def _cnn(settings: EngineConfig, hamiltonian: SDModel, shape: tuple[int, int], c
             """Spins: a tensor on the engine's device; the torques come to the host."""
             from distllg.dynamics.llg import host
 
-            return np.stack([spinlib.electronic_torques(host(spins), host(p.fields(spins)[1]),
+            on_host = host(spins)
+            return np.stack([spinlib.electronic_torques(on_host, host(p.fields(spins)[1]),
                                                         hamiltonian.h) for p in providers])
 
         engine.committee_torques, engine.committee_size = committee_torques, len(providers)

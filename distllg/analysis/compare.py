@@ -31,8 +31,10 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
     stepper = Stepper.for_dynamics(config.dynamics, field_fn, config.lattice.shape)
     rows = {"time": [], "energy_per_site": [], "skyrmion_number": [], "crystal_share": []}
 
-    def record(step: int, spins: np.ndarray) -> None:
+    def record(step: int, spins) -> None:
+        """The observables of ``spins`` (a tensor) at the output steps."""
         if step % every == 0 or step == config.dynamics.steps:
+            spins = host(spins)
             rows["time"].append(stepper.time(step))
             rows["energy_per_site"].append(obs.energy_per_site(solver.energy(spins), spins))
             rows["skyrmion_number"].append(obs.skyrmion_number(spins))
@@ -43,8 +45,8 @@ def trajectory(config: configlib.Config, field_fn, solver: ExactSolver, stream=s
 
     spins = torch.from_numpy(initial.spins(config) if start is None else start)
     spins, last = stepper.run(spins, 0, config.dynamics.steps,
-                              [lambda step, before, energy, after: record(step, host(before))])
-    record(last, host(spins))
+                              [lambda step, before, energy, after: record(step, before)])
+    record(last, spins)
     return {k: np.array(v) for k, v in rows.items()}, host(spins)
 
 
