@@ -10,7 +10,12 @@ For each L the same run times (best of R):
 Targets: integrator overhead < 5 % of a step (overhead / (overhead + stages x CNN pass));
 the torch step no slower than the numpy step (ratio <= 1).
 
-Usage: ``python bench/llg.py [--sizes 96 192 384 768 1024] [--repeats 3]``.
+The allocator is set as the ``distllg`` command sets it (:mod:`distllg.host_memory`: freed
+blocks up to 32 MiB stay in the heap); ``--default-allocator`` measures glibc's default
+instead (every fresh array above its mmap threshold page-faults).
+
+Usage: ``python bench/llg.py [--sizes 96 192 384 768 1024] [--repeats 3]
+[--default-allocator]``.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from distllg.dynamics import llg  # noqa: E402
 def main(argv=None) -> None:
     import torch
 
+    from distllg.host_memory import keep_freed_memory
     from distllg.model import io as modelio
     from distllg.model.provider import PeriodicCNNFields
 
-    args = size_arguments(__doc__, [96, 192, 384, 768, 1024], argv)
+    args = size_arguments(__doc__, [96, 192, 384, 768, 1024], argv, extra=lambda p: p.add_argument(
+        "--default-allocator", action="store_true", help="leave glibc's malloc as it is"))
+    allocator = "glibc default" if args.default_allocator else (
+        "freed blocks kept" if keep_freed_memory() else "default (not glibc)")
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     provider = PeriodicCNNFields(modelio.load_model("J1_mu-3.5_kT0.1")).energy_and_fields
@@ -72,6 +81,7 @@ def main(argv=None) -> None:
     publish("llg", rows, columns, extra={
         "field_model": f"shipped J1_mu-3.5_kT0.1 model, float64, blocked, "
                        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)",
+        "allocator": allocator,
         "target": "integrator share of a step < 0.05; torch / numpy <= 1"})
 
 

@@ -67,3 +67,22 @@ def test_reference_reuses_the_exact_finals_of_an_earlier_comparison(tmp_path, mo
     with pytest.raises(ValueError, match="not a compare.json"):
         compare.compare(config, str(model_file), tmp_path / "five", stream=None,
                         reference=tmp_path / "bad.json")
+
+
+def test_seed_compares_that_seed_of_the_ensemble(tmp_path, model_file):
+    from distllg import cli
+    from distllg.analysis import ensemble
+
+    path = tmp_path / "e.toml"
+    path.write_text(f'[lattice]\nL = 12\n[dynamics]\ndt = 0.1\nalpha = 0.5\nsteps = 4\n'
+                    f'[initial]\nseed = 3\n[output]\ndirectory = "{tmp_path / "ens"}"\n'
+                    f'every = 2\nlog_every = 2\n')
+    assert cli.main(["compare", str(path), "--seed", "2", "--model", str(model_file)]) == 0
+    written = json.loads((tmp_path / "ens" / "seed_0002" / "compare" / "compare.json")
+                         .read_text())
+    seed_two = ensemble.seed_config(configlib.load(str(path)), 2)
+    expected = compare.compare(seed_two, str(model_file), tmp_path / "direct", stream=None)
+    assert written["exact"]["energy_per_site"] == expected["exact"]["energy_per_site"]
+    other = compare.compare(configlib.load(str(path)), str(model_file), tmp_path / "zero",
+                            stream=None)
+    assert other["exact"]["energy_per_site"] != expected["exact"]["energy_per_site"]

@@ -256,3 +256,61 @@ def phase_diagram(rows: list[dict], axes: list[str], orders, path) -> Path:
     right.set_xlabel(x_key or "")
     right.set_ylabel("omega - lowest omega (1e-4 t1 per site)")
     return _save(fig, path)
+
+
+def kinetics(result: dict, out) -> list[Path]:
+    """The PNGs of an ordering-kinetics result (:mod:`distllg.analysis.kinetics`):
+    ``lengths.png`` (each length against time, log-log, every seed, its fitted line over the
+    fit window, the ensemble's exponent), ``charge.png`` (Q against time) and
+    ``collapse.png`` (S(q, t) / L^2 against (|q| - q*) L, L the S(q)-peak width length, the
+    frames of the fit window coloured by time)."""
+    out = Path(out)
+    seeds = result["seeds"]
+    lower, upper = result["window"]
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    for ax, (key, exponent) in zip(axes, result["exponents"].items(), strict=True):
+        for k, s in seeds.items():
+            t = np.asarray(s["time"])
+            line, = ax.loglog(t[t > 0], np.asarray(s[key])[t > 0], ".", ms=3,
+                              label=f"seed {k}")
+            fit = s["fits"][key]
+            if fit["t_range"]:
+                tt = np.geomspace(*fit["t_range"], 20)
+                ax.loglog(tt, fit["amplitude"] * tt ** fit["exponent"], "-",
+                          color=line.get_color(), lw=1)
+        for level in (lower, upper):
+            ax.axhline(level, color="grey", ls=":", lw=0.8)
+        ax.set_xlabel("t (hbar / t1)")
+        ax.set_ylabel(key.replace("_", " ") + " (lattice constants)")
+        ax.set_title(f"n = {exponent['mean']:.3f} +- {exponent['error']:.3f} "
+                     f"({exponent['count']} seeds)")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"ordering kinetics, {' x '.join(map(str, result['lattice']))}: "
+                 f"fit where {lower:.0f} <= L <= {upper:.0f}")
+    paths = [_save(fig, out / "lengths.png")]
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for k, s in seeds.items():
+        ax.plot(s["time"], s["skyrmion_number"], label=f"seed {k}")
+    ax.set_xlabel("t (hbar / t1)")
+    ax.set_ylabel("Q")
+    ax.set_title("skyrmion number")
+    ax.legend(fontsize=7)
+    paths.append(_save(fig, out / "charge.png"))
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    end = max((max(s["time"]) for s in seeds.values()), default=1.0) or 1.0
+    colours = plt.get_cmap("viridis")
+    for s in seeds.values():
+        q = np.asarray(s["q"])
+        for t, length, q_star, S in zip(s["time"], s["peak_width_length"], s["q_star"],
+                                        s["S"], strict=True):
+            if lower <= length <= upper:
+                ax.plot((q - q_star) * length, np.asarray(S) / length**2, lw=0.6,
+                        color=colours(t / end))
+    fig.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, end), colours),
+                 ax=ax, label="t (hbar / t1)")
+    ax.set_xlim(-8, 8)
+    ax.set_xlabel("(|q| - q*) L(t)")
+    ax.set_ylabel("S(|q|, t) / L(t)^2")
+    ax.set_title("dynamic scaling: frames of the fit window")
+    paths.append(_save(fig, out / "collapse.png"))
+    return paths

@@ -22,6 +22,7 @@ import sys
 COMMANDS = {
     "run": ("run", "an LLG run: CNN on MPI tiles, ED or KPM; output, checkpoints, restarts"),
     "ensemble": ("ensemble", "one run config over many seeds, and the outcome distribution"),
+    "kinetics": ("kinetics", "ordering kinetics of an ensemble: domain growth exponents, S(q, t)"),
     "inspect": ("inspect", "summarise a run's output.h5 or a checkpoint, write its PNGs"),
     "datagen": ("datagen", "ED-labelled spin trajectories for training (spread over ranks)"),
     "train": ("train", "train the CNN torque model on datagen files"),
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     top.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     chosen = top.parse_args(argv[:1] if argv and not argv[0].startswith("-") else argv)
     args = parser_for(chosen.verb).parse_args(argv[1:])
+    from distllg.host_memory import keep_freed_memory
+
+    keep_freed_memory()  # fresh tile-sized arrays without page faults on the CPU
     return _module(chosen.verb).execute(args)
 
 

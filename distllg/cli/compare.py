@@ -17,6 +17,10 @@ older than this check match by config path) instead: no exact run, no exact curv
 Writes to ``--out``: ``compare.json`` (final Q, E/N, crystal share, S(q) peaks of both),
 ``q_overlay.png``, ``energy_overlay.png``, ``crystal_share_overlay.png``, ``spins_cnn.png``,
 ``spins_exact.png`` (not with ``--reference``).
+
+``--seed K`` compares seed K of the ensemble of CONFIG (``distllg ensemble``: the start and
+the noise shifted by K, the exact run in ``<output.directory>/seed_<K>/``); its default
+``--out`` is that seed's ``compare/`` folder.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ def add_arguments(parser) -> None:
                                        "plain ED and the --model network)")
     parser.add_argument("--model", default="default",
                         help="model file, or the name of a shipped model")
-    parser.add_argument("--out", default="out/compare", help="output directory")
+    parser.add_argument("--out", default=None,
+                        help="output directory (default out/compare, or the seed's compare/)")
+    parser.add_argument("--seed", type=int, default=None, metavar="K",
+                        help="seed K of the ensemble of CONFIG (distllg ensemble)")
     parser.add_argument("--reference", type=Path, default=None,
                         help="an earlier compare.json of this config: its exact final values "
                              "are used instead of an exact run")
@@ -40,11 +47,16 @@ def add_arguments(parser) -> None:
 
 def execute(args) -> int:
     from distllg import config as configlib
+    from distllg.analysis import ensemble
     from distllg.analysis.compare import compare
 
     try:
-        compare(configlib.load(args.config), args.model, Path(args.out),
-                reference=args.reference)
+        config = configlib.load(args.config)
+        if args.seed is not None:
+            config = ensemble.seed_config(config, args.seed)
+        out = args.out or (Path(config.output.directory) / "compare" if args.seed is not None
+                           else "out/compare")
+        compare(config, args.model, Path(out), reference=args.reference)
     except (ValueError, OSError) as problem:
         return error(problem)
     return 0

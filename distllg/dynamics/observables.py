@@ -222,6 +222,24 @@ def structure_factor(spins: np.ndarray) -> np.ndarray:
     return np.sum(np.abs(amplitude) ** 2, axis=0) / n_sites
 
 
+def radial_structure_factor(spins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Circular average of :func:`structure_factor` over ``|q|`` (q folded into the first
+    Brillouin zone), in shells of width ``2 pi / L`` (``L = max(Ly, Lx)``); ``q = 0``
+    excluded. Returns ``(shell centres (1 / lattice constant), mean S per shell)``, empty
+    shells dropped; ``S`` in the units of :func:`structure_factor` (per site)."""
+    _, Ly, Lx = spins.shape
+    values = structure_factor(spins).reshape(-1)
+    q = np.linalg.norm(lattice.fold_to_brillouin_zone(
+        lattice.k_cartesian(lattice.k_fractions(Ly, Lx)).reshape(-1, 2)), axis=-1)
+    width = 2.0 * np.pi / max(Ly, Lx)
+    shell = np.rint(q / width).astype(int)
+    keep = shell > 0
+    counts = np.bincount(shell[keep])
+    sums = np.bincount(shell[keep], weights=values[keep])
+    filled = np.flatnonzero(counts)
+    return filled * width, sums[filled] / counts[filled]
+
+
 def structure_factor_peaks(spins: np.ndarray, count: int = 3):
     """The ``count`` strongest peaks of ``S(q)`` at ``q != 0``, one of each ``+-q`` pair.
 

@@ -1,9 +1,13 @@
-"""Does the crystal-point network under-fit? The learning loop's round-5 member 0 (72
-channels) trained on for the same epochs at its own width and, grown, at wider widths, on
-the same labels (the loop's rounds 1-5); each is tested on round 6's labels (explored and
-labelled, never trained on) and on the validation set by family.
-    python docs/scripts/capacity.py [--widths 72 144] [--loop out/learn_J0.5_mu-3.5_kT0.05]
-Writes out/capacity/capacity.json (resumable: a trained width is skipped)."""
+"""Does the crystal-point network under-fit, or lack data? The learning loop's round-5
+member 0 (72 channels) trained on for the same epochs at its own width and, grown, at wider
+widths, on the same labels (the loop's rounds 1-5); each is tested on round 6's labels
+(explored and labelled, never trained on) and on the validation set by family.
+``--families N`` adds an arm at 72 channels whose labels also hold N fresh draws of every
+texture family of the validation set (seeds from 2000000, 2 x 2 twisted ED, labelled into
+out/capacity/families.h5 first: about 3.7 s of one core a frame).
+    python docs/scripts/capacity.py [--widths 72 144] [--families 20]
+        [--loop out/learn_J0.5_mu-3.5_kT0.05]
+Writes out/capacity/capacity.json (resumable: a trained arm is skipped)."""
 import argparse
 import dataclasses
 import json
@@ -17,12 +21,18 @@ from distllg import config as configlib
 from distllg.model import io as modelio
 from distllg.training import data as datalib
 from distllg.training import train as trainlib
+from distllg.training import validation
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--widths", type=int, nargs="+", default=[72, 144])
 parser.add_argument("--loop", default="out/learn_J0.5_mu-3.5_kT0.05")
 parser.add_argument("--config", default="configs/learn.toml")
 parser.add_argument("--out", default="out/capacity")
+parser.add_argument("--families", type=int, default=0,
+                    help="fresh draws per texture family for the families arm (0: no arm)")
+parser.add_argument("--threads", type=int, default=2, help="torch threads of the training")
+parser.add_argument("--label-only", action="store_true",
+                    help="label the families arm's draws and stop")
 args = parser.parse_args()
 loop, out = Path(args.loop), Path(args.out)
 config = configlib.load(args.config)
@@ -65,23 +75,31 @@ def assess(model_path: str, sets: dict) -> dict:
     return result
 
 
-torch.set_num_threads(2)
+arms = [(str(width), width, data) for width in args.widths]
+if args.families:
+    families_file = str(out / "families.h5")
+    out.mkdir(parents=True, exist_ok=True)
+    validation.build(validation.config_for(config, config.learning.L, families_file),
+                     args.families, seed0=2000000)
+    arms.append((f"72+families{args.families}", 72, data + (families_file,)))
+    if args.label_only:
+        raise SystemExit(0)
+torch.set_num_threads(args.threads)
 summary_path = out / "capacity.json"
 summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
 sets = test_sets()
 if "start" not in summary:
     summary["start"] = {"weights": start, "tests": assess(start, sets)}
-for width in args.widths:
-    key = str(width)
+for key, width, arm_data in arms:
     if key in summary:
         continue
-    folder = out / f"channels_{width}"
+    folder = out / (f"channels_{width}" if key == str(width) else key)
     training = dataclasses.replace(
-        config.training, data=data, channels=width, grow=True, initial_model=start,
+        config.training, data=arm_data, channels=width, grow=True, initial_model=start,
         model_file=str(folder / "model.npz"), directory=str(folder),
         validation_trajectories=60, validation=())
     begin = time.perf_counter()
-    with open(out / f"channels_{width}.log", "a") as stream:
+    with open(folder.with_suffix(".log"), "a") as stream:
         report = trainlib.train(dataclasses.replace(config, training=training), stream=stream)
     summary[key] = {"seconds": time.perf_counter() - begin,
                     "weights": sum(p.numel() for p in
