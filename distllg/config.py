@@ -191,7 +191,8 @@ class PhasesConfig:
 
 
 #: The kinds of CNN-driven exploration of the learning loop (distllg/training/learn.py).
-EXPLORATIONS = ("anneal", "quench", "labyrinth", "spiral", "domain_wall", "crystal", "field")
+EXPLORATIONS = ("anneal", "quench", "smooth", "labyrinth", "spiral", "domain_wall", "crystal",
+                "field")
 
 
 @dataclasses.dataclass(frozen=True)

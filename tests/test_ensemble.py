@@ -6,36 +6,11 @@ import json
 import h5py
 import numpy as np
 import pytest
+from small_configs import ensemble_config
 
 from distllg import cli
 from distllg import config as configlib
 from distllg.analysis import ensemble
-
-
-def _config(tmp_path, model_file):
-    path = tmp_path / "e.toml"
-    path.write_text(f"""
-[lattice]
-L = 12
-[engine]
-kind = "cnn"
-model = "{model_file}"
-device = "cpu"
-precision = "float64"
-[dynamics]
-steps = 6
-temperature = 0.01
-noise_seed = 40
-[initial]
-seed = 30
-[output]
-directory = "{tmp_path / 'out'}"
-every = 3
-log_every = 3
-checkpoint_every = 3
-snapshots = 0
-""")
-    return path
 
 
 def test_seed_k_shifts_start_and_noise_together():
@@ -47,7 +22,7 @@ def test_seed_k_shifts_start_and_noise_together():
 
 
 def test_an_ensemble_runs_skips_and_tabulates(tmp_path, model_file, capsys):
-    path = _config(tmp_path, model_file)
+    path = ensemble_config(tmp_path, model_file)
     assert cli.main(["ensemble", str(path), "--seeds", "3"]) == 0
     printed = capsys.readouterr().out
     assert [f"distllg ensemble: seed {k}" in printed for k in range(3)] == [True] * 3
@@ -73,13 +48,13 @@ def test_an_ensemble_runs_skips_and_tabulates(tmp_path, model_file, capsys):
 
 
 def test_a_bad_seed_count_is_refused(tmp_path, model_file, capsys):
-    assert cli.main(["ensemble", str(_config(tmp_path, model_file)), "--seeds", "0"]) == 2
+    assert cli.main(["ensemble", str(ensemble_config(tmp_path, model_file)), "--seeds", "0"]) == 2
     assert "--seeds must be >= 1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("figure", ensemble.FIGURES)
 def test_the_tabulated_figures_are_in_a_run_summary(figure, tmp_path, model_file):
-    path = _config(tmp_path, model_file)
+    path = ensemble_config(tmp_path, model_file)
     assert cli.main(["ensemble", str(path), "--seeds", "1"]) == 0
     summary = json.loads((tmp_path / "out" / "seed_0000" / "summary.json").read_text())
     assert figure in summary
@@ -93,7 +68,7 @@ def test_an_ensemble_under_mpirun_equals_the_serial_one(tmp_path, model_file):
 
     from mpi_jobs import ENV, MPIRUN
 
-    serial = _config(tmp_path, model_file)
+    serial = ensemble_config(tmp_path, model_file)
     assert cli.main(["ensemble", str(serial), "--seeds", "2"]) == 0
     parallel = tmp_path / "p.toml"
     parallel.write_text(serial.read_text().replace(str(tmp_path / "out"),
@@ -112,7 +87,7 @@ def test_an_ensemble_under_mpirun_equals_the_serial_one(tmp_path, model_file):
 def test_a_stopped_seed_stops_the_ensemble(tmp_path, model_file, capsys):
     """``output.stop_wall_time`` reached in seed 0: the ensemble ends there (no seed 1, no
     table)."""
-    path = _config(tmp_path, model_file)
+    path = ensemble_config(tmp_path, model_file)
     path.write_text(path.read_text().replace("steps = 6", "steps = 60000") +
                     "stop_wall_time = 2.0\n")
     assert cli.main(["ensemble", str(path), "--seeds", "2"]) == 0

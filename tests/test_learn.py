@@ -65,7 +65,7 @@ def test_one_round_records_and_resumes(loop_config):
     directory = loop_config.learning.directory
     folder = learn._round(__import__("pathlib").Path(directory), 1)
     assert record["round"] == 1 and record["labelled"] == 5
-    assert record["explored"] == 4 + 4  # quench 8 steps / 2; field 4 segments x 2 / 2
+    assert record["explored"] == 5 + 5  # the starts, quench 8 steps / 2, field 4 x 2 / 2
     assert record["ed_seconds"] > 0 and record["training_seconds"] > 0
     table = (folder.parent / "rounds.md").read_text()
     assert table.count("\n| 0 |") == 1 and table.count("\n| 1 |") == 1
@@ -186,7 +186,7 @@ def test_a_loop_refuses_other_settings_but_takes_more_rounds(loop_config, monkey
 def test_every_exploration_kind_records_unit_spin_frames(loop_config, kind):
     frames = learn.trajectory(loop_config, loop_config.learning.start[0], kind, seed=3,
                               temperature=0.01)
-    assert len(frames) == 4  # 8 steps, a frame every 2 (the field: 4 segments of 2)
+    assert len(frames) == 5  # the start, 8 steps, a frame every 2 (field: 4 segments of 2)
     np.testing.assert_allclose(np.linalg.norm(np.stack(frames), axis=1), 1.0, atol=1e-12)
     assert np.abs(frames[-1] - frames[0]).max() > 0  # the spins moved
 

@@ -22,17 +22,19 @@ is there: a killed loop continues where it stopped and labels again only the fra
 not reached a readable file (a rank killed while writing its part file loses that file's
 frames). ``config.json`` records the settings the rounds were made with; a later call with
 other physics, labels, training or exploration settings is refused (``rounds``,
-``label_budget`` and ``labels_per_round`` may change: more rounds extend the loop).
+``label_budget``, ``labels_per_round`` and ``explore`` may change: more rounds extend the
+loop, and later rounds explore the kinds named then).
 
 * **explore**: member 0 of the current committee drives LLG on ``learning.L`` x
   ``learning.L`` from the starts of ``learning.explore`` (EXPLORATIONS): ``anneal`` (random
   spins, the spin temperature ramped to zero), ``quench`` (random spins at constant
-  temperature), ``labyrinth``, ``spiral``, ``domain_wall``, ``crystal`` (the texture
-  families as starts), ``field`` (the n_sk = 2 crystal, or for odd seeds isolated
-  skyrmions in a polarised background, under a field raised in four equal steps to
-  ``learning.field``), ``learning.trajectories`` each, at the spin temperatures of
-  ``learning.temperatures`` in turn, a candidate frame every ``learning.record_every``
-  steps;
+  temperature), ``smooth`` (a smoothed random field, the quench texture family),
+  ``labyrinth``, ``spiral``, ``domain_wall``, ``crystal`` (the texture families as
+  starts), ``field`` (the n_sk = 2 crystal, or for odd seeds isolated skyrmions in a
+  polarised background, under a field raised in four equal steps to ``learning.field``),
+  ``learning.trajectories`` each, at the spin temperatures of ``learning.temperatures``
+  in turn; the candidates are the start and a frame every ``learning.record_every`` steps
+  (rounds explored before 2026-12-08 lack the start);
 * **select**: the trust window ``[sigma_lo, sigma_hi)`` is calibrated on the validation set:
   ``sigma_lo`` is the 75th percentile of the disagreement on the validation frames whose
   committee-mean error is within the gate (relative RMSE <= ``gate_relative_rmse``; the
@@ -117,6 +119,8 @@ def load_committee(paths: list[str]) -> list:
 def _start(kind: str, L: int, seed: int) -> np.ndarray:
     if kind in ("anneal", "quench"):
         return draw("random", L, L, seed)
+    if kind == "smooth":  # a smoothed random field: the early state of a quench
+        return draw("quench", L, L, seed)
     if kind == "field":  # the crystal for even seeds, isolated skyrmions for odd ones
         return spinlib.triple_q_cosine(L, L) if seed % 2 == 0 else draw("field", L, L, seed)
     return draw(kind, L, L, seed)
@@ -125,11 +129,11 @@ def _start(kind: str, L: int, seed: int) -> np.ndarray:
 def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
                temperature: float) -> list[np.ndarray]:
     """The candidate frames ``(3, L, L)`` of one exploration trajectory driven by the model
-    file ``driver``."""
+    file ``driver``: its start, then a frame every ``learning.record_every`` steps."""
     learning = config.learning
     L, spins = learning.L, _start(kind, learning.L, seed)
     segments = 4 if kind == "field" else 1
-    frames = []
+    frames = [spins]
     for segment in range(segments):
         h = learning.field * (segment + 1) / segments if kind == "field" else 0.0
         engine = engines.make(engines.serial(configlib.EngineConfig(kind="cnn", model=driver)),
@@ -399,8 +403,9 @@ def _record(directory: Path, records: list[dict]) -> None:
 
 # ---------------------------------------------------------------- the loop
 
-#: [learning] keys that may change between calls of one loop.
-EXTENDABLE = ("rounds", "label_budget", "labels_per_round")
+#: [learning] keys that may change between calls of one loop (rounds already explored keep
+#: their frames; later rounds explore the kinds of the call).
+EXTENDABLE = ("rounds", "label_budget", "labels_per_round", "explore")
 
 
 def _settings(config: configlib.Config) -> dict:
