@@ -64,6 +64,9 @@ def test_series_of_an_ensemble_and_its_command(tmp_path, model_file):
     expected = report.spins_summary(frames[-1])
     for key in kinetics.FIGURES:
         assert one[key][-1] == pytest.approx(expected[key], abs=1e-12)
+    with h5py.File(tmp_path / "out" / "seed_0001" / "output.h5", "a") as f:
+        f["scales/iteration"][-1] = -1  # an empty slot, as a running run has
+    assert len(kinetics.series(tmp_path / "out" / "seed_0001" / "output.h5")["S"]) == 2
     assert cli.main(["kinetics", str(path), "--seeds", "2", "--fit-lengths", "1", "12"]) == 0
     out = tmp_path / "out" / "kinetics"
     assert json.loads((out / "kinetics.json").read_text())["window"] == [1.0, 12.0]

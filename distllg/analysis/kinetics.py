@@ -25,6 +25,7 @@ import numpy as np
 
 from distllg.analysis import ensemble, plots, report
 from distllg.dynamics import observables as obs
+from distllg.io import output as outputlib
 
 #: The lengths whose growth is fitted (keys of report.spins_summary).
 LENGTHS = ("chirality_domain_length", "peak_width_length")
@@ -36,15 +37,17 @@ FIGURES = ("skyrmion_number", "crystal_share", *LENGTHS, "wall_density")
 
 
 def series(path) -> dict:
-    """Per frame of the output file ``path``: ``step``, ``time`` and :data:`FIGURES`, the
-    crystal wave number ``q_star`` and the radial structure factor (``q``, ``S`` rows)."""
+    """Per written frame of the output file ``path``: ``step``, ``time`` and :data:`FIGURES`,
+    the crystal wave number ``q_star`` and the radial structure factor (``q``, ``S``
+    rows)."""
     with h5py.File(path, "r") as f:
-        steps = f["scales/iteration"][:]
-        times = f["scales/sim_time"][:]
+        written = outputlib.written_frames(f)  # a running or stopped run has empty slots
+        steps = f["scales/iteration"][:][written]
+        times = f["scales/sim_time"][:][written]
         frames = f["tasks/spins"]
         rows = {key: [] for key in (*FIGURES, "q_star", "S")}
         q = None
-        for k in range(len(steps)):
+        for k in written:
             spins = frames[k]
             summary = report.spins_summary(spins)
             for key in FIGURES:
