@@ -115,7 +115,9 @@ def distances(shape: tuple[int, int]) -> np.ndarray:
 
 
 def grid_steps(shape: tuple[int, int]) -> np.ndarray:
-    """Largest of ``|dx|, |dy|`` (grid steps, the CNN's notion of reach) from the centre."""
+    """Largest of ``|dx|, |dy|`` (grid steps) from the centre: the reach of square-kernel
+    networks; its rhombus contains the hexagon of the same hex distance, the reach of the
+    symmetric ones."""
     Ly, Lx = shape
     y, x = np.mgrid[0:Ly, 0:Lx]
     return np.maximum(np.abs(x - Lx // 2), np.abs(y - Ly // 2))

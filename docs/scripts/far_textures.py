@@ -1,12 +1,14 @@
 """How much of a texture family's torque no model of receptive radius R can know: the spins
 farther than R grid steps from a centre are replaced by those of another member of the
 same family (an independent draw), the exact centre torque is recomputed, and
-``floor(R) = sqrt(E|T - T'|^2 / 2) / std(T)`` is the relative RMSE that a model seeing only
-the spins within R cannot get below (for independent spins, as in the random family, this is
-exact: the far spins are independent of the near ones; for correlated families the
-replacement is drawn without the condition on the near spins, so the floor is an upper
-bound). Compare :func:`distllg.analysis.erf.far_spin_influences`, which moves the far
-spins by small noise (linear response) instead.
+``floor(R) = sqrt(E|T - T'|^2 / 6) / std(T)`` (per component: half the mean squared change
+of two independent draws) is the relative RMSE that a model seeing only the spins within R
+cannot get below (exact for independent spins, as in the random family; for correlated
+families the replacement ignores the near spins and redraws the family's parameters, so
+it overestimates). R counts grid steps, max(|dx|, |dy|): a rhombus that contains the
+symmetric networks' hexagon of the same radius. Compare
+:func:`distllg.analysis.erf.far_spin_influences`, which moves the far spins by small noise
+(linear response) instead.
     python docs/scripts/far_textures.py [--L 36] [--families random labyrinth quench crystal]
         [--frames 3] [--radii 7 11 15]
 Plain ED of the L x L texture at J = 0.5, mu = -3.5, kT = 0.05; appends JSON lines to
