@@ -2,13 +2,13 @@
 
 A step on the CPU allocates and frees arrays of a tile's size many times (torch tensors are
 not pooled on the host). glibc serves blocks above its mmap threshold (128 KiB, rising
-with use) by mmap and returns them by munmap, so every fresh array of that size page-faults
-on first touch: at 1024^2 spins the midpoint step's own arithmetic then costs 390 ns per
-spin in torch, 110 ns when the freed blocks stay in the heap (docs/PERFORMANCE.md).
-:func:`keep_freed_memory` raises the mmap threshold to glibc's maximum (32 MiB on 64-bit:
-a 1200^2 float64 tile of 3 components) and the trim threshold to 256 MiB, so freed blocks
-up to that size are reused without page faults; the price is up to 256 MiB of freed memory
-kept by the process. Other C libraries are left alone.
+with use) by mmap and returns them by munmap, so a fresh array of that size page-faults
+on first touch (docs/PERFORMANCE.md, "LLG integrator overhead"). :func:`keep_freed_memory`
+raises the mmap threshold to glibc's maximum (32 MiB on 64-bit: a float64 tile of 3
+components up to about 1150^2 sites) and the trim threshold to 256 MiB, so freed blocks up
+to that size are reused from the heap without page faults; the price is freed memory kept
+by the process instead of returned (per malloc arena, per rank). A preloaded allocator
+(jemalloc, tcmalloc) ignores the setting; other C libraries are left alone.
 """
 
 from __future__ import annotations

@@ -86,3 +86,17 @@ def test_seed_compares_that_seed_of_the_ensemble(tmp_path, model_file):
     other = compare.compare(configlib.load(str(path)), str(model_file), tmp_path / "zero",
                             stream=None)
     assert other["exact"]["energy_per_site"] != expected["exact"]["energy_per_site"]
+
+
+def test_a_network_run_is_no_exact_reference(tmp_path, model_file):
+    from small_configs import ensemble_config
+
+    from distllg import cli
+    from distllg.analysis import ensemble
+
+    path = ensemble_config(tmp_path, model_file)  # a CNN ensemble
+    assert cli.main(["ensemble", str(path), "--seeds", "1"]) == 0
+    with pytest.raises(ValueError, match="engine 'cnn', not an exact run"):
+        compare.compare(ensemble.seed_config(configlib.load(str(path)), 0), str(model_file),
+                        tmp_path / "cmp", stream=None)
+    assert cli.main(["compare", str(path), "--seed", "0", "--model", str(model_file)]) == 2

@@ -1,6 +1,7 @@
 """The host allocator keeps freed tile-sized blocks (distllg.host_memory): a freed 16 MiB
 array stays in the heap for the next one instead of going back to the kernel."""
 
+import os
 import subprocess
 import sys
 
@@ -24,8 +25,10 @@ print(libc.mallinfo2().fordblks)
 
 def free_heap_after_a_freed_block(keep: bool) -> int:
     """Bytes free in the heap of a fresh process after one 16 MiB array came and went."""
+    environment = {k: v for k, v in os.environ.items()  # glibc's defaults, whatever is set
+                   if not k.startswith("MALLOC_") and k not in ("GLIBC_TUNABLES", "LD_PRELOAD")}
     out = subprocess.run([sys.executable, "-c", PROBE.format(keep=keep)], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, env=environment).stdout
     return int(out.split()[-1])
 
 

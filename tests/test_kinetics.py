@@ -68,8 +68,13 @@ def test_series_of_an_ensemble_and_its_command(tmp_path, model_file):
         f["scales/iteration"][-1] = -1  # an empty slot, as a running run has
     assert len(kinetics.series(tmp_path / "out" / "seed_0001" / "output.h5")["S"]) == 2
     assert cli.main(["kinetics", str(path), "--seeds", "2", "--fit-lengths", "1", "12"]) == 0
+    table = (tmp_path / "out" / "kinetics" / "kinetics.md").read_text().splitlines()
+    assert len({line.count("|") for line in table}) == 1  # every row has every column
     out = tmp_path / "out" / "kinetics"
     assert json.loads((out / "kinetics.json").read_text())["window"] == [1.0, 12.0]
     for png in ("lengths.png", "charge.png", "collapse.png"):
         assert (out / png).stat().st_size > 5000
     assert cli.main(["kinetics", str(path), "--seeds", "2", "--fit-lengths", "5", "1"]) == 2
+    with h5py.File(tmp_path / "out" / "seed_0000" / "output.h5", "a") as f:
+        f["scales/iteration"][:] = -1  # nothing written yet
+    assert kinetics.analyse(config, range(2), unfinished=True)["missing"] == [0]

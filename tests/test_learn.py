@@ -3,6 +3,7 @@ stage writes its record, a second call redoes nothing, a killed stage continues 
 new ED labels; selection and calibration follow their definitions."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,6 +176,14 @@ def test_a_loop_refuses_other_settings_but_takes_more_rounds(loop_config, monkey
     longer = dataclasses.replace(loop_config, learning=dataclasses.replace(
         loop_config.learning, rounds=3, label_budget=50))
     assert learn.run(longer, log=lambda text: None)["round"] == 1  # it had stopped there
+    # the exploration kinds may change too, also against a record that still holds them
+    record = Path(loop_config.learning.directory) / "config.json"
+    old = json.loads(record.read_text())
+    old["learning"]["explore"] = ["quench", "field"]
+    record.write_text(json.dumps(old))
+    kinds = dataclasses.replace(longer, learning=dataclasses.replace(
+        longer.learning, explore=("smooth", "field")))
+    assert learn.run(kinds, log=lambda text: None)["round"] == 1
     other = dataclasses.replace(loop_config, hamiltonian=SDModel(kT=0.2))
     from distllg.parallel.collective import CollectiveError
 

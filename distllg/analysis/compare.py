@@ -72,6 +72,22 @@ def _read_run(path: Path) -> tuple[dict, np.ndarray]:
     return series, outputlib.read_frame(path)[1]
 
 
+def _check_exact_run(path: Path, steps, last: int) -> None:
+    """ValueError naming ``path`` unless it is the output of an exact run that reached step
+    ``last`` (a network's run, or one still under way, is no exact reference)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        kind = json.loads(f.attrs["config"])["engine"]["kind"]
+    if kind != "exact":
+        raise ValueError(f"{path} is the output of a run with engine {kind!r}, not an exact "
+                         f"run; remove it or compare another config")
+    if not len(steps) or int(steps[-1]) != last:
+        raise ValueError(f"{path} ends at step {int(steps[-1]) if len(steps) else None}, not "
+                         f"at dynamics.steps = {last}: finish the exact run first "
+                         f"(distllg run ... --restart auto)")
+
+
 PHYSICS_SECTIONS = ("lattice", "hamiltonian", "dynamics", "initial")
 
 
@@ -119,6 +135,7 @@ def compare(config: configlib.Config, model_name: str, out: Path, stream=sys.std
         step, start = outputlib.read_frame(run_dir / "output.h5", slot=0)
         if step != 0:
             raise ValueError(f"{run_dir / 'output.h5'} does not start at step 0")
+        _check_exact_run(run_dir / "output.h5", exact["step"], config.dynamics.steps)
         print(f"exact trajectory from {run_dir / 'output.h5'}", file=stream)
     else:
         print("exact trajectory:", file=stream)

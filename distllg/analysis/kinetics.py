@@ -7,8 +7,9 @@ S(q)-peak width length, wall density; lattice constants) and the circularly aver
 structure factor (:func:`distllg.dynamics.observables.radial_structure_factor`). A length
 growing as ``L(t) ~ t^n`` gives, per seed, the slope ``n`` of a least-squares line through
 ``(log t, log L)`` over the frames whose length lies in ``[lower, upper]`` (default: two
-crystal blocks, 24 lattice constants at |q| = pi/3, to a quarter of the lattice, where the
-periodic images do not yet cap it); the ensemble's exponent is the mean over seeds with the
+crystal blocks, 24 lattice constants at |q| = pi/3, just above the 17-22 that the S(q)-peak
+width gives for states without order, to half the lattice, below the cap at its size);
+the ensemble's exponent is the mean over seeds with the
 standard error of that mean. Dynamic scaling holds when ``S(q, t) / L(t)^2`` against
 ``(|q| - q*) L(t)`` falls on one curve (``q*``: the crystal's wave number).
 
@@ -89,19 +90,27 @@ def analyse(config, seeds: range, lower: float | None = None, upper: float | Non
             unfinished: bool = False) -> dict:
     """The series and growth exponents of the seeds of the ensemble of ``config`` that are
     finished (``summary.json`` written), or, with ``unfinished``, of every seed whose
-    ``output.h5`` exists; ``{"seeds": {k: series + fits}, "missing", "exponents",
-    "window"}``."""
-    found, missing = {}, []
+    ``output.h5`` holds a frame; ``{"seeds": {k: series + fits}, "missing", "unreadable"
+    (seed -> why: a file a running run holds open), "exponents", "window"}``."""
+    found, missing, unreadable = {}, [], {}
     for k in seeds:
         folder = Path(ensemble.seed_config(config, k).output.directory)
         ready = (folder / "summary.json").is_file() or unfinished
         if not (ready and (folder / "output.h5").is_file()):
             missing.append(k)
             continue
-        found[k] = series(folder / "output.h5")
+        try:
+            got = series(folder / "output.h5")
+        except OSError as problem:  # a run that holds its file open for writing
+            unreadable[k] = f"{folder / 'output.h5'}: {problem}"
+            continue
+        if got["time"]:
+            found[k] = got
+        else:
+            missing.append(k)  # no frame written yet
     L = min(config.lattice.shape)
     lower = TWO_BLOCKS if lower is None else lower
-    upper = L / 4 if upper is None else upper
+    upper = L / 2 if upper is None else upper
     for s in found.values():
         s["fits"] = {key: growth_exponent(s["time"], s[key], lower, upper) for key in LENGTHS}
     exponents = {key: mean_and_error([s["fits"][key]["exponent"] for s in found.values()])
@@ -109,7 +118,7 @@ def analyse(config, seeds: range, lower: float | None = None, upper: float | Non
     return {"config": config.source, "lattice": list(config.lattice.shape),
             "window": [float(lower), float(upper)], "seeds": {str(k): v for k, v in
                                                               found.items()},
-            "missing": missing, "exponents": exponents}
+            "missing": missing, "unreadable": unreadable, "exponents": exponents}
 
 
 def table(result: dict) -> str:
@@ -122,8 +131,8 @@ def table(result: dict) -> str:
                  for key in LENGTHS]
         lines.append(f"| {k} | " + " | ".join(cells) +
                      f" | {s['skyrmion_number'][-1]:+.0f} | {s['crystal_share'][-1]:.3f} |")
-    cells = [f"{e['mean']:.3f} +- {e['error']:.3f} |" for e in result["exponents"].values()]
-    lines.append("| mean +- s.e. | " + " | ".join(cells) + " | |")
+    cells = [f"{e['mean']:.3f} +- {e['error']:.3f} | " for e in result["exponents"].values()]
+    lines.append("| mean +- s.e. | " + " | ".join(cells) + " | | |")
     return "\n".join(lines)
 
 

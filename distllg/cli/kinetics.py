@@ -5,7 +5,8 @@ them: seed k in ``<output.directory>/seed_<k>/``) and fits the growth exponent o
 chirality domain length and of the S(q)-peak width length, ``L(t) ~ t^n``, per seed over
 the frames whose length lies in the fit window, then the mean and standard error over the
 seeds (:mod:`distllg.analysis.kinetics`). Finished seeds only, unless ``--unfinished``
-(every seed with an ``output.h5``: the frames written so far).
+(every seed with an ``output.h5``: the frames written so far; a seed whose run holds its
+file open for writing is left out, named).
 
 Writes to ``--out`` (default ``<output.directory>/kinetics``): ``kinetics.json`` (each
 frame's figures and radial S(q), the fits), ``kinetics.md`` (the exponents),
@@ -28,7 +29,7 @@ def add_arguments(parser) -> None:
                         help="also seeds still running or stopped (their frames so far)")
     parser.add_argument("--fit-lengths", type=float, nargs=2, default=None,
                         metavar=("LOWER", "UPPER"),
-                        help="fit window in lattice constants (default: 24 to L/4)")
+                        help="fit window in lattice constants (default: 24 to L/2)")
     parser.add_argument("--out", default=None, help="output directory")
 
 
@@ -53,6 +54,8 @@ def execute(args) -> int:
     out = Path(args.out or Path(config.output.directory) / "kinetics")
     kinetics.write(result, out)
     print(kinetics.table(result))
+    for k, why in result["unreadable"].items():
+        print(f"seed {k} left out: {why}")
     print(f"wrote {out}" + (f"; seeds without output: {result['missing']}"
                             if result["missing"] else ""))
     return 0

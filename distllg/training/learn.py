@@ -424,6 +424,8 @@ def _check_settings(config: configlib.Config, path: Path) -> None:
         _write_json(path, settings)
         return
     recorded = json.loads(path.read_text())
+    recorded["learning"] = {k: v for k, v in recorded.get("learning", {}).items()
+                            if k not in EXTENDABLE}  # files recorded before they could change
     changed = sorted(f"{section}.{key}" for section in settings
                      for key in set(settings[section]) | set(recorded.get(section, {}))
                      if settings[section].get(key) != recorded.get(section, {}).get(key))
