@@ -133,7 +133,7 @@ def trajectory(config: configlib.Config, driver: str, kind: str, seed: int,
     learning = config.learning
     L, spins = learning.L, _start(kind, learning.L, seed)
     segments = 4 if kind == "field" else 1
-    frames = [spins]
+    frames = [spins.copy()]  # the tensor below shares the start array's memory
     for segment in range(segments):
         h = learning.field * (segment + 1) / segments if kind == "field" else 0.0
         engine = engines.make(engines.serial(configlib.EngineConfig(kind="cnn", model=driver)),
